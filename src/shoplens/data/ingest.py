@@ -1,0 +1,348 @@
+"""Ingest: map columns → validate → pseudonymize → load, with every source row accounted for.
+
+``read = loaded + quarantined`` holds for every run and is printed and stored (table ``ingest_runs``).
+Rows that fail validation go to ``quarantine/<table>/<run_id>.parquet`` with the reason and source row.
+The load is one DuckDB transaction (upsert on the key), so a run that fails midway leaves the warehouse
+as it was; the file is streamed in batches, so it may be larger than memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from shoplens.data import checks, privacy
+from shoplens.data.mapping import resolve, synthesized_keys
+from shoplens.data.readers import ROW, FastPathFailed, Reject, Source, SourceBatch, open_source
+from shoplens.data.schema import Column, Table, get_table
+from shoplens.progress import progress_bar
+
+if TYPE_CHECKING:
+    from shoplens.workspace import Workspace
+
+QUARANTINE_SCHEMA = pa.schema([("source_row", pa.int64()), ("reason", pa.string()), ("raw", pa.string()),
+                               ("values", pa.string())])
+INGEST_MEMORY_LIMIT = "1GB"
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did. ``read == loaded + quarantined`` always."""
+
+    run_id: str
+    table: str
+    source: str
+    read: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    inserted: int = 0
+    replaced: int = 0
+    file_hash: str | None = None
+    mapping: dict[str, str] = field(default_factory=dict)
+    extras: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    synthesized: list[str] = field(default_factory=list)
+    timestamp_formats: dict[str, str] = field(default_factory=dict)
+    unlinked: dict[str, dict[str, Any]] = field(default_factory=dict)
+    quarantine_file: str | None = None
+    seconds: float = 0.0
+    messages: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        line = (f"{self.source} → {self.table}: read {self.read:,} = loaded {self.loaded:,} + "
+                f"quarantined {self.quarantined:,}")
+        if self.replaced:
+            line += f" ({self.replaced:,} replaced existing rows)"
+        return line
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Run:
+    """State of one run: the connection, the staging table and the quarantine writer."""
+
+    def __init__(self, ws: Workspace, table: Table, source: Source, report: IngestReport, *,
+                 mapping: dict[str, str] | None, tz: str, ts_format: str | None, personal: bool) -> None:
+        self.ws, self.table, self.source, self.report = ws, table, source, report
+        self.explicit = mapping or {}
+        self.tz, self.ts_format, self.personal = tz, ts_format, personal
+        self.plans: dict[tuple[tuple[str, str], ...], tuple[str, str, str]] = {}
+        self.synthesized: list[str] | None = None
+        self.quarantine_dir = ws.dir("quarantine") / table.name
+        self.quarantine_tmp = ws.dir("tmp") / f"{report.run_id}.quarantine.parquet"
+        self.writer: pq.ParquetWriter | None = None
+
+    # -- quarantine -----------------------------------------------------------------------------------
+    def quarantine(self, rows: pa.Table) -> None:
+        if rows.num_rows == 0:
+            return
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.quarantine_tmp, QUARANTINE_SCHEMA)
+        self.writer.write_table(rows.cast(QUARANTINE_SCHEMA))
+        self.report.quarantined += rows.num_rows
+
+    def quarantine_rejects(self, rejects: list[Reject]) -> None:
+        if not rejects:
+            return
+        keys = self.ws.pii_keys()
+        raw = [privacy.mask_text(r.raw, keys) if (r.raw and self.personal) else r.raw for r in rejects]
+        self.quarantine(pa.table({"source_row": [r.row for r in rejects], "reason": [r.reason for r in rejects],
+                                  "raw": raw, "values": [None] * len(rejects)}))
+
+    def reset(self) -> None:
+        """Forget everything staged so far (the fast CSV path gave up; the exact path starts over)."""
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        self.quarantine_tmp.unlink(missing_ok=True)
+        self.report.read = self.report.quarantined = 0
+
+    def close(self, keep: bool) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        if keep and self.quarantine_tmp.exists():
+            self.quarantine_dir.mkdir(parents=True, exist_ok=True)
+            target = self.quarantine_dir / f"{self.report.run_id}.parquet"
+            self.quarantine_tmp.replace(target)
+            self.report.quarantine_file = str(target.relative_to(self.ws.path))
+        self.quarantine_tmp.unlink(missing_ok=True)
+
+    # -- staging --------------------------------------------------------------------------------------
+    def create_staging(self, con: duckdb.DuckDBPyConnection) -> None:
+        columns = ", ".join(f"{checks.quote(c.name)} {c.sql_type}" for c in self.table.columns)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE staging ({columns}, _source_row BIGINT)")
+
+    def plan(self, con: duckdb.DuckDBPyConnection, schema: list[tuple[str, str]]) -> tuple[str, str, str]:
+        """SQL for one source schema: the checked select, the valid columns and the quarantine values.
+
+        The checked relation holds each source column as ``"s.<name>"`` beside each parsed canonical
+        column as ``"c.<name>"``, and ``_reason`` (NULL when the row is fine).
+        """
+        key = tuple(schema)
+        if key in self.plans:
+            return self.plans[key]
+        names = [n for n, _ in schema if n != ROW]
+        types = dict(schema)
+        mapping = resolve(self.table, names, self.explicit, file=self.source.name,
+                          require_explicit_present=self.source.columns is not None)
+        if self.synthesized is None:
+            self.synthesized = synthesized_keys(self.table, mapping, file=self.source.name)
+            self.report.mapping, self.report.synthesized = dict(mapping.assign), list(self.synthesized)
+            self.report.extras, self.report.ignored = list(mapping.extras), list(mapping.ignored)
+        parsed, reasons = [], []
+        for column in self.table.columns:
+            alias = checks.quote("c." + column.name)
+            source_name = mapping.assign.get(column.name)
+            sql = self._column(con, column, source_name, types) if source_name else None
+            value = sql.value if sql else f"CAST(NULL AS {column.sql_type})"
+            if column.name == self.table.extras_column and mapping.extras:
+                extras = checks.extras_sql(self.table.name, [(n, types[n]) for n in mapping.extras], self.personal)
+                value = f"json_merge_patch({value}, {extras})" if sql else extras
+            parsed.append(f"{value} AS {alias}")
+            if sql:
+                reasons += sql.checks_for(checks.quote("s." + source_name), alias)
+            if column.name in self.table.key and column.name not in self.synthesized:
+                reasons.append(f"CASE WHEN {alias} IS NULL THEN "
+                               f"{checks.literal(column.name + ': missing (it is part of the key)')} END")
+        sources = [f"{checks.quote(n)} AS {checks.quote('s.' + n)}" for n in names]
+        reason = f"nullif(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "CAST(NULL AS VARCHAR)"
+        checked = (f"SELECT *, {reason} AS _reason FROM "
+                   f"(SELECT {', '.join([ROW, *sources, *parsed])} FROM src) p")
+        valid = ", ".join(checks.quote("c." + c) for c in self.table.column_names)
+        values = checks.quarantine_values_sql(self.table.name, [(n, types[n]) for n in names], self.personal,
+                                              prefix="s.")
+        self.plans[key] = (checked, valid, values)
+        return self.plans[key]
+
+    def _column(self, con: duckdb.DuckDBPyConnection, column: Column, source_name: str,
+                types: dict[str, str]) -> checks.ColumnSql:
+        ts_format = None
+        if column.kind == "timestamp" and checks.is_string_type(types[source_name]):
+            formats = self.report.timestamp_formats
+            if source_name not in formats:
+                formats[source_name] = self.ts_format or checks.detect_timestamp_format(con, "src", source_name)
+            ts_format = formats[source_name]
+        return checks.column_sql(column, checks.quote(source_name), types[source_name], tz=self.tz,
+                                 ts_format=ts_format, personal=self.personal)
+
+    def stage(self, con: duckdb.DuckDBPyConnection, batch: SourceBatch) -> None:
+        self.report.read += batch.table.num_rows + len(batch.rejects)
+        self.quarantine_rejects(batch.rejects)
+        if batch.table.num_rows == 0:
+            return
+        con.register("src", batch.table)
+        try:
+            schema = [(r[0], r[1]) for r in con.execute("DESCRIBE src").fetchall()]
+            checked, valid_cols, values_json = self.plan(con, schema)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {checked}")
+            con.execute(f"INSERT INTO staging SELECT {valid_cols}, {ROW} FROM checked WHERE _reason IS NULL")
+            rejected = con.sql(
+                f"SELECT {ROW} AS source_row, _reason AS reason, CAST(NULL AS VARCHAR) AS raw, "
+                f"{values_json} AS \"values\" FROM checked WHERE _reason IS NOT NULL ORDER BY {ROW}").to_arrow_table()
+            self.quarantine(rejected)
+        finally:
+            con.unregister("src")
+
+    # -- after the last batch -------------------------------------------------------------------------
+    def finish_keys(self, con: duckdb.DuckDBPyConnection, file_hash: str) -> None:
+        """Fill synthesized keys, then quarantine rows whose key repeats an earlier row of the file."""
+        for key in self.synthesized or []:
+            if key == "line_no":
+                con.execute("""UPDATE staging SET line_no = n.rn FROM (
+                    SELECT _source_row, row_number() OVER (PARTITION BY order_id ORDER BY _source_row) AS rn
+                    FROM staging) n WHERE staging._source_row = n._source_row""")
+            else:
+                con.execute(f"UPDATE staging SET {checks.quote(key)} = ? || ':' || CAST(_source_row AS VARCHAR)",
+                            [file_hash[:16]])
+        keys = ", ".join(checks.quote(k) for k in self.table.key)
+        dupes = con.sql(f"""
+            SELECT s._source_row AS source_row,
+                   'duplicate key (' || {_key_text(self.table)} || '), first at row ' || CAST(d.first_row AS VARCHAR) AS reason,
+                   CAST(NULL AS VARCHAR) AS raw, CAST(to_json(s) AS VARCHAR) AS "values"
+            FROM staging s JOIN (
+                SELECT {keys}, min(_source_row) AS first_row FROM staging GROUP BY {keys} HAVING count(*) > 1
+            ) d USING ({keys})
+            WHERE s._source_row <> d.first_row ORDER BY s._source_row""").to_arrow_table()
+        if dupes.num_rows:
+            self.quarantine(dupes)
+            con.register("dupe_rows", dupes.select(["source_row"]))
+            con.execute("DELETE FROM staging WHERE _source_row IN (SELECT source_row FROM dupe_rows)")
+            con.unregister("dupe_rows")
+
+    def check_links(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Count values that refer to rows the warehouse does not have (reported, never dropped)."""
+        for column, target in self.table.links.items():
+            target_table, target_column = target.split(".")
+            count, examples = con.execute(f"""
+                SELECT count(DISTINCT s.{checks.quote(column)}), list(DISTINCT s.{checks.quote(column)})[:5]
+                FROM staging s WHERE s.{checks.quote(column)} IS NOT NULL AND NOT EXISTS (
+                    SELECT 1 FROM {checks.quote(target_table)} t
+                    WHERE t.{checks.quote(target_column)} = s.{checks.quote(column)})""").fetchone()
+            if count:
+                self.report.unlinked[column] = {"table": target_table, "unknown_ids": count, "examples": examples}
+                self.report.messages.append(
+                    f"{count:,} {column} values are not in {target_table} yet (e.g. {', '.join(map(str, examples[:3]))}); "
+                    f"the rows are loaded — ingest {target_table} to link them")
+
+    def apply(self, con: duckdb.DuckDBPyConnection, started: dt.datetime) -> None:
+        """Upsert staging into the table and record the run, in one transaction."""
+        name = checks.quote(self.table.name)
+        on = " AND ".join(f"t.{checks.quote(k)} = s.{checks.quote(k)}" for k in self.table.key)
+        columns = ", ".join(checks.quote(c) for c in self.table.column_names)
+        report = self.report
+        report.loaded = con.execute("SELECT count(*) FROM staging").fetchone()[0]
+        con.execute("BEGIN TRANSACTION")
+        try:
+            has_rows = con.execute(f"SELECT EXISTS (SELECT 1 FROM {name})").fetchone()[0]
+            if has_rows and report.loaded:
+                report.replaced = con.execute(
+                    f"SELECT count(*) FROM {name} t WHERE EXISTS (SELECT 1 FROM staging s WHERE {on})").fetchone()[0]
+                if report.replaced:
+                    con.execute(f"DELETE FROM {name} t WHERE EXISTS (SELECT 1 FROM staging s WHERE {on})")
+            report.inserted = report.loaded - report.replaced
+            con.execute(f"INSERT INTO {name} ({columns}, _ingest_run, _source_row) "
+                        f"SELECT {columns}, ?, _source_row FROM staging ORDER BY _source_row", [report.run_id])
+            _derive_order_totals(con, self.table.name)
+            quarantine_file = (f"quarantine/{self.table.name}/{report.run_id}.parquet"
+                               if report.quarantined else None)
+            con.execute(
+                "INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, ?, 'ok', ?, ?, ?, ?, ?, ?, ?, ?)",
+                [report.run_id, self.table.name, report.source, report.file_hash, started.replace(tzinfo=None),
+                 dt.datetime.now(dt.UTC).replace(tzinfo=None), report.read, report.loaded, report.quarantined,
+                 report.inserted, report.replaced, json.dumps(report.unlinked, default=str), quarantine_file,
+                 "; ".join(report.messages) or None])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+
+def _key_text(table: Table) -> str:
+    return " || ', ' || ".join(f"'{k}=' || coalesce(CAST(s.{checks.quote(k)} AS VARCHAR), 'NULL')" for k in table.key)
+
+
+def _derive_order_totals(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """orders.n_items from order_items, and total_amount where the order file gave none."""
+    if table not in ("orders", "order_items"):
+        return
+    con.execute("""
+        UPDATE orders SET n_items = CAST(agg.units AS BIGINT),
+                          total_amount = coalesce(orders.total_amount, CAST(agg.amount AS DECIMAL(18,2)))
+        FROM (SELECT i.order_id, sum(i.quantity) AS units,
+                     round(sum(i.quantity * coalesce(i.unit_price, 0) - coalesce(i.discount, 0)), 2) AS amount
+              FROM order_items i WHERE i.order_id IN (SELECT order_id FROM staging) GROUP BY i.order_id) agg
+        WHERE orders.order_id = agg.order_id""")
+
+
+def new_run_id(table: str) -> str:
+    return f"{table}-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+
+
+def ingest(ws: Workspace, table: str, source: Any, *, mapping: dict[str, str] | None = None,
+           format: str | None = None, tz: str | None = None, ts_format: str | None = None,
+           delimiter: str | None = None, encoding: str | None = None, header: bool = True,
+           keep_pii: bool = False, name: str | None = None, progress: bool = False) -> IngestReport:
+    """Validate and load ``source`` into the canonical ``table``; returns what happened.
+
+    ``source`` is a path (CSV with any delimiter and encoding, JSON lines, Parquet; gzip allowed) or a
+    pandas DataFrame / Arrow table. ``mapping`` maps source column names to canonical ones (``""`` drops a
+    column). Naive timestamps are read in ``tz`` (default: the shop's timezone); ``ts_format`` (strptime)
+    overrides the detected timestamp format. ``keep_pii`` turns pseudonymization off.
+    """
+    spec = get_table(table)
+    src = open_source(source, format=format, delimiter=delimiter, encoding=encoding, header=header, name=name)
+    report = IngestReport(run_id=new_run_id(table), table=table,
+                          source=Path(src.name).name if src.format != "frame" else src.name)
+    tz = tz or ws.config.timezone
+    from shoplens.workspace import _check_timezone
+
+    _check_timezone(tz)
+    run = _Run(ws, spec, src, report, mapping=mapping, tz=tz, ts_format=ts_format, personal=not keep_pii)
+    started = dt.datetime.now(dt.UTC)
+    clock = time.perf_counter()
+    committed = False
+    with ws.connect(read_only=False, command=f"ingest {table} {report.source}",
+                    memory_limit=INGEST_MEMORY_LIMIT) as con:
+        privacy.bind_keys(con, ws.pii_keys())
+        try:
+            with progress_bar(f"ingest {report.source}", total=src.total_bytes, enabled=progress) as bar:
+                _stage_all(con, run, bar)
+            if src.columns is not None and run.synthesized is None:  # header only: still check the mapping
+                run.plan(con, [(c, "VARCHAR") for c in src.columns] + [(ROW, "BIGINT")])
+            if report.read == 0:
+                report.messages.append("the source has no data rows")
+            report.file_hash = src.file_hash
+            if run.synthesized is not None:
+                run.finish_keys(con, src.file_hash or "")
+                run.check_links(con)
+            run.apply(con, started)
+            committed = True
+        finally:
+            run.close(keep=committed)
+    report.seconds = round(time.perf_counter() - clock, 3)
+    assert report.read == report.loaded + report.quarantined, report
+    return report
+
+
+def _stage_all(con: duckdb.DuckDBPyConnection, run: _Run, bar: Any) -> None:
+    run.create_staging(con)
+    try:
+        for batch in run.source.batches(bar.advance, fast=True):
+            run.stage(con, batch)
+    except FastPathFailed:
+        run.reset()
+        run.create_staging(con)
+        bar.reset()
+        for batch in run.source.batches(bar.advance, fast=False):
+            run.stage(con, batch)

@@ -1,0 +1,170 @@
+"""Pseudonymization at ingest and erasure of a customer ("right to be forgotten").
+
+- Identifier columns that may hold personal data (``customer_id``) are replaced by a keyed hash when a
+  value looks like an e-mail address or phone number; the same input always gives the same pseudonym,
+  so joins across tables still work.
+- Extra source columns whose names say they hold a name, e-mail, phone, address or birth date are
+  always pseudonymized (customers, orders, events, reviews, qa, session features).
+- E-mail addresses and phone numbers inside free text are masked (``[email]``, ``[phone]``).
+- The keyed hash is ``'p_' || hex(SHA-256(k2 || hex(SHA-256(k1 || value))))[:20]`` with two secret 256-bit
+  keys stored in ``secrets/pii.key`` (outside the warehouse); the nested construction resists the
+  length-extension attack a single keyed SHA-256 would allow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    from shoplens.workspace import Workspace
+
+# RE2 (DuckDB) and Python re share this syntax.
+EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+PHONE_PATTERN = (
+    r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\d{2,4}[ .-])\d{3,4}[ .-]?\d{3,4}"
+    r"|\b1[3-9]\d{9}\b"  # mainland China mobile numbers
+)
+EMAIL_RE = re.compile(EMAIL_PATTERN)
+PHONE_RE = re.compile(PHONE_PATTERN)
+
+# Source column names that hold personal data whatever their values look like.
+PII_NAME_RE = re.compile(
+    r"(?:^|_)(?:e_?mail|email_address|phone|phone_number|mobile|tel|telephone|first_name|last_name|"
+    r"full_name|customer_name|name|surname|address|street|addr|postcode|zip|zipcode|postal_code|"
+    r"ip|ip_address|birth|birthday|dob|date_of_birth|ssn)(?:$|_)"
+)
+PII_NAME_TABLES = {"customers", "orders", "events", "reviews", "qa", "session_features", "ratings"}
+
+PSEUDONYM_PREFIX = "p_"
+
+
+def is_pii_column_name(table: str, normalized_name: str) -> bool:
+    """Whether an extra source column of ``table`` is personal data by its name alone."""
+    return table in PII_NAME_TABLES and bool(PII_NAME_RE.search(normalized_name))
+
+
+def pseudonym(value: str, keys: tuple[str, str]) -> str:
+    """The keyed-hash pseudonym of ``value`` (the Python twin of :func:`pseudonym_sql`)."""
+    inner = hashlib.sha256((keys[0] + value).encode("utf-8")).hexdigest()
+    return PSEUDONYM_PREFIX + hashlib.sha256((keys[1] + inner).encode("utf-8")).hexdigest()[:20]
+
+
+def looks_personal(value: str) -> bool:
+    """Whether a whole identifier value is an e-mail address or a phone number."""
+    value = value.strip()
+    return bool(EMAIL_RE.fullmatch(value) or PHONE_RE.fullmatch(value))
+
+
+def mask_text(text: str, keys: tuple[str, str] | None = None) -> str:
+    """Mask e-mail addresses and phone numbers in free text (with pseudonyms when keys are given)."""
+    if keys is None:
+        return PHONE_RE.sub("[phone]", EMAIL_RE.sub("[email]", text))
+    return PHONE_RE.sub(lambda m: pseudonym(m.group(0), keys), EMAIL_RE.sub(lambda m: pseudonym(m.group(0), keys), text))
+
+
+def bind_keys(con: duckdb.DuckDBPyConnection, keys: tuple[str, str]) -> None:
+    """Make the keys available to :func:`pseudonym_sql` as session variables (never in SQL text)."""
+    con.execute("SET VARIABLE shoplens_pii_k1 = ?", [keys[0]])
+    con.execute("SET VARIABLE shoplens_pii_k2 = ?", [keys[1]])
+
+
+def pseudonym_sql(expr: str) -> str:
+    """SQL for the pseudonym of a VARCHAR expression (requires :func:`bind_keys` on the connection)."""
+    return (f"('{PSEUDONYM_PREFIX}' || left(sha256(getvariable('shoplens_pii_k2') || "
+            f"sha256(getvariable('shoplens_pii_k1') || {expr})), 20))")
+
+
+def looks_personal_sql(expr: str) -> str:
+    return (f"(regexp_full_match(trim({expr}), '{EMAIL_PATTERN}') OR "
+            f"regexp_full_match(trim({expr}), '{_sql_escape(PHONE_PATTERN)}'))")
+
+
+def personal_id_sql(expr: str) -> str:
+    """An identifier, pseudonymized when the value is an e-mail address or phone number."""
+    return f"(CASE WHEN {looks_personal_sql(expr)} THEN {pseudonym_sql(f'trim({expr})')} ELSE {expr} END)"
+
+
+def mask_text_sql(expr: str) -> str:
+    """Free text with e-mail addresses and phone numbers replaced by ``[email]`` and ``[phone]``."""
+    return (f"regexp_replace(regexp_replace({expr}, '{EMAIL_PATTERN}', '[email]', 'g'), "
+            f"'{_sql_escape(PHONE_PATTERN)}', '[phone]', 'g')")
+
+
+def _sql_escape(text: str) -> str:
+    return text.replace("'", "''")
+
+
+# -- erasure ------------------------------------------------------------------------------------------
+# What erasing a customer does to each table: delete the rows, or keep them without the customer.
+ERASE_ACTIONS = {
+    "customers": "delete",
+    "reviews": "delete",
+    "ratings": "delete",
+    "orders": "unlink",
+    "events": "unlink",
+    "session_features": "unlink",
+}
+
+
+def forget(ws: Workspace, customer_id: str) -> dict[str, int]:
+    """Erase a customer: their profile, reviews and ratings are deleted; orders, events and sessions
+    are kept for aggregate figures with the customer removed; quarantined rows that mention them are
+    dropped. ``customer_id`` may be the raw value (an e-mail address) or the stored pseudonym.
+    Returns the number of rows affected per table; the erasure itself is logged with a pseudonym.
+    """
+    keys = ws.pii_keys()
+    candidates = {customer_id, customer_id.strip()}
+    if looks_personal(customer_id):
+        candidates.add(pseudonym(customer_id.strip(), keys))
+    affected: dict[str, int] = {}
+    with ws.connect(read_only=False, command=f"forget {pseudonym(customer_id, keys)}") as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            placeholders = ", ".join("?" for _ in candidates)
+            for table, action in ERASE_ACTIONS.items():
+                where = f"customer_id IN ({placeholders})"
+                count = con.execute(f"SELECT count(*) FROM {table} WHERE {where}", list(candidates)).fetchone()[0]
+                if count:
+                    if action == "delete":
+                        con.execute(f"DELETE FROM {table} WHERE {where}", list(candidates))
+                    else:
+                        con.execute(f"UPDATE {table} SET customer_id = NULL WHERE {where}", list(candidates))
+                affected[table] = count
+            affected["quarantine"] = _forget_in_quarantine(ws, candidates)
+            con.execute("INSERT INTO erasures VALUES (now()::TIMESTAMP, ?, ?)",
+                        [pseudonym(customer_id.strip(), keys), json.dumps(affected)])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return affected
+
+
+def _mentions(row: dict, candidates: set[str]) -> bool:
+    values = json.loads(row.get("values") or "{}")
+    if any(str(v).strip() in candidates for v in values.values() if v is not None):
+        return True
+    raw = row.get("raw") or ""
+    return any(re.search(rf"(?<![\w@.-]){re.escape(c)}(?![\w@.-])", raw) for c in candidates if c)
+
+
+def _forget_in_quarantine(ws: Workspace, candidates: set[str]) -> int:
+    """Drop quarantined rows whose values or raw text mention the customer; returns how many."""
+    removed = 0
+    for path in sorted(Path(ws.dir("quarantine")).glob("*/*.parquet")):
+        table = pq.read_table(path)
+        rows = table.to_pylist()
+        kept = [r for r in rows if not _mentions(r, candidates)]
+        if len(kept) != len(rows):
+            removed += len(rows) - len(kept)
+            tmp = path.with_suffix(".tmp")
+            pq.write_table(table.schema.empty_table().from_pylist(kept, schema=table.schema), tmp)
+            tmp.replace(path)
+    return removed

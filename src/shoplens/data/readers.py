@@ -1,0 +1,507 @@
+"""Streaming readers for ingest: CSV (any delimiter and encoding), JSON lines, Parquet, data frames.
+
+Every reader yields :class:`SourceBatch` es: an Arrow table of the source's own columns plus ``__row``
+(the 1-based record number in the source, header and blank lines excluded) and the records it could
+not parse (:class:`Reject`), in order. Each reader counts the bytes it consumes (for the progress bar)
+and hashes them (keys of key-less sources are derived from the file hash and record number).
+
+CSV has two paths: a fast one (Arrow's multi-threaded parser) used while every record parses, and an
+exact one (Python's csv module) that the caller restarts from scratch with when the fast one meets a
+record it cannot parse, so that every rejected record is reported with its record number.
+"""
+
+from __future__ import annotations
+
+import ast
+import codecs
+import csv
+import gzip
+import hashlib
+import io
+import json
+import os
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from charset_normalizer import from_bytes
+
+from shoplens.errors import InputError
+
+ROW = "__row"
+SAMPLE_BYTES = 256 * 1024
+DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024
+BATCH_ROWS = 200_000
+DELIMITERS = (",", "\t", ";", "|")
+FORMATS = ("csv", "jsonl", "parquet")
+
+ProgressFn = Callable[[int], None]
+
+
+@dataclass
+class Reject:
+    """A record the reader could not parse."""
+
+    row: int
+    reason: str
+    raw: str | None = None
+
+
+@dataclass
+class SourceBatch:
+    table: pa.Table
+    rejects: list[Reject] = field(default_factory=list)
+
+
+def numbered(batch: pa.RecordBatch, first_row: int) -> pa.Table:
+    """The batch as a table with its 1-based record numbers in ``__row``, starting after ``first_row``."""
+    rows = pa.array(range(first_row + 1, first_row + batch.num_rows + 1), pa.int64())
+    return pa.Table.from_batches([batch]).append_column(ROW, rows)
+
+
+class FastPathFailed(Exception):
+    """The fast CSV parser met a record it cannot handle; restart on the exact path."""
+
+
+class _CountingReader(io.RawIOBase):
+    """Wraps a binary file: counts and hashes the bytes read, reports progress."""
+
+    def __init__(self, raw: io.BufferedReader, on_bytes: ProgressFn | None) -> None:
+        self._raw = raw
+        self._on_bytes = on_bytes
+        self.hasher = hashlib.sha256()
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        n = self._raw.readinto(buffer)
+        if n:
+            self.hasher.update(memoryview(buffer)[:n])
+            self.count += n
+            if self._on_bytes:
+                self._on_bytes(n)
+        return n or 0
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def detect_format(path: Path, declared: str | None) -> str:
+    if declared:
+        declared = declared.lower()
+        if declared in ("json", "ndjson"):
+            declared = "jsonl"
+        if declared not in FORMATS:
+            raise InputError(f"unknown format {declared!r}; use one of {', '.join(FORMATS)}", file=str(path))
+        return declared
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in (".gz", ".gzip"):
+        suffixes = suffixes[:-1]
+    last = suffixes[-1] if suffixes else ""
+    if last in (".parquet", ".pq"):
+        return "parquet"
+    if last in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    return "csv"
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
+def _read_sample(path: Path, gz: bool) -> bytes:
+    try:
+        opener = gzip.open if gz else open
+        with opener(path, "rb") as f:
+            return f.read(SAMPLE_BYTES)
+    except (EOFError, OSError, zlib.error) as exc:
+        raise InputError(f"cannot read the start of the file ({exc})", file=str(path)) from None
+
+
+def detect_encoding(sample: bytes, file: str) -> str:
+    """UTF-8 (with or without BOM), UTF-16 by BOM, else what charset-normalizer finds (GBK, Latin-1 …)."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 4 and len(sample) == SAMPLE_BYTES:
+            return "utf-8"  # a character cut in two by the sample's end
+    best = from_bytes(sample[: 64 * 1024]).best()
+    if best is None:
+        raise InputError("cannot tell the text encoding (not UTF-8, GBK or Latin-1); pass --encoding", file=file)
+    name = codecs.lookup(best.encoding).name
+    if name in ("gbk", "gb2312", "hz", "gb18030"):
+        return "gb18030"  # a superset of GBK and GB2312
+    if name in ("latin-1", "iso8859-1", "ascii"):
+        return "cp1252" if _decodes(sample, "cp1252") else "latin-1"
+    return name
+
+
+def _decodes(sample: bytes, encoding: str) -> bool:
+    try:
+        sample.decode(encoding)
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def detect_delimiter(lines: list[str]) -> str:
+    """The delimiter that splits the first lines into the same number (>1) of fields most consistently."""
+    best, best_score = ",", (-1.0, 0)
+    for delim in DELIMITERS:
+        try:
+            rows = list(csv.reader(lines, delimiter=delim))
+        except csv.Error:
+            continue
+        if not rows or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        consistent = sum(1 for r in rows if len(r) == width) / len(rows)
+        score = (consistent, width)
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+def _clean_header(names: list[str], file: str) -> list[str]:
+    cleaned = []
+    for i, name in enumerate(names, start=1):
+        name = name.strip().lstrip("\ufeff").strip()
+        cleaned.append(name or f"column_{i}")
+    seen: set[str] = set()
+    dupes = sorted({n for n in cleaned if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
+    if dupes:
+        raise InputError(f"the header repeats column names: {', '.join(dupes)}", file=file, row=0)
+    return cleaned
+
+
+class CsvSource:
+    """A delimited text file, optionally gzip-compressed."""
+
+    format = "csv"
+
+    def __init__(self, path: Path, *, delimiter: str | None = None, encoding: str | None = None,
+                 header: bool = True, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> None:
+        self.path = path
+        self.name = str(path)
+        self.total_bytes = path.stat().st_size
+        self.gz = _is_gzip(path)
+        self.max_record_bytes = max_record_bytes
+        self.file_hash: str | None = None
+        sample = _read_sample(path, self.gz)
+        if not sample.strip():
+            raise InputError("the file is empty", file=self.name)
+        self.encoding = encoding or detect_encoding(sample, self.name)
+        text = sample.decode(self.encoding, errors="replace")
+        lines = text.splitlines()[:50]
+        if len(sample) == SAMPLE_BYTES and len(lines) > 1:
+            lines = lines[:-1]  # the last line of a sample may be cut short
+        if not lines or not lines[0].strip():
+            raise InputError("the first line is empty; expected a header", file=self.name, row=0)
+        self.delimiter = delimiter or detect_delimiter(lines)
+        first = next(csv.reader([lines[0]], delimiter=self.delimiter))
+        self.header = header
+        self.columns = _clean_header(first, self.name) if header else [f"column_{i}" for i in range(1, len(first) + 1)]
+
+    def _open_binary(self, on_bytes: ProgressFn | None) -> tuple[_CountingReader, io.IOBase]:
+        counter = _CountingReader(open(self.path, "rb"), on_bytes)  # noqa: SIM115 - closed by the caller
+        stream: io.IOBase = gzip.GzipFile(fileobj=counter) if self.gz else io.BufferedReader(counter, 1 << 20)
+        return counter, stream
+
+    def batches(self, on_bytes: ProgressFn | None = None, fast: bool = True) -> Iterator[SourceBatch]:
+        return self._fast(on_bytes) if fast else self._exact(on_bytes)
+
+    def _fast(self, on_bytes: ProgressFn | None) -> Iterator[SourceBatch]:
+        counter, stream = self._open_binary(on_bytes)
+
+        def refuse(_row: Any) -> str:
+            return "error"
+
+        try:
+            reader = pacsv.open_csv(
+                stream,
+                read_options=pacsv.ReadOptions(
+                    column_names=self.columns, skip_rows=1 if self.header else 0,
+                    block_size=min(16 << 20, self.max_record_bytes), encoding=self.encoding.replace("-sig", "")),
+                parse_options=pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True,
+                                                 invalid_row_handler=refuse),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={c: pa.string() for c in self.columns}, strings_can_be_null=True,
+                    null_values=[""], quoted_strings_can_be_null=True),
+            )
+            row = 0
+            for batch in reader:
+                n = batch.num_rows
+                table = numbered(batch, row)
+                row += n
+                yield SourceBatch(table)
+        except (pa.ArrowException, UnicodeDecodeError, EOFError, OSError, zlib.error) as exc:
+            raise FastPathFailed(str(exc)) from exc
+        finally:
+            stream.close()
+        self.file_hash = counter.hasher.hexdigest()
+
+    def _exact(self, on_bytes: ProgressFn | None) -> Iterator[SourceBatch]:
+        counter, stream = self._open_binary(on_bytes)
+        csv.field_size_limit(self.max_record_bytes)
+        text = io.TextIOWrapper(stream, encoding=self.encoding, newline="")  # type: ignore[arg-type]
+        reader = csv.reader(text, delimiter=self.delimiter)
+        width = len(self.columns)
+        rows: list[list[str]] = []
+        numbers: list[int] = []
+        rejects: list[Reject] = []
+        record = 0
+        started = not self.header
+        try:
+            while True:
+                try:
+                    fields = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:
+                    record += 1
+                    rejects.append(Reject(record, f"unparseable record ending on line {reader.line_num}: {exc}"))
+                    continue
+                if not fields:
+                    continue  # blank line: not a record
+                if not started:
+                    started = True
+                    continue
+                record += 1
+                if len(fields) != width:
+                    rejects.append(Reject(record, f"expected {width} fields, found {len(fields)}",
+                                          self.delimiter.join(fields)[:2000]))
+                    continue
+                rows.append(fields)
+                numbers.append(record)
+                if len(rows) >= BATCH_ROWS:
+                    yield self._batch(rows, numbers, rejects)
+                    rows, numbers, rejects = [], [], []
+        except UnicodeDecodeError as exc:
+            raise InputError(f"bytes that are not valid {self.encoding} ({exc.reason}); pass --encoding",
+                             file=self.name, row=record + 1) from None
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise InputError(f"the compressed data end abruptly after row {record} ({exc})", file=self.name) from None
+        finally:
+            text.close()
+        if rows or rejects:
+            yield self._batch(rows, numbers, rejects)
+        self.file_hash = counter.hasher.hexdigest()
+
+    def _batch(self, rows: list[list[str]], numbers: list[int], rejects: list[Reject]) -> SourceBatch:
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in self.columns]
+        arrays = [pa.array([v if v != "" else None for v in col], pa.string()) for col in columns]
+        table = pa.Table.from_arrays([*arrays, pa.array(numbers, pa.int64())], names=[*self.columns, ROW])
+        return SourceBatch(table, rejects)
+
+
+def _json_value(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def records_to_batch(records: list[dict[str, Any]], numbers: list[int], rejects: list[Reject]) -> SourceBatch:
+    """Arrow batch of string columns (the union of the records' keys, in first-seen order)."""
+    names: dict[str, None] = {}
+    for rec in records:
+        names.update(dict.fromkeys(rec))
+    arrays = [pa.array([_json_value(rec.get(n)) for rec in records], pa.string()) for n in names]
+    table = pa.Table.from_arrays([*arrays, pa.array(numbers, pa.int64())], names=[*names, ROW])
+    return SourceBatch(table, rejects)
+
+
+class JsonLinesSource:
+    """One JSON object per line (plain or gzip); a file holding one JSON array is read whole."""
+
+    format = "jsonl"
+    columns = None  # known only while reading
+
+    def __init__(self, path: Path, *, python_literals: bool = False, encoding: str | None = None) -> None:
+        self.path = path
+        self.name = str(path)
+        self.total_bytes = path.stat().st_size
+        self.gz = _is_gzip(path)
+        self.python_literals = python_literals
+        self.file_hash: str | None = None
+        sample = _read_sample(path, self.gz)
+        if not sample.strip():
+            raise InputError("the file is empty", file=self.name)
+        self.encoding = encoding or detect_encoding(sample, self.name)
+        self.is_array = sample.lstrip().startswith(b"[")
+
+    def batches(self, on_bytes: ProgressFn | None = None, fast: bool = True) -> Iterator[SourceBatch]:
+        counter = _CountingReader(open(self.path, "rb"), on_bytes)  # noqa: SIM115 - closed below
+        stream = gzip.GzipFile(fileobj=counter) if self.gz else io.BufferedReader(counter, 1 << 20)
+        text = io.TextIOWrapper(stream, encoding=self.encoding)  # type: ignore[arg-type]
+        try:
+            if self.is_array:
+                yield from self._array(text)
+            else:
+                yield from self._lines(text)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"bytes that are not valid {self.encoding} ({exc.reason})", file=self.name) from None
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise InputError(f"the compressed data end abruptly ({exc})", file=self.name) from None
+        finally:
+            text.close()
+        self.file_hash = counter.hasher.hexdigest()
+
+    def _parse(self, line: str) -> Any:
+        return ast.literal_eval(line) if self.python_literals else json.loads(line)
+
+    def _lines(self, text: io.TextIOWrapper) -> Iterator[SourceBatch]:
+        records: list[dict[str, Any]] = []
+        numbers: list[int] = []
+        rejects: list[Reject] = []
+        record = 0
+        for line in text:
+            if not line.strip():
+                continue
+            record += 1
+            try:
+                value = self._parse(line)
+            except (ValueError, SyntaxError, RecursionError, MemoryError) as exc:
+                rejects.append(Reject(record, f"not valid JSON: {str(exc)[:200]}", line[:2000]))
+                continue
+            if not isinstance(value, dict):
+                rejects.append(Reject(record, f"expected a JSON object, found {type(value).__name__}", line[:2000]))
+                continue
+            records.append(value)
+            numbers.append(record)
+            if len(records) >= BATCH_ROWS // 4:
+                yield records_to_batch(records, numbers, rejects)
+                records, numbers, rejects = [], [], []
+        if records or rejects:
+            yield records_to_batch(records, numbers, rejects)
+
+    def _array(self, text: io.TextIOWrapper) -> Iterator[SourceBatch]:
+        try:
+            values = json.load(text)
+        except ValueError as exc:
+            raise InputError(f"not valid JSON ({exc})", file=self.name) from None
+        if not isinstance(values, list):
+            raise InputError("expected JSON lines or one JSON array of objects", file=self.name)
+        records, numbers, rejects = [], [], []
+        for i, value in enumerate(values, start=1):
+            if isinstance(value, dict):
+                records.append(value)
+                numbers.append(i)
+            else:
+                reason = f"expected a JSON object, found {type(value).__name__}"
+                rejects.append(Reject(i, reason, json.dumps(value)[:2000]))
+        for i, start in enumerate(range(0, max(len(records), 1), BATCH_ROWS)):
+            yield records_to_batch(records[start:start + BATCH_ROWS], numbers[start:start + BATCH_ROWS],
+                                   rejects if i == 0 else [])
+
+
+class ParquetSource:
+    format = "parquet"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = str(path)
+        self.total_bytes = path.stat().st_size
+        self.file_hash: str | None = None
+        try:
+            self._file = pq.ParquetFile(path)
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"not a readable Parquet file ({exc})", file=self.name) from None
+        self.columns = self._file.schema_arrow.names
+
+    def batches(self, on_bytes: ProgressFn | None = None, fast: bool = True) -> Iterator[SourceBatch]:
+        hasher = hashlib.sha256()
+        with open(self.path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                hasher.update(chunk)
+        self.file_hash = hasher.hexdigest()
+        total_rows = max(self._file.metadata.num_rows, 1)
+        row = 0
+        try:
+            for batch in self._file.iter_batches(batch_size=BATCH_ROWS):
+                n = batch.num_rows
+                table = numbered(batch, row)
+                row += n
+                if on_bytes:
+                    on_bytes(int(self.total_bytes * n / total_rows))
+                yield SourceBatch(table)
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"the Parquet data cannot be read after row {row} ({exc})", file=self.name) from None
+
+
+class FrameSource:
+    """A pandas DataFrame or an Arrow table handed over in Python."""
+
+    format = "frame"
+
+    def __init__(self, frame: Any, name: str | None = None) -> None:
+        if isinstance(frame, pa.Table):
+            table = frame
+        elif isinstance(frame, pa.RecordBatch):
+            table = pa.Table.from_batches([frame])
+        else:
+            try:
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+            except (pa.ArrowException, TypeError, ValueError) as exc:
+                raise InputError(f"cannot convert the data frame to Arrow ({exc})", file=name or "<frame>") from None
+        self.table = table
+        self.name = name or "<frame>"
+        self.columns = table.column_names
+        self.total_bytes = max(table.nbytes, 1)
+        self.file_hash: str | None = None
+
+    def batches(self, on_bytes: ProgressFn | None = None, fast: bool = True) -> Iterator[SourceBatch]:
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, self.table.schema) as writer:
+            writer.write_table(self.table)
+        self.file_hash = hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+        row = 0
+        for batch in self.table.to_batches(max_chunksize=BATCH_ROWS):
+            n = batch.num_rows
+            table = numbered(batch, row)
+            row += n
+            if on_bytes:
+                on_bytes(batch.nbytes)
+            yield SourceBatch(table)
+
+
+Source = CsvSource | JsonLinesSource | ParquetSource | FrameSource
+
+
+def open_source(source: Any, *, format: str | None = None, delimiter: str | None = None,
+                encoding: str | None = None, header: bool = True, name: str | None = None,
+                max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> Source:
+    """The reader for a path (format from ``format`` or the file name) or an in-memory frame."""
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise InputError("no such file", file=str(path))
+        if path.is_dir():
+            raise InputError("is a folder, not a file", file=str(path))
+        if path.stat().st_size == 0:
+            raise InputError("the file is empty", file=str(path))
+        kind = detect_format(path, format)
+        if kind == "parquet":
+            return ParquetSource(path)
+        if kind == "jsonl":
+            return JsonLinesSource(path, encoding=encoding)
+        return CsvSource(path, delimiter=delimiter, encoding=encoding, header=header,
+                         max_record_bytes=max_record_bytes)
+    return FrameSource(source, name=name)

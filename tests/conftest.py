@@ -1,0 +1,56 @@
+"""Shared fixtures. Tests read real datasets from ../shared/data and skip only when it is absent;
+with CI=true any other skip fails the run (DESIGN.md, "Reliability rules")."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import shoplens as sl
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("SHOPLENS_SHARED_DATA", ROOT.parent / "shared" / "data"))
+MISSING_DATA_REASON = "shared data absent"
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared/data; skips the test (for that reason only) when the folder is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"{MISSING_DATA_REASON}: {SHARED_DATA}")
+    return SHARED_DATA.joinpath(*parts)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    return shared_path()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> sl.Workspace:
+    """A fresh, empty workspace for one test."""
+    return sl.Workspace.init(tmp_path / "ws")
+
+
+_BAD_SKIPS: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Under CI=true, remember every skip that is not for missing shared data."""
+    if os.environ.get("CI") == "true" and report.skipped and not hasattr(report, "wasxfail"):
+        reason = str(report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr)
+        if MISSING_DATA_REASON not in reason:
+            _BAD_SKIPS.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
+    if _BAD_SKIPS:
+        terminalreporter.section("skips not allowed under CI=true", red=True)
+        for line in _BAD_SKIPS:
+            terminalreporter.line(line)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _BAD_SKIPS and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
