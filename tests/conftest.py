@@ -44,7 +44,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             _BAD_SKIPS.append(f"{report.nodeid}: {reason}")
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     if _BAD_SKIPS:
         terminalreporter.section("skips not allowed under CI=true", red=True)
         for line in _BAD_SKIPS:

@@ -283,6 +283,15 @@ class Workspace:
         return self.sql(f"SELECT * FROM ingest_runs {where} ORDER BY started_at DESC, run_id",
                         [table] if table else None)
 
+    def data_fingerprint(self) -> str:
+        """A short hash of what the warehouse holds (its ingest runs and their files, erasures), for model cards."""
+        import hashlib
+
+        with self.connect() as con:
+            runs = con.execute("SELECT run_id, file_hash, loaded FROM ingest_runs ORDER BY run_id").fetchall()
+            erasures = con.execute("SELECT count(*) FROM erasures").fetchone()[0]
+        return hashlib.sha256(repr((runs, erasures)).encode()).hexdigest()[:16]
+
     # -- writing --------------------------------------------------------------------------------------
     def ingest(self, table: str, source: Any, **options: Any) -> IngestReport:
         """Validate and load ``source`` (a path, pandas DataFrame or Arrow table) into ``table``.

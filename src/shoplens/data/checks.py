@@ -24,6 +24,7 @@ TIMESTAMP_FORMATS = (
     "%d-%b-%Y", "%d-%b-%y",
 )
 EARLIEST, LATEST = "1900-01-01", "2100-01-01"
+MAX_TEXT_CHARS = 1_000_000  # a longer "review" or "title" is a broken export, not text
 _STRING_TYPES = ("VARCHAR", "BLOB")
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
                   "UBIGINT", "UHUGEINT")
@@ -148,7 +149,10 @@ def column_sql(column: Column, raw: str, duck_type: str, *, tz: str, ts_format: 
         value = f"nullif(CAST({raw} AS VARCHAR), '')"
         if column.free_text and personal:
             value = privacy.mask_text_sql(value)
-        return ColumnSql(value, [])
+        too_long = (f"CASE WHEN length({RAW}) > {MAX_TEXT_CHARS} THEN {literal(column.name + ': ')} || "
+                    f"CAST(length({RAW}) AS VARCHAR) || "
+                    f"{literal(f' characters, more than the limit of {MAX_TEXT_CHARS}')} END")
+        return ColumnSql(value, [too_long])
     if kind == "category":
         value = text if is_string else f"CAST({raw} AS VARCHAR)"
         if not column.choices:
@@ -200,7 +204,8 @@ def column_sql(column: Column, raw: str, duck_type: str, *, tz: str, ts_format: 
 def _number_as_id(raw: str, duck_type: str) -> str:
     """Numeric ids as text, without a trailing ``.0`` when a float column holds whole numbers."""
     if _base_type(duck_type) in _FLOAT_TYPES:
-        return f"(CASE WHEN {raw} = round({raw}) THEN CAST(CAST({raw} AS BIGINT) AS VARCHAR) ELSE CAST({raw} AS VARCHAR) END)"
+        return (f"(CASE WHEN {raw} = round({raw}) THEN CAST(CAST({raw} AS BIGINT) AS VARCHAR) "
+                f"ELSE CAST({raw} AS VARCHAR) END)")
     return f"CAST({raw} AS VARCHAR)"
 
 

@@ -208,7 +208,8 @@ class _Run:
         keys = ", ".join(checks.quote(k) for k in self.table.key)
         dupes = con.sql(f"""
             SELECT s._source_row AS source_row,
-                   'duplicate key (' || {_key_text(self.table)} || '), first at row ' || CAST(d.first_row AS VARCHAR) AS reason,
+                   'duplicate key (' || {_key_text(self.table)} || '), first at row '
+                       || CAST(d.first_row AS VARCHAR) AS reason,
                    CAST(NULL AS VARCHAR) AS raw, CAST(to_json(s) AS VARCHAR) AS "values"
             FROM staging s JOIN (
                 SELECT {keys}, min(_source_row) AS first_row FROM staging GROUP BY {keys} HAVING count(*) > 1
@@ -232,7 +233,8 @@ class _Run:
             if count:
                 self.report.unlinked[column] = {"table": target_table, "unknown_ids": count, "examples": examples}
                 self.report.messages.append(
-                    f"{count:,} {column} values are not in {target_table} yet (e.g. {', '.join(map(str, examples[:3]))}); "
+                    f"{count:,} {column} values are not in {target_table} yet "
+                    f"(e.g. {', '.join(map(str, examples[:3]))}); "
                     f"the rows are loaded — ingest {target_table} to link them")
 
     def apply(self, con: duckdb.DuckDBPyConnection, started: dt.datetime) -> None:

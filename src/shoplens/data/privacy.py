@@ -66,7 +66,9 @@ def mask_text(text: str, keys: tuple[str, str] | None = None) -> str:
     """Mask e-mail addresses and phone numbers in free text (with pseudonyms when keys are given)."""
     if keys is None:
         return PHONE_RE.sub("[phone]", EMAIL_RE.sub("[email]", text))
-    return PHONE_RE.sub(lambda m: pseudonym(m.group(0), keys), EMAIL_RE.sub(lambda m: pseudonym(m.group(0), keys), text))
+    def hashed(match: re.Match[str]) -> str:
+        return pseudonym(match.group(0), keys)
+    return PHONE_RE.sub(hashed, EMAIL_RE.sub(hashed, text))
 
 
 def bind_keys(con: duckdb.DuckDBPyConnection, keys: tuple[str, str]) -> None:

@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from shoplens.errors import NotFound
+
 Kind = Literal["id", "text", "category", "timestamp", "money", "price", "int", "float", "bool", "json"]
 
 # DuckDB type of each kind of column.
@@ -300,7 +302,7 @@ def get_table(name: str) -> Table:
     try:
         return TABLES[name]
     except KeyError:
-        raise KeyError(f"unknown table {name!r}; canonical tables are: {', '.join(TABLES)}") from None
+        raise NotFound(f"unknown table {name!r}; canonical tables are: {', '.join(TABLES)}") from None
 
 
 def create_table_sql(table: Table) -> str:

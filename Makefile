@@ -1,0 +1,47 @@
+# shoplens — the two set-up commands of the README work on a fresh machine:
+#   make demo   installs into .venv and runs the demo on the built-in store simulator
+#   make test   installs into .venv and runs the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
+export OMP_WAIT_POLICY ?= PASSIVE
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+
+.PHONY: demo test bench lint install install-test check-chromium clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q --upgrade "pip>=24"
+
+# Stamps record what is installed, so a second `make` installs nothing.
+$(VENV)/.core: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.core
+	$(PIP) -e ".[test,spark]"
+	touch $@
+
+install: $(VENV)/.core
+install-test: $(VENV)/.test
+
+demo: $(VENV)/.core
+	$(BIN)/shoplens demo
+
+check-chromium:
+	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || { \
+	  echo "make test needs Debian's chromium for the browser tests: apt-get install -y chromium"; exit 1; }
+
+test: $(VENV)/.test check-chromium
+	$(BIN)/pytest
+
+bench: $(VENV)/.test
+	$(BIN)/python benchmarks/run_all.py
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,265 @@
+"""Ingest benchmark: a 10-million-line order_items CSV through ``Workspace.ingest`` (with validation)
+side by side with ``pandas.read_csv(engine="pyarrow")`` on the same file, in the same run.
+
+    python benchmarks/ingest.py                  # 10,000,000 lines → benchmarks/results/ingest.json
+    python benchmarks/ingest.py --lines 200000   # a quick run → benchmarks/.work/results/ingest.json
+
+Each run happens in its own subprocess, so its peak memory (the kernel's RSS high-water mark, read by
+the process itself at its end) is of that run alone; times are measured inside the subprocess around
+the call, so interpreter start and imports are not counted. Runs alternate (ours, pandas, ours, …) and
+each side is run at least three times; the medians are recorded with every run's seconds in the notes.
+Gate (issue 2): peak memory of the ingest under 2 GB; the script exits with status 1 when it fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from shoplens.evaluation.measure import MIN_RUNS, Timing, peak_rss_mb, ratio
+from shoplens.evaluation.records import BenchmarkRecord, Protocol, write_results
+
+BENCHMARK = "ingest"
+DATASET = "simulator_ingest"
+FULL_LINES = 10_000_000
+PEAK_MB_GATE = 2048
+HERE = Path(__file__).resolve().parent
+WORK = HERE / ".work"
+OURS_MODEL = "shoplens-ingest"
+PANDAS_MODEL = "pandas-read_csv-pyarrow"
+
+
+# -- the input file --------------------------------------------------------------------------------------
+
+def simulator_writer() -> Any | None:
+    """The store simulator's bulk mode, when the installed shoplens has it."""
+    try:
+        from shoplens.data import synth  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return getattr(synth, "write_order_lines", None)
+
+
+def numpy_order_lines(lines: int, seed: int) -> pa.Table:
+    """Order lines with shop-like shape: 1-10+ lines per order, skewed product popularity, .99 prices,
+    promotions, a few returns (negative quantities) and line discounts. Every row is valid."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.geometric(0.4, size=lines // 2 + 16)
+    sizes = sizes[: int(np.searchsorted(np.cumsum(sizes), lines)) + 1]
+    sizes[-1] -= int(sizes.sum()) - lines
+    order_of_line = np.repeat(np.arange(sizes.size), sizes)
+    starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
+    n_products = 50_000
+    popularity = 1.0 / np.arange(1, n_products + 1) ** 0.9
+    product = rng.choice(n_products, size=lines, p=popularity / popularity.sum())
+    list_price = np.floor(rng.lognormal(3.0, 0.8, n_products)) + 0.99
+    promo = rng.random(lines) < 0.1
+    unit_price = np.round(list_price[product] * np.where(promo, 0.8, 1.0), 2)
+    quantity = 1 + rng.poisson(0.4, lines)
+    quantity[rng.random(lines) < 0.02] *= -1
+    discount = np.where(rng.random(lines) < 0.05, np.round(unit_price * 0.1, 2), 0.0)
+    skus = pa.array([f"SKU-{i:06d}" for i in range(n_products)])
+    return pa.table({
+        "order_id": 10_000_000 + order_of_line,
+        "line_no": np.arange(lines) - starts + 1,
+        "product_id": skus.take(pa.array(product)),
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "discount": discount,
+    })
+
+
+def order_lines_csv(lines: int, seed: int) -> tuple[Path, str]:
+    """The cached CSV for (lines, seed), generated when missing; returns it and the generator's name."""
+    writer = simulator_writer()
+    generator = "shoplens.data.synth.write_order_lines" if writer else "benchmarks/ingest.py numpy generator"
+    tag = "synth" if writer else "numpy"
+    path = WORK / f"order_items_{tag}_{lines}_seed{seed}.csv"
+    if path.exists():
+        return path, generator
+    WORK.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    started = time.perf_counter()
+    if writer:
+        writer(partial, lines, seed, format="csv")
+    else:
+        pacsv.write_csv(numpy_order_lines(lines, seed), partial, pacsv.WriteOptions(quoting_style="none"))
+    partial.replace(path)
+    print(f"wrote {path} ({lines:,} lines, {path.stat().st_size / 1e6:,.0f} MB) in "
+          f"{time.perf_counter() - started:.1f} s with {generator}", flush=True)
+    return path, generator
+
+
+# -- one measured run, inside its own process --------------------------------------------------------------
+
+def run_ours(csv_path: Path, workspace: Path) -> dict[str, Any]:
+    import shoplens as sl
+    import shoplens.data.ingest  # imported before the clock starts
+
+    shutil.rmtree(workspace, ignore_errors=True)
+    ws = sl.Workspace.init(workspace)
+    started = time.perf_counter()
+    report = ws.ingest("order_items", csv_path)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "rows": report.loaded, "read": report.read, "quarantined": report.quarantined,
+            "peak_mb": peak_rss_mb()}
+
+
+def run_pandas(csv_path: Path) -> dict[str, Any]:
+    import pandas as pd
+    import pyarrow.csv  # noqa: F401 - pandas imports it lazily; imported before the clock starts
+
+    started = time.perf_counter()
+    frame = pd.read_csv(csv_path, engine="pyarrow")
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "rows": len(frame), "read": len(frame), "quarantined": 0, "peak_mb": peak_rss_mb()}
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    rows: int
+    read: int
+    quarantined: int
+    peak_mb: float
+
+
+def measure_in_subprocess(side: str, csv_path: Path, workspace: Path) -> Run:
+    """Run one side (``ours`` or ``pandas``) in a fresh Python process and read back what it measured."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", side, "--csv", str(csv_path),
+               "--workspace", str(workspace)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{side} run failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return Run(**result)
+
+
+# -- the benchmark ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Measured:
+    ours: list[Run]
+    pandas: list[Run]
+
+    def timing(self, side: str) -> Timing[None]:
+        return Timing(tuple(r.seconds for r in getattr(self, side)))
+
+    def peak_mb(self, side: str) -> float:
+        return max(r.peak_mb for r in getattr(self, side))
+
+
+def measure(csv_path: Path, runs: int) -> Measured:
+    ours: list[Run] = []
+    pandas: list[Run] = []
+    workspace = WORK / "workspace"
+    for index in range(runs):
+        ours.append(measure_in_subprocess("ours", csv_path, workspace))
+        print(f"run {index + 1}/{runs} ours:   {ours[-1]}", flush=True)
+        pandas.append(measure_in_subprocess("pandas", csv_path, workspace))
+        print(f"run {index + 1}/{runs} pandas: {pandas[-1]}", flush=True)
+    shutil.rmtree(workspace, ignore_errors=True)
+    return Measured(ours, pandas)
+
+
+def check_counts(measured: Measured, lines: int) -> None:
+    for run in measured.ours + measured.pandas:
+        if run.read != lines or run.rows + run.quarantined != run.read:
+            raise SystemExit(f"row counts do not add up for {lines:,} lines: {run}")
+
+
+def protocol_for(lines: int, seed: int, generator: str, csv_path: Path, measured: Measured, gate: bool) -> Protocol:
+    notes = "; ".join([
+        f"{lines:,} order_items lines, CSV of {csv_path.stat().st_size / 1e6:,.0f} MB written by {generator} "
+        f"(seed {seed})",
+        "ours = shoplens.Workspace.init(fresh folder).ingest('order_items', csv): types, ranges, keys, duplicate "
+        "keys and links validated, quarantine, one DuckDB transaction",
+        "reference = pandas.read_csv(csv, engine='pyarrow') on the same file: parsing only, no validation, "
+        "no load into a database",
+        "each run in its own subprocess, runs alternating, timed inside the process (imports excluded); "
+        "peak_mb = largest peak RSS (VmHWM) of any run's process",
+        measured.timing("ours").note("ours"),
+        measured.timing("pandas").note("pandas"),
+        f"gate: ingest peak memory under {PEAK_MB_GATE} MB: {'pass' if gate else 'FAIL'}",
+    ])
+    return Protocol(split="none", seed=seed, notes=notes)
+
+
+def records_for(lines: int, seed: int, generator: str, csv_path: Path, measured: Measured) -> list[BenchmarkRecord]:
+    ours_rate = measured.timing("ours").rate(lines)
+    pandas_rate = measured.timing("pandas").rate(lines)
+    ours_peak, pandas_peak = measured.peak_mb("ours"), measured.peak_mb("pandas")
+    gate = ours_peak < PEAK_MB_GATE
+    protocol = protocol_for(lines, seed, generator, csv_path, measured, gate)
+    variant = "default" if lines == FULL_LINES else f"lines_{lines}"
+    common = {"benchmark": BENCHMARK, "dataset": DATASET, "variant": variant, "protocol": protocol}
+    ours = BenchmarkRecord.create(
+        **common, model=OURS_MODEL, role="ours", seconds=round(measured.timing("ours").median, 3),
+        peak_mb=round(ours_peak, 1),
+        metrics={"rows_per_s": round(ours_rate), "pandas_rows_per_s": round(pandas_rate),
+                 "speed_ratio_vs_pandas": round(ratio(ours_rate, pandas_rate), 4), "peak_mb": round(ours_peak, 1),
+                 "pandas_peak_mb": round(pandas_peak, 1), "peak_under_2gb": gate, "lines": lines})
+    reference = BenchmarkRecord.create(
+        **common, model=PANDAS_MODEL, role="reference", seconds=round(measured.timing("pandas").median, 3),
+        peak_mb=round(pandas_peak, 1), metrics={"rows_per_s": round(pandas_rate), "peak_mb": round(pandas_peak, 1)})
+    return [ours, reference]
+
+
+def default_output(lines: int) -> Path:
+    folder = HERE / "results" if lines == FULL_LINES else WORK / "results"
+    return folder / f"{BENCHMARK}.json"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=FULL_LINES, help="order lines in the CSV (default 10,000,000)")
+    parser.add_argument("--runs", type=int, default=MIN_RUNS, help="runs per side, at least 3 (default 3)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated data (default 0)")
+    parser.add_argument("--output", type=Path, help="results file (default benchmarks/results/ingest.json for "
+                                                     "10M lines, benchmarks/.work/results/ingest.json otherwise)")
+    parser.add_argument("--child", choices=("ours", "pandas"), help=argparse.SUPPRESS)
+    parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--workspace", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.runs < MIN_RUNS:
+        parser.error(f"--runs must be at least {MIN_RUNS} (speed figures are medians of at least 3 runs)")
+    if args.lines < 1:
+        parser.error("--lines must be positive")
+    return args
+
+
+def child_main(args: argparse.Namespace) -> int:
+    result = run_ours(args.csv, args.workspace) if args.child == "ours" else run_pandas(args.csv)
+    print(json.dumps(result))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child:
+        return child_main(args)
+    csv_path, generator = order_lines_csv(args.lines, args.seed)
+    measured = measure(csv_path, args.runs)
+    check_counts(measured, args.lines)
+    records = records_for(args.lines, args.seed, generator, csv_path, measured)
+    output = write_results(BENCHMARK, records, args.output or default_output(args.lines))
+    ours = records[0].metrics
+    print(f"ours {ours['rows_per_s']:,.0f} rows/s, pandas {ours['pandas_rows_per_s']:,.0f} rows/s, "
+          f"ratio {ours['speed_ratio_vs_pandas']:.3f}; peak {ours['peak_mb']:,.0f} MB "
+          f"(gate < {PEAK_MB_GATE} MB: {'pass' if ours['peak_under_2gb'] else 'FAIL'}) → {output}")
+    return 0 if ours["peak_under_2gb"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

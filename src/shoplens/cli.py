@@ -1,0 +1,232 @@
+"""The ``shoplens`` command line: one typer app; every command is a thin call into the Python API.
+
+Every command takes ``--workspace`` (default ``$SHOPLENS_WORKSPACE`` or ``./shoplens-workspace``), prints
+tables for people and JSON with ``--json``, and exits non-zero with a one-line message on failure.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shoplens.errors import ShoplensError
+from shoplens.workspace import Workspace, default_path
+
+app = typer.Typer(name="shoplens", help="Turn an online shop's raw data into decisions.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+datasets_app = typer.Typer(help="Public datasets: list them, load one into the workspace.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys of the REST service.", no_args_is_help=True)
+quarantine_app = typer.Typer(help="Rows that ingest rejected, with reasons.", no_args_is_help=True)
+app.add_typer(datasets_app, name="datasets")
+app.add_typer(keys_app, name="keys")
+app.add_typer(quarantine_app, name="quarantine")
+
+console = Console()
+err_console = Console(stderr=True)
+
+WorkspaceOpt = Annotated[Path | None, typer.Option("--workspace", "-w", help="Workspace folder.",
+                                                   envvar="SHOPLENS_WORKSPACE", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(func: F) -> F:
+    """Print user errors as one line (no traceback) and exit with status 1."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ShoplensError as error:
+            err_console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+    return wrapper  # type: ignore[return-value]
+
+
+def open_workspace(path: Path | None) -> Workspace:
+    return Workspace.open(path or default_path())
+
+
+def emit(data: Any, as_json: bool, render: Callable[[], None] | None = None) -> None:
+    """JSON on stdout for scripts, or a human rendering."""
+    if as_json or render is None:
+        sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+    else:
+        render()
+
+
+def table_of(rows: list[dict[str, Any]], columns: list[str], title: str | None = None) -> Table:
+    table = Table(title=title, show_lines=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*[_cell(row.get(c)) for c in columns])
+    return table
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.4g}"
+    return "" if value is None else str(value)
+
+
+# -- workspace ------------------------------------------------------------------------------------------
+@app.command()
+@handle_errors
+def init(path: Annotated[Path | None, typer.Argument(help="Folder to create (default ./shoplens-workspace).")] = None,
+         timezone: Annotated[str, typer.Option(help="The shop's IANA timezone, for days and weeks.")] = "UTC",
+         currency: Annotated[str, typer.Option(help="ISO 4217 currency code.")] = "USD",
+         as_json: JsonOpt = False) -> None:
+    """Create a workspace: shoplens.toml, warehouse.duckdb and the folders for models, indexes and reports."""
+    ws = Workspace.init(path or default_path(), timezone=timezone, currency=currency)
+    emit({"workspace": str(ws.path), "timezone": ws.config.timezone}, as_json,
+         lambda: console.print(f"workspace ready: [bold]{ws.path}[/bold] (timezone {ws.config.timezone})"))
+
+
+@app.command()
+@handle_errors
+def ingest(table: Annotated[str, typer.Argument(help="Canonical table: orders, order_items, products …")],
+           file: Annotated[Path, typer.Argument(help="CSV (any delimiter/encoding), JSON lines or Parquet; .gz ok.")],
+           map_: Annotated[list[str] | None, typer.Option(
+               "--map", help="SOURCE=CANONICAL column mapping; repeat.")] = None,
+           format_: Annotated[str | None, typer.Option(
+               "--format", help="csv, jsonl or parquet (default: by name).")] = None,
+           tz: Annotated[str | None, typer.Option(
+               "--tz", help="Timezone of naive timestamps (default: the shop's).")] = None,
+           ts_format: Annotated[str | None, typer.Option(
+               help="strptime format of the timestamps, if ambiguous.")] = None,
+           delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: detected).")] = None,
+           encoding: Annotated[str | None, typer.Option(help="Text encoding (default: detected).")] = None,
+           no_header: Annotated[bool, typer.Option("--no-header", help="The CSV has no header row.")] = False,
+           keep_pii: Annotated[bool, typer.Option("--keep-pii", help="Do not pseudonymize personal data.")] = False,
+           workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Validate and load a file into a canonical table; rejected rows go to the quarantine with reasons."""
+    from shoplens.data.mapping import parse_map_options
+
+    ws = open_workspace(workspace)
+    report = ws.ingest(table, file, mapping=parse_map_options(map_), format=format_, tz=tz, ts_format=ts_format,
+                       delimiter=delimiter, encoding=encoding, header=not no_header, keep_pii=keep_pii,
+                       progress=not as_json and sys.stderr.isatty())
+    emit(report.to_dict(), as_json, lambda: _print_report(report))
+
+
+def _print_report(report: Any) -> None:
+    style = "green" if report.quarantined == 0 else "yellow"
+    console.print(f"[{style}]{report}[/{style}]", highlight=False)
+    for message in report.messages:
+        console.print(f"  note: {message}", highlight=False)
+    if report.quarantine_file:
+        console.print(f"  quarantined rows and reasons: {report.quarantine_file} "
+                      f"(`shoplens quarantine show {report.table}`)", highlight=False)
+
+
+@app.command()
+@handle_errors
+def tables(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Row counts of the canonical tables and the latest ingest runs."""
+    summary = open_workspace(workspace).summary()
+
+    def render() -> None:
+        rows = [{"table": k, "rows": v} for k, v in summary["tables"].items()]
+        console.print(table_of(rows, ["table", "rows"], title=f"{summary['workspace']}"))
+        runs = summary["ingest_runs"][:10]
+        if runs:
+            console.print(table_of(runs, ["table", "source", "read", "loaded", "quarantined", "started_at"],
+                                   title="latest ingest runs (read = loaded + quarantined)"))
+    emit(summary, as_json, render)
+
+
+@quarantine_app.command("show")
+@handle_errors
+def quarantine_show(table: Annotated[str, typer.Argument(help="Canonical table.")],
+                    limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
+                    workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Quarantined rows of a table, newest run first, with the reason and the source row."""
+    from shoplens.data.quarantine import read_quarantine
+
+    rows = read_quarantine(open_workspace(workspace), table, limit=limit)
+    emit(rows, as_json, lambda: console.print(table_of(rows, ["run_id", "source_row", "reason", "values"])))
+
+
+@app.command()
+@handle_errors
+def forget(customer_id: Annotated[str, typer.Argument(help="The customer's id, or the e-mail it was given as.")],
+           workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Erase a customer: profile, reviews and ratings deleted; orders and events kept without them."""
+    affected = open_workspace(workspace).forget(customer_id)
+    emit(affected, as_json, lambda: console.print(
+        "erased: " + ", ".join(f"{k} {v:,}" for k, v in affected.items()), highlight=False))
+
+
+# -- pipeline ---------------------------------------------------------------------------------------------
+@app.command("run")
+@handle_errors
+def run_pipeline(capability: Annotated[list[str] | None, typer.Option(
+                     "--capability", "-c", help="Run only these capabilities (repeat); default all.")] = None,
+                 profile: Annotated[str, typer.Option(help="demo (small, fast settings) or full.")] = "full",
+                 workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Run the six stages (prepare → load pretrained → preprocess → train → evaluate → deploy), then the report."""
+    ws = open_workspace(workspace)
+    results, report_path = _run_and_report(ws, capability, profile, quiet=as_json)
+    emit({"steps": [r.__dict__ for r in results], "report": str(report_path)}, as_json,
+         lambda: _print_steps(results, report_path))
+    if any(r.status == "failed" for r in results):
+        raise typer.Exit(1)
+
+
+def _run_and_report(ws: Workspace, capabilities: list[str] | None, profile: str, quiet: bool) -> tuple[list, Path]:
+    from shoplens.pipeline import STAGE_TITLES, run
+    from shoplens.report import build_report
+
+    if profile not in ("demo", "full"):
+        raise ShoplensError(f"--profile {profile!r}: use demo or full")
+
+    def on_step(step: Any, result: Any) -> None:
+        if quiet:
+            return
+        if result is None:
+            err_console.print(f"[dim]{STAGE_TITLES[step.stage]}:[/dim] {step.capability} · {step.name} …",
+                              highlight=False)
+        elif result.status != "ok":
+            err_console.print(f"  [red]{result.status}[/red]: {(result.error or '').splitlines()[0]}", highlight=False)
+
+    results = run(ws, capabilities, profile=profile, on_step=on_step)  # type: ignore[arg-type]
+    return results, build_report(ws, results)
+
+
+def _print_steps(results: list, report_path: Path) -> None:
+    from shoplens.pipeline import STAGE_TITLES
+
+    rows = [{"stage": STAGE_TITLES[r.stage], "capability": r.capability, "step": r.name,
+             "status": r.status, "seconds": r.seconds} for r in results]
+    console.print(table_of(rows, ["stage", "capability", "step", "status", "seconds"], title="shoplens run"))
+    console.print(f"report: [bold]{report_path}[/bold]", highlight=False)
+
+
+@app.command()
+@handle_errors
+def report(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Write the HTML report (one self-contained file) from what the workspace holds now."""
+    from shoplens.report import build_report
+
+    path = build_report(open_workspace(workspace))
+    emit({"report": str(path)}, as_json, lambda: console.print(f"report: [bold]{path}[/bold]", highlight=False))
+
+
+def main() -> None:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    app()
+
+
+if __name__ == "__main__":
+    main()

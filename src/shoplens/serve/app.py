@@ -1,0 +1,89 @@
+"""The FastAPI app: ``create_app(workspace_path)`` and ``run_server(...)`` for ``shoplens serve``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+from shoplens import __version__
+from shoplens.serve.auth import KeyStore
+from shoplens.serve.deps import ServiceState
+from shoplens.serve.errors import install_error_handlers
+from shoplens.serve.pages import STATIC_DIR, page_router
+from shoplens.serve.registry import Capability
+from shoplens.serve.routers import load_capabilities
+from shoplens.serve.sessions import SessionStore
+from shoplens.serve.settings import ServiceSettings
+from shoplens.workspace import Workspace
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+                               "form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+DESCRIPTION = ("REST API of a shoplens workspace. Send an API key as `Authorization: Bearer <key>` or "
+               "`X-API-Key: <key>`; shop data needs role read, writes need role write.")
+
+
+def create_app(workspace_path: str | os.PathLike, *, settings: ServiceSettings | None = None,
+               capabilities: list[Capability] | None = None) -> FastAPI:
+    """The service for one workspace (it may not exist yet: ``/readyz`` says so)."""
+    settings = settings or ServiceSettings()
+    capabilities = load_capabilities() if capabilities is None else capabilities
+    path = Path(workspace_path).resolve()
+    pages = sorted((p for c in capabilities for p in c.pages), key=lambda p: (p.order, p.title))
+    app = FastAPI(title="shoplens", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None)
+    app.state.shoplens = ServiceState(workspace_path=path, settings=settings, keys=KeyStore(path),
+                                      sessions=SessionStore(settings.session_hours * 3600), pages=pages)
+    install_error_handlers(app, settings.retry_after_s)
+    app.middleware("http")(_security_headers)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for capability in capabilities:
+        if capability.router is not None:
+            app.include_router(capability.router)
+    app.include_router(page_router(pages))
+    return app
+
+
+async def _security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    response = await call_next(request)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if not request.url.path.startswith("/static/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+class RedactKeys(logging.Filter):
+    """Keeps ``?key=<API key>`` (the dashboard's one-click sign-in) out of the access log."""
+
+    pattern = re.compile(r"([?&]key=)[^&\s]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self.pattern.sub(r"\1<redacted>", a) if isinstance(a, str) else a
+                                for a in record.args)
+        return True
+
+
+def run_server(workspace_path: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000, *,
+               settings: ServiceSettings | None = None, log_level: str = "info", **uvicorn_options: Any) -> None:
+    """Serve the workspace with uvicorn until interrupted (one process: sessions live in its memory).
+
+    ``uvicorn_options`` go to ``uvicorn.Config`` (``ssl_certfile``, ``ssl_keyfile``, ``root_path`` …).
+    """
+    Workspace.open(workspace_path)  # a clear WorkspaceError now rather than 503s later
+    app = create_app(workspace_path, settings=settings)
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, server_header=False, **uvicorn_options)
+    logging.getLogger("uvicorn.access").addFilter(RedactKeys())
+    uvicorn.Server(config).run()

@@ -1,0 +1,100 @@
+"""Dependencies injected into the endpoints: the service state, the workspace, the warehouse and auth.
+
+A request is authenticated by ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``; a dashboard
+session cookie also counts, for GET and HEAD only (so a cross-site form can never write). Missing or
+invalid credentials → 401; a key whose role is too low → 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from shoplens.serve.auth import KeyInfo, KeyStore, Role
+from shoplens.serve.gate import WarehouseGate
+from shoplens.serve.registry import Page
+from shoplens.serve.sessions import COOKIE_NAME, SessionStore
+from shoplens.serve.settings import ServiceSettings
+from shoplens.serve.warehouse import Warehouse
+from shoplens.workspace import Workspace
+
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+bearer_scheme = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
+api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: <API key>")
+
+
+@dataclass
+class ServiceState:
+    """Everything one app instance holds; created by ``create_app``."""
+
+    workspace_path: Path
+    settings: ServiceSettings
+    keys: KeyStore
+    sessions: SessionStore
+    gate: WarehouseGate = field(default_factory=WarehouseGate)
+    pages: list[Page] = field(default_factory=list)
+
+
+def get_state(request: Request) -> ServiceState:
+    return request.app.state.shoplens
+
+
+def get_settings(state: ServiceState = Depends(get_state)) -> ServiceSettings:
+    return state.settings
+
+
+def page_limit(limit: int | None, settings: ServiceSettings) -> int:
+    """Rows per page: ``limit`` when given, the default otherwise, never above the cap."""
+    return min(limit or settings.default_rows, settings.max_rows)
+
+
+def get_workspace(state: ServiceState = Depends(get_state)) -> Workspace:
+    """The workspace, opened per request (cheap); WorkspaceError → 503 when it is missing."""
+    return Workspace.open(state.workspace_path)
+
+
+def get_warehouse(state: ServiceState = Depends(get_state), ws: Workspace = Depends(get_workspace)) -> Warehouse:
+    return Warehouse(ws, state.gate, state.settings.write_wait_s)
+
+
+def session_key(request: Request, state: ServiceState) -> KeyInfo | None:
+    """The key behind the request's dashboard session cookie, while both are valid."""
+    key_id = state.sessions.key_id(request.cookies.get(COOKIE_NAME))
+    return state.keys.info(key_id) if key_id else None
+
+
+def authenticate(request: Request, state: ServiceState, bearer: HTTPAuthorizationCredentials | None,
+                 api_key: str | None) -> KeyInfo | None:
+    presented = (bearer.credentials if bearer else None) or api_key
+    if presented:
+        return state.keys.verify(presented)
+    if request.method in SAFE_METHODS:
+        return session_key(request, state)
+    return None
+
+
+def require(role: Role) -> Callable[..., KeyInfo]:
+    """A dependency that admits requests whose key has ``role`` or a higher one."""
+
+    def check(request: Request, state: ServiceState = Depends(get_state),
+              bearer: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
+              api_key: str | None = Depends(api_key_scheme)) -> KeyInfo:
+        key = authenticate(request, state, bearer, api_key)
+        if key is None:
+            raise HTTPException(401, "a valid API key is required (Authorization: Bearer <key> or X-API-Key)",
+                                headers={"WWW-Authenticate": "Bearer"})
+        if key.role < role:
+            raise HTTPException(403, f"key {key.id!r} has role {key.role.name}; this needs role {role.name}")
+        return key
+
+    return check
+
+
+require_read = require(Role.read)
+require_write = require(Role.write)
+require_admin = require(Role.admin)

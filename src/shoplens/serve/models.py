@@ -1,0 +1,113 @@
+"""Pydantic models at the edge of the service: what each endpoint returns."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx answer of the service (except request validation, 422, which is FastAPI's)."""
+
+    detail: str = Field(description="one line saying what is wrong and where")
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "unavailable"]
+    reason: str | None = Field(None, description="why the warehouse cannot be opened, when it cannot")
+
+
+class ColumnInfo(BaseModel):
+    name: str
+    type: str = Field(description="DuckDB type")
+
+
+class TableInfo(BaseModel):
+    name: str
+    rows: int
+    columns: list[ColumnInfo]
+
+
+class TableList(BaseModel):
+    tables: list[TableInfo]
+
+
+class TableRows(BaseModel):
+    name: str
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    total: int = Field(description="rows in the table")
+    limit: int
+    offset: int
+
+
+class IngestResult(BaseModel):
+    """What one ingest run did; ``read == loaded + quarantined`` always."""
+
+    run_id: str
+    table: str
+    source: str
+    read: int
+    loaded: int
+    quarantined: int
+    inserted: int
+    replaced: int
+    file_hash: str | None = None
+    mapping: dict[str, str] = Field(default_factory=dict, description="canonical column → source column")
+    extras: list[str] = Field(default_factory=list)
+    ignored: list[str] = Field(default_factory=list)
+    synthesized: list[str] = Field(default_factory=list)
+    timestamp_formats: dict[str, str] = Field(default_factory=dict)
+    unlinked: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    quarantine_file: str | None = Field(None, description="relative to the workspace")
+    seconds: float
+    messages: list[str] = Field(default_factory=list)
+
+
+class QuarantineRun(BaseModel):
+    run_id: str
+    table: str
+    source: str | None = None
+    started_at: str | None = None
+    read: int
+    loaded: int
+    quarantined: int
+    file: str | None = Field(None, description="quarantine file, relative to the workspace")
+    file_present: bool
+
+
+class QuarantineTable(BaseModel):
+    table: str
+    quarantined: int
+    runs: list[QuarantineRun]
+
+
+class QuarantineOverview(BaseModel):
+    tables: list[QuarantineTable]
+
+
+class QuarantineRow(BaseModel):
+    run_id: str
+    source_row: int | None = Field(None, description="1-based record number in the source, header excluded")
+    reason: str | None = None
+    raw: str | None = Field(None, description="the raw line when it could not be parsed (PII masked)")
+    values: Any = Field(None, description="the row's source values (PII pseudonymized)")
+
+
+class QuarantinePage(BaseModel):
+    table: str
+    total: int
+    limit: int
+    offset: int
+    rows: list[QuarantineRow]
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` for the error codes an endpoint may answer."""
+    return {code: {"model": ErrorBody} for code in codes}

@@ -1,0 +1,60 @@
+"""The dashboard: sign-in and sign-out, and the overview page (tables, ingest runs, quarantine)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import Response
+
+from shoplens.serve.deps import ServiceState, get_state
+from shoplens.serve.pages import LOGIN_PATH, login_form, safe_next, sign_in, sign_out
+from shoplens.serve.registry import Capability, Page
+from shoplens.serve.warehouse import (
+    Warehouse,
+    ingest_runs,
+    quarantine_overview,
+    quarantine_reasons,
+    table_overview,
+)
+
+LATEST_RUNS = 20
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get(LOGIN_PATH, response_class=Response)
+def show_login(request: Request, next_path: str | None = Query(None, alias="next", max_length=200),
+               state: ServiceState = Depends(get_state)) -> Response:
+    return login_form(request, state, safe_next(next_path, state.pages))
+
+
+@router.post(LOGIN_PATH, response_class=Response)
+def submit_login(request: Request, key: str = Form("", max_length=200),
+                 next_path: str = Form("", alias="next", max_length=200),
+                 state: ServiceState = Depends(get_state)) -> Response:
+    return sign_in(request, state, key, safe_next(next_path, state.pages))
+
+
+@router.post("/logout", response_class=Response)
+def logout(request: Request, state: ServiceState = Depends(get_state)) -> Response:
+    return sign_out(request, state)
+
+
+def overview(warehouse: Warehouse) -> dict[str, Any]:
+    """Tables with row counts, the latest ingest runs and the quarantine with its most frequent reasons."""
+    with warehouse.read() as con:
+        tables = table_overview(con)
+        runs = ingest_runs(con, limit=LATEST_RUNS)
+        quarantine = quarantine_overview(warehouse.ws, con)
+        reasons = quarantine_reasons(warehouse.ws, con)
+    for entry in quarantine:
+        entry["reasons"] = reasons.get(entry["table"], [])
+    return {"tables": tables, "runs": runs, "quarantine": quarantine, "workspace": str(warehouse.ws.path)}
+
+
+capability = Capability(
+    name="dashboard",
+    router=router,
+    pages=(Page(path="/", title="Overview", template="overview.html", context=overview, order=0),),
+)

@@ -1,0 +1,40 @@
+"""``/healthz`` (the process answers) and ``/readyz`` (the warehouse opens read-only); both open."""
+
+from __future__ import annotations
+
+import duckdb
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from shoplens import __version__
+from shoplens.errors import ShoplensError
+from shoplens.serve.deps import ServiceState, get_state
+from shoplens.serve.errors import one_line
+from shoplens.serve.models import Health, Readiness
+from shoplens.serve.registry import Capability
+from shoplens.serve.warehouse import Warehouse
+from shoplens.workspace import Workspace
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=Health, summary="The process is up")
+def healthz() -> Health:
+    return Health(version=__version__)
+
+
+@router.get("/readyz", response_model=Readiness, summary="The warehouse can be opened read-only",
+            responses={503: {"model": Readiness}})
+def readyz(state: ServiceState = Depends(get_state)) -> Readiness | JSONResponse:
+    try:
+        warehouse = Warehouse(Workspace.open(state.workspace_path), state.gate, state.settings.write_wait_s)
+        with warehouse.read() as con:
+            con.execute("SELECT count(*) FROM ingest_runs").fetchone()
+    except (ShoplensError, duckdb.Error) as exc:
+        body = Readiness(status="unavailable", reason=one_line(str(exc)))
+        return JSONResponse(body.model_dump(), status_code=503,
+                            headers={"Retry-After": str(state.settings.retry_after_s)})
+    return Readiness(status="ready")
+
+
+capability = Capability(name="health", router=router)

@@ -1,0 +1,98 @@
+"""Ingest upload: ``POST /api/v1/ingest/{table}`` with a multipart file; needs a write key.
+
+The file streams into the workspace's ``tmp/`` (size-limited while it arrives), is loaded with
+``Workspace.ingest`` (which takes the workspace's write lock) and removed afterwards. The answer is
+the ingest report: ``read = loaded + quarantined``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from shoplens.data.mapping import parse_map_options
+from shoplens.errors import InputError, ShoplensError
+from shoplens.serve.deps import ServiceState, get_state, get_workspace, require_write
+from shoplens.serve.models import IngestResult, error_responses
+from shoplens.serve.registry import Capability
+from shoplens.serve.upload import FILE_FIELD, Upload, receive_upload, upload_folder
+from shoplens.serve.warehouse import Warehouse, canonical_table
+from shoplens.workspace import Workspace
+
+FORMATS = ("csv", "parquet", "jsonl")
+FORM_FIELDS = (FILE_FIELD, "map", "format", "tz")
+
+UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object",
+    "required": [FILE_FIELD],
+    "properties": {
+        FILE_FIELD: {"type": "string", "format": "binary",
+                     "description": "CSV (any delimiter and encoding), JSON lines or Parquet; gzip allowed. "
+                                    "The file name's extension tells the format unless `format` is given."},
+        "map": {"type": "array", "items": {"type": "string"},
+                "description": "SOURCE=CANONICAL column mappings (repeat the field; SOURCE= drops a column)"},
+        "format": {"type": "string", "enum": list(FORMATS)},
+        "tz": {"type": "string", "description": "IANA timezone of naive timestamps (default: the shop's)"},
+    },
+}}}}}
+
+router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"], dependencies=[Depends(require_write)],
+                   responses=error_responses(400, 401, 403, 404, 413, 415, 503))
+
+
+@router.post("/{table}", response_model=IngestResult, openapi_extra=UPLOAD_BODY,
+             summary="Upload a file and ingest it into a canonical table")
+async def ingest_upload(table: str, request: Request, state: ServiceState = Depends(get_state),
+                        ws: Workspace = Depends(get_workspace)) -> IngestResult:
+    canonical_table(table)  # 404 before a byte of the body is read
+    settings = state.settings
+    with upload_folder(ws.dir("tmp")) as folder:
+        upload = await receive_upload(request, folder, max_file_bytes=settings.max_upload_bytes,
+                                      max_field_bytes=settings.max_form_field_bytes,
+                                      max_fields=settings.max_form_fields)
+        options = ingest_options(upload)
+        warehouse = Warehouse(ws, state.gate, settings.write_wait_s)
+        try:
+            report = await run_in_threadpool(warehouse.ingest, table, upload.path, **options)
+        except ShoplensError as exc:
+            raise _named_after_upload(exc, folder) from None
+    return IngestResult.model_validate(report.to_dict())
+
+
+def ingest_options(upload: Upload) -> dict[str, Any]:
+    """``mapping``, ``format`` and ``tz`` for ``Workspace.ingest`` from the form's text fields."""
+    fields = upload.fields
+    unknown = sorted(set(fields) - set(FORM_FIELDS))
+    if unknown:
+        raise InputError(f"unknown form field {unknown[0]!r}; the fields are {', '.join(FORM_FIELDS)}")
+    mappings = [line.strip() for value in fields.get("map", []) for line in value.splitlines() if line.strip()]
+    options: dict[str, Any] = {"mapping": parse_map_options(mappings) or None}
+    for name in ("format", "tz"):
+        value = _single(fields, name)
+        if value:
+            options[name] = value
+    if options.get("format") and options["format"].lower() not in FORMATS:
+        raise InputError(f"unknown format {options['format']!r}; use one of {', '.join(FORMATS)}")
+    return options
+
+
+def _single(fields: dict[str, list[str]], name: str) -> str | None:
+    values = [v.strip() for v in fields.get(name, [])]
+    if len(values) > 1:
+        raise InputError(f"form field {name!r} is given {len(values)} times; give it once")
+    return values[0] if values else None
+
+
+def _named_after_upload(exc: ShoplensError, folder: Path) -> ShoplensError:
+    """The same error with the temporary folder taken out of its message (it names the uploaded file)."""
+    message = str(exc)
+    for prefix in (str(folder) + "/", str(folder.resolve()) + "/"):
+        message = message.replace(prefix, "")
+    exc.args = (message,)
+    return exc
+
+
+capability = Capability(name="ingest", router=router)

@@ -1,0 +1,21 @@
+"""Settings of the REST service; defaults suit one shop on one machine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Limits and timings of the service (``create_app(path, settings=...)``)."""
+
+    max_upload_bytes: int = 512 * MIB  # an upload larger than this is refused with 413 while it streams
+    max_form_field_bytes: int = 64 * 1024  # each non-file multipart field (map, format, tz)
+    max_form_fields: int = 100
+    default_rows: int = 100  # rows per page when ?limit= is not given
+    max_rows: int = 1000  # ?limit= is capped here
+    retry_after_s: int = 5  # Retry-After of a 503 while the warehouse is being written
+    write_wait_s: float = 30.0  # how long an upload waits for an ingest already running in this process
+    session_hours: float = 12.0  # lifetime of a dashboard sign-in
