@@ -173,17 +173,16 @@ def column_sql(column: Column, raw: str, duck_type: str, *, tz: str, ts_format: 
             what += f" in the format {fmt}"
         return ColumnSql(value, [_failed(column, duck_type, what)])
     if kind in ("money", "price"):
-        source = _clean_number(text) if is_string else raw
-        value = f"TRY_CAST({source} AS {column.sql_type})"
+        value = _number(text, column.sql_type) if is_string else f"TRY_CAST({raw} AS {column.sql_type})"
         return ColumnSql(value, [_failed(column, duck_type, "an amount"), *_range_checks(column)])
     if kind == "int":
         if _base_type(duck_type) == "BOOLEAN":
             return ColumnSql(f"CAST({raw} AS BIGINT)", _range_checks(column))
-        number = f"TRY_CAST({_clean_number(text) if is_string else raw} AS DOUBLE)"
+        number = _number(text, "DOUBLE") if is_string else f"TRY_CAST({raw} AS DOUBLE)"
         value = f"(CASE WHEN {number} = round({number}) AND abs({number}) < 9e15 THEN CAST({number} AS BIGINT) END)"
         return ColumnSql(value, [_failed(column, duck_type, "a whole number"), *_range_checks(column)])
     if kind == "float":
-        number = f"TRY_CAST({_clean_number(text) if is_string else raw} AS DOUBLE)"
+        number = _number(text, "DOUBLE") if is_string else f"TRY_CAST({raw} AS DOUBLE)"
         value = f"(CASE WHEN isfinite({number}) THEN {number} END)"
         return ColumnSql(value, [_failed(column, duck_type, "a number"), *_range_checks(column)])
     if kind == "bool":
@@ -207,6 +206,11 @@ def _number_as_id(raw: str, duck_type: str) -> str:
         return (f"(CASE WHEN {raw} = round({raw}) THEN CAST(CAST({raw} AS BIGINT) AS VARCHAR) "
                 f"ELSE CAST({raw} AS VARCHAR) END)")
     return f"CAST({raw} AS VARCHAR)"
+
+
+def _number(text: str, sql_type: str) -> str:
+    """A number from text: a plain cast first; only values it fails on are cleaned (see _clean_number)."""
+    return f"coalesce(TRY_CAST({text} AS {sql_type}), TRY_CAST({_clean_number(text)} AS {sql_type}))"
 
 
 def _clean_number(text: str) -> str:

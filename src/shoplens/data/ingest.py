@@ -157,11 +157,11 @@ class _Run:
                                f"{checks.literal(column.name + ': missing (it is part of the key)')} END")
         sources = [f"{checks.quote(n)} AS {checks.quote('s.' + n)}" for n in names]
         reason = f"nullif(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "CAST(NULL AS VARCHAR)"
-        checked = (f"SELECT *, {reason} AS _reason FROM "
-                   f"(SELECT {', '.join([ROW, *sources, *parsed])} FROM src) p")
         valid = ", ".join(checks.quote("c." + c) for c in self.table.column_names)
-        values = checks.quarantine_values_sql(self.table.name, [(n, types[n]) for n in names], self.personal,
-                                              prefix="s.")
+        # Source values are needed for the checks only; the materialized batch keeps the parsed columns.
+        checked = (f"SELECT {ROW}, {valid}, {reason} AS _reason FROM "
+                   f"(SELECT {', '.join([ROW, *sources, *parsed])} FROM src) p")
+        values = checks.quarantine_values_sql(self.table.name, [(n, types[n]) for n in names], self.personal)
         self.plans[key] = (checked, valid, values)
         return self.plans[key]
 
@@ -188,8 +188,9 @@ class _Run:
             con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {checked}")
             con.execute(f"INSERT INTO staging SELECT {valid_cols}, {ROW} FROM checked WHERE _reason IS NULL")
             rejected = con.sql(
-                f"SELECT {ROW} AS source_row, _reason AS reason, CAST(NULL AS VARCHAR) AS raw, "
-                f"{values_json} AS \"values\" FROM checked WHERE _reason IS NOT NULL ORDER BY {ROW}").to_arrow_table()
+                f"SELECT c.{ROW} AS source_row, c._reason AS reason, CAST(NULL AS VARCHAR) AS raw, "
+                f"{values_json} AS \"values\" FROM checked c JOIN src USING ({ROW}) "
+                f"WHERE c._reason IS NOT NULL ORDER BY c.{ROW}").to_arrow_table()
             self.quarantine(rejected)
         finally:
             con.unregister("src")
@@ -254,7 +255,7 @@ class _Run:
                     con.execute(f"DELETE FROM {name} t WHERE EXISTS (SELECT 1 FROM staging s WHERE {on})")
             report.inserted = report.loaded - report.replaced
             con.execute(f"INSERT INTO {name} ({columns}, _ingest_run, _source_row) "
-                        f"SELECT {columns}, ?, _source_row FROM staging ORDER BY _source_row", [report.run_id])
+                        f"SELECT {columns}, ?, _source_row FROM staging", [report.run_id])
             _derive_order_totals(con, self.table.name)
             quarantine_file = (f"quarantine/{self.table.name}/{report.run_id}.parquet"
                                if report.quarantined else None)
@@ -276,7 +277,7 @@ def _key_text(table: Table) -> str:
 
 def _derive_order_totals(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """orders.n_items from order_items, and total_amount where the order file gave none."""
-    if table not in ("orders", "order_items"):
+    if table not in ("orders", "order_items") or not con.execute("SELECT EXISTS (FROM orders)").fetchone()[0]:
         return
     con.execute("""
         UPDATE orders SET n_items = CAST(agg.units AS BIGINT),

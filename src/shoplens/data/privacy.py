@@ -129,6 +129,12 @@ def forget(ws: Workspace, customer_id: str) -> dict[str, int]:
     with ws.connect(read_only=False, command=f"forget {pseudonym(customer_id, keys)}") as con:
         con.execute("BEGIN TRANSACTION")
         try:
+            # an e-mail or phone given as the id also finds the profile that holds it as an attribute
+            for token in list(candidates):
+                if token.startswith(PSEUDONYM_PREFIX):
+                    rows = con.execute("SELECT customer_id FROM customers WHERE contains(CAST(attributes AS VARCHAR), ?)",
+                                       [token]).fetchall()
+                    candidates.update(r[0] for r in rows)
             placeholders = ", ".join("?" for _ in candidates)
             for table, action in ERASE_ACTIONS.items():
                 where = f"customer_id IN ({placeholders})"

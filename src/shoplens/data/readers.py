@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -61,7 +62,7 @@ class SourceBatch:
 
 def numbered(batch: pa.RecordBatch, first_row: int) -> pa.Table:
     """The batch as a table with its 1-based record numbers in ``__row``, starting after ``first_row``."""
-    rows = pa.array(range(first_row + 1, first_row + batch.num_rows + 1), pa.int64())
+    rows = pa.array(np.arange(first_row + 1, first_row + batch.num_rows + 1, dtype=np.int64))
     return pa.Table.from_batches([batch]).append_column(ROW, rows)
 
 

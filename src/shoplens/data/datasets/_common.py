@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -177,14 +178,36 @@ def read_fields(path: Path, width: int | None = None, sep: str | None = None,
     return rows
 
 
-def read_csv(path: Path, **options: Any) -> pd.DataFrame:
+def read_csv(path: Path, columns: Sequence[str] = (), **options: Any) -> pd.DataFrame:
     """``pandas.read_csv`` reading every column as text (ingest parses and checks the values) where only an
-    empty field is missing (a title "NA" or "None" stays text); a clear :class:`InputError` when it fails."""
+    empty field is missing (a title "NA" or "None" stays text); a clear :class:`InputError` when it fails
+    or lacks one of ``columns``."""
     options = {"dtype": str, "keep_default_na": False, "na_values": [""], **options}
     try:
-        return pd.read_csv(path, **options)
+        frame = pd.read_csv(path, **options)
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"cannot read the file ({str(exc)[:200]})", file=str(path)) from None
+    return expect_columns(frame, columns, path)
+
+
+def expect_columns(frame: pd.DataFrame, names: Sequence[str], source: Path) -> pd.DataFrame:
+    """``frame`` when it has the columns ``names``; an :class:`InputError` naming the first missing one."""
+    for name in names:
+        if name not in frame.columns:
+            raise InputError(f"expected a column {name!r}; the columns are: {', '.join(map(str, frame.columns))}",
+                             file=str(source), column=name)
+    return frame
+
+
+def to_number(values: pd.Series, source: Path) -> pd.Series:
+    """Text to numbers (whole numbers stay integers) for an attributes/properties field; an
+    :class:`InputError` naming the row and column of a value that is not a number."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna() & values.notna()
+    if bad.any():
+        row = int(bad.to_numpy().argmax()) + 1
+        raise InputError(f"not a number: {values[bad].iloc[0]!r}", file=str(source), row=row, column=str(values.name))
+    return numbers.astype("Int64") if (numbers.dropna() % 1 == 0).all() else numbers
 
 
 def json_text(value: Any) -> str | None:
@@ -192,6 +215,21 @@ def json_text(value: Any) -> str | None:
     if value is None or (isinstance(value, (list, dict, str)) and not value):
         return None
     return json.dumps(value, ensure_ascii=False)
+
+
+_AMOUNT = re.compile(r"\$?\s*([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(\.[0-9]+)?")
+
+
+def price_or_none(value: Any) -> str | None:
+    """A listed price as plain decimal text: ``'$1,299.00'`` → ``'1299.00'``. ``None`` when it is missing, zero
+    (the Amazon crawls write 0 for "no price shown") or not one amount (a range, leaked HTML)."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    match = _AMOUNT.fullmatch(str(value).strip())
+    if match is None:
+        return None
+    text = match.group(1).replace(",", "") + (match.group(2) or "")
+    return text if float(text) > 0 else None
 
 
 def category_path(parts: Sequence[Any]) -> str | None:

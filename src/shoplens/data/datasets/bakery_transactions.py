@@ -36,7 +36,7 @@ INFO = DatasetInfo(
 
 def load(ws: Workspace, path: str | Path, *, progress: bool = False) -> Reports:
     source = locate(path, INFO.name, FILES)
-    lines = read_csv(source)
+    lines = read_csv(source, ["Date", "Time", "Transaction", "Item"])
     items = lines["Item"].drop_duplicates()
     products = pd.DataFrame({"product_id": items, "title": items,
                              "attributes": items.map(lambda i: '{"placeholder": true}' if i == PLACEHOLDER else None)})

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from shoplens.data.datasets._common import DatasetInfo, Part, Reports, ingest_frame, locate
+from shoplens.data.datasets._common import DatasetInfo, Part, Reports, expect_columns, ingest_frame, locate
 from shoplens.errors import InputError
 from shoplens.workspace import Workspace
 
@@ -38,7 +38,6 @@ def load(ws: Workspace, path: str | Path, *, progress: bool = False) -> Reports:
                                dtype_backend="numpy_nullable")
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"cannot read the file ({str(exc)[:200]})", file=str(source)) from None
-    if OUTCOME not in sessions.columns:
-        raise InputError(f"expected a column {OUTCOME!r} (the purchase outcome)", file=str(source), column=OUTCOME)
+    expect_columns(sessions, [OUTCOME], source)
     return {"sessions": ingest_frame(ws, "session_features", sessions, source, progress=progress,
                                      mapping={OUTCOME: "purchased"})}

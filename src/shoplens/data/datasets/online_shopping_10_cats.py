@@ -29,7 +29,7 @@ INFO = DatasetInfo(
 
 def load(ws: Workspace, path: str | Path, *, progress: bool = False) -> Reports:
     source = locate(path, INFO.name, FILES)
-    frame = read_csv(source)
+    frame = read_csv(source, ["cat", "label", "review"])
     reviews = pd.DataFrame({"body": frame["review"], "label": frame["label"], "source": frame["cat"],
                             "language": "zh"})
     return {"reviews": ingest_frame(ws, "reviews", reviews, source, progress=progress)}

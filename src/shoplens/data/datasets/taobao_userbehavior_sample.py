@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from shoplens.data.datasets._common import RESEARCH_ONLY, DatasetInfo, Part, Reports, locate
 from shoplens.workspace import Workspace
@@ -22,7 +23,7 @@ INFO = DatasetInfo(
     url="https://tianchi.aliyun.com/dataset/649",
     licence=f"Alibaba Tianchi terms: {RESEARCH_ONLY}; cite the dataset page",
     parts=(
-        Part("products", "products", FILES[0], 3_614,
+        Part("products", "products", FILES[0], 3_276,
              "one product per distinct item id; category = its category id"),
         Part("events", "events", FILES[0], 4_321,
              "user → customer_id, item → product_id, behaviour pv / cart / fav / buy → view / add_to_cart / "
@@ -43,17 +44,12 @@ def load(ws: Workspace, path: str | Path, *, progress: bool = False) -> Reports:
     }
 
 
-def _item_categories(source: Path):  # noqa: ANN202 - a pyarrow.Table
-    """Distinct (item, category) pairs, in order of first appearance; DuckDB streams the file."""
+def _item_categories(source: Path) -> pa.Table:
+    """One row per item with its category (the smallest id, should an item ever have two); DuckDB streams
+    the file, so this works on the full file too."""
     query = """
-        SELECT item AS product_id, category FROM (
-            SELECT column1 AS item, column2 AS category, min(rowid_) AS first
-            FROM (SELECT *, row_number() OVER () AS rowid_ FROM read_csv(?, header = false, all_varchar = true,
-                                                                       columns = {'column0': 'VARCHAR',
-                                                                                  'column1': 'VARCHAR',
-                                                                                  'column2': 'VARCHAR',
-                                                                                  'column3': 'VARCHAR',
-                                                                                  'column4': 'VARCHAR'}))
-            GROUP BY ALL) ORDER BY first"""
+        SELECT column1 AS product_id, min(column2) AS category
+        FROM read_csv(?, header = false, all_varchar = true, delim = ',')
+        GROUP BY column1 ORDER BY column1"""
     with duckdb.connect() as con:
-        return con.execute(query, [str(source)]).to_arrow_table()
+        return con.sql(query, params=[str(source)]).to_arrow_table()

@@ -43,7 +43,7 @@ INFO = DatasetInfo(
 
 def load(ws: Workspace, path: str | Path, *, progress: bool = False) -> Reports:
     source = locate(path, INFO.name, FILES)
-    frame = read_csv(source)
+    frame = read_csv(source, ["Clothing ID", "Title", "Review Text", "Rating", "Recommended IND", *LEVELS])
     frame = frame.rename(columns={frame.columns[0]: "index"})  # the unnamed first column
     return {
         "products": ingest_frame(ws, "products", _products(frame), source, progress=progress),

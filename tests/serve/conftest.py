@@ -1,0 +1,74 @@
+"""Fixtures of the service tests: a real workspace with real data, real keys and the real app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+import shoplens as sl
+from shoplens.serve import ServiceSettings, create_app, create_key
+
+ORDERS_CSV = """order_id,customer_id,order_ts,status,total_amount
+O1,C1,2024-01-05 10:00:00,paid,10.50
+O2,C2,2024-01-06 11:30:00,paid,20.00
+O3,C1,2024-01-07 09:15:00,refunded,5.25
+O4,C3,2024-01-08 09:15:00,paid,lots
+,C3,2024-01-08 09:15:00,paid,3
+"""
+ORDERS_READ, ORDERS_LOADED, ORDERS_QUARANTINED = 5, 3, 2
+AMOUNT_REASON = 'total_amount: not an amount "lots"'
+
+PRODUCTS_CSV = """product_id;title;price;category
+P1;Blue mug;4.50;Kitchen > Mugs
+P2;Red mug;4.75;Kitchen > Mugs
+"""
+
+
+@dataclass(frozen=True)
+class Keys:
+    read: str
+    write: str
+    admin: str
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def write_file(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> sl.Workspace:
+    return sl.Workspace.init(tmp_path / "ws", name="test shop")
+
+
+@pytest.fixture
+def keys(ws: sl.Workspace) -> Keys:
+    return Keys(read=create_key(ws, "read", "reader"), write=create_key(ws, "write", "writer"),
+                admin=create_key(ws, "admin", "admin"))
+
+
+@pytest.fixture
+def shop(ws: sl.Workspace, tmp_path: Path) -> sl.Workspace:
+    """The workspace with a few products and orders (two orders quarantined)."""
+    ws.ingest("products", write_file(tmp_path, "products.csv", PRODUCTS_CSV))
+    ws.ingest("orders", write_file(tmp_path, "orders.csv", ORDERS_CSV))
+    return ws
+
+
+def make_client(ws: sl.Workspace, **settings: int) -> TestClient:
+    return TestClient(create_app(ws.path, settings=ServiceSettings(**settings)), follow_redirects=False)
+
+
+@pytest.fixture
+def client(ws: sl.Workspace) -> Iterator[TestClient]:
+    with make_client(ws) as test_client:
+        yield test_client

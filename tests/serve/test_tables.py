@@ -1,0 +1,43 @@
+"""Table overview: row counts and columns equal the warehouse's; rows are paged and capped; 404 for unknown."""
+
+from __future__ import annotations
+
+import shoplens as sl
+from tests.serve.conftest import ORDERS_LOADED, Keys, auth, make_client
+
+
+def test_tables_list_counts_and_columns(shop: sl.Workspace, keys: Keys) -> None:
+    with make_client(shop) as client:
+        body = client.get("/api/v1/tables", headers=auth(keys.read)).json()
+    listed = {t["name"]: t for t in body["tables"]}
+    assert {name: t["rows"] for name, t in listed.items()} == shop.counts()
+    orders_columns = [c["name"] for c in listed["orders"]["columns"]]
+    assert orders_columns == [c for c in shop.columns("orders") if not c.startswith("_")]
+    assert {"name": "total_amount", "type": "DECIMAL(18,2)"} in listed["orders"]["columns"]
+
+
+def test_table_rows_are_ordered_by_key_and_typed(shop: sl.Workspace, keys: Keys) -> None:
+    with make_client(shop) as client:
+        body = client.get("/api/v1/tables/orders", headers=auth(keys.read)).json()
+    assert body["total"] == ORDERS_LOADED and [r["order_id"] for r in body["rows"]] == ["O1", "O2", "O3"]
+    first = body["rows"][0]
+    assert first["total_amount"] == 10.5 and first["order_ts"] == "2024-01-05T10:00:00"
+    assert "_ingest_run" not in first and "_source_row" not in body["columns"]
+
+
+def test_limit_is_capped_and_offset_pages(shop: sl.Workspace, keys: Keys) -> None:
+    with make_client(shop, max_rows=2) as client:
+        capped = client.get("/api/v1/tables/orders?limit=500", headers=auth(keys.read)).json()
+        second = client.get("/api/v1/tables/orders?limit=2&offset=2", headers=auth(keys.read)).json()
+        too_small = client.get("/api/v1/tables/orders?limit=0", headers=auth(keys.read))
+    assert capped["limit"] == 2 and len(capped["rows"]) == 2
+    assert [r["order_id"] for r in second["rows"]] == ["O3"]
+    assert too_small.status_code == 422
+
+
+def test_unknown_table_is_404(shop: sl.Workspace, keys: Keys) -> None:
+    with make_client(shop) as client:
+        for name in ("nope", "ingest_runs", "erasures", "daily_sales", "orders;drop"):
+            answer = client.get(f"/api/v1/tables/{name}", headers=auth(keys.read))
+            assert answer.status_code == 404, name
+            assert "no table" in answer.json()["detail"]
