@@ -132,8 +132,8 @@ def forget(ws: Workspace, customer_id: str) -> dict[str, int]:
             # an e-mail or phone given as the id also finds the profile that holds it as an attribute
             for token in list(candidates):
                 if token.startswith(PSEUDONYM_PREFIX):
-                    rows = con.execute("SELECT customer_id FROM customers WHERE contains(CAST(attributes AS VARCHAR), ?)",
-                                       [token]).fetchall()
+                    rows = con.execute("SELECT customer_id FROM customers "
+                                       "WHERE contains(CAST(attributes AS VARCHAR), ?)", [token]).fetchall()
                     candidates.update(r[0] for r in rows)
             placeholders = ", ".join("?" for _ in candidates)
             for table, action in ERASE_ACTIONS.items():

@@ -1,0 +1,116 @@
+"""Amazon Review Data 2018 (McAuley), Gift Cards → products + reviews + kg_triples (also bought / viewed)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from shoplens.data.datasets._common import (
+    RESEARCH_ONLY,
+    DatasetInfo,
+    Part,
+    Reports,
+    category_path,
+    folder_of,
+    ingest_frame,
+    json_text,
+    price_or_none,
+    read_records,
+    require,
+)
+from shoplens.workspace import Workspace
+
+REVIEWS = ("Gift_Cards_5.json.gz", "Gift_Cards.json.gz")
+META = ("meta_Gift_Cards.json.gz",)
+EDGES = ("also_buy", "also_view")
+# Metadata fields kept in products.attributes when not empty (the rest have columns, are edges or are noise).
+ATTRIBUTE_FIELDS = ("main_cat", "rank", "date", "feature", "details", "tech1", "tech2", "fit", "similar_item")
+# Crawled category lists continue after the path with leaked feature sentences and HTML.
+_NOT_A_CATEGORY = re.compile(r"[<>.,;:!?$]")
+_IMG_ALT = re.compile(r'<img[^>]*\balt="([^"]*)"')
+MAX_PRICE_TEXT = 40  # a longer unparseable "price" is leaked page markup, not worth keeping
+
+INFO = DatasetInfo(
+    name="amazon_giftcards",
+    description="A small real store: the Gift Cards category of the Amazon Review Data 2018 — 5-core reviews "
+                "with stars, text and reviewer ids, and product metadata with titles, brands, descriptions, "
+                "prices and also-bought / also-viewed lists",
+    url="https://nijianmo.github.io/amazon/index.html (Amazon Review Data 2018, Ni, Li & McAuley, EMNLP 2019)",
+    licence=f"Amazon review data (McAuley lab): {RESEARCH_ONLY}",
+    parts=(
+        Part("products", "products", META[0], 1_547,
+             "asin → product_id, title, brand, description (paragraphs joined), category list → category path "
+             "(its leading names; the rest → attributes.category_extra), price ('$25.00' → 25.00; anything else → "
+             "empty), currency USD; main_cat, rank, date, feature, details … → attributes"),
+        Part("reviews", "reviews", REVIEWS[0], 2_972,
+             "asin → product_id, reviewerID → customer_id, overall → rating, summary → title, reviewText → body, "
+             "unixReviewTime → review_ts, verified, language 'en'; review_id from the file position"),
+        Part("kg_triples", "kg_triples", META[0], 55_779,
+             "(asin, 'also_buy' | 'also_view', other asin) for every entry of the two lists"),
+    ),
+    notes="JSON lines, gzip. reviewerName (personal), vote, style, image and reviewTime (the same day as "
+          "unixReviewTime) are not kept: reviews has no extras column. 6 reviews have no text and 7 reviewers "
+          "reviewed the same card twice: all load. 1,185 products show no price and 4 prices are leaked HTML/CSS: "
+          "all load with an empty price (a short unparseable price, e.g. a range, is kept in attributes."
+          "price_text). Category lists often continue with feature sentences or HTML after the path (515 "
+          "products). 3 main_cat values are <img> tags: their alt text is used.",
+)
+
+
+def load(ws: Workspace, path: str | Path, *, progress: bool = False) -> Reports:
+    folder = folder_of(path, INFO.name)
+    meta_file, reviews_file = require(folder, INFO.name, META), require(folder, INFO.name, REVIEWS)
+    meta = read_records(meta_file)
+    return {
+        "products": ingest_frame(ws, "products", _products(meta), meta_file, progress=progress),
+        "reviews": ingest_frame(ws, "reviews", _reviews(read_records(reviews_file)), reviews_file, progress=progress),
+        "kg_triples": ingest_frame(ws, "kg_triples", _edges(meta), meta_file, progress=progress),
+    }
+
+
+def _products(meta: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame([_product(m) for m in meta])
+
+
+def _product(m: dict[str, Any]) -> dict[str, Any]:
+    categories = m.get("category") or []
+    leading = next((i for i, c in enumerate(categories) if _NOT_A_CATEGORY.search(c)), len(categories))
+    price_text = str(m.get("price") or "").strip()
+    price = price_or_none(price_text)
+    attributes = {k: m.get(k) for k in ATTRIBUTE_FIELDS}
+    attributes.update(main_cat=_main_category(m.get("main_cat")), details=_details(m.get("details")),
+                      category_extra=categories[leading:],
+                      price_text=price_text if price is None and len(price_text) <= MAX_PRICE_TEXT else None)
+    return {
+        "product_id": m.get("asin"), "title": m.get("title") or None, "brand": m.get("brand") or None,
+        "description": "\n".join(m.get("description") or []) or None,
+        "category": category_path(categories[:leading]), "price": price, "currency": "USD",
+        "attributes": json_text({k: v for k, v in attributes.items() if v not in (None, "", [], {})}),
+    }
+
+
+def _main_category(value: str | None) -> str | None:
+    """``main_cat`` as a name: some are the <img> tag of the store's logo, whose alt text names it."""
+    match = _IMG_ALT.search(value or "")
+    return match.group(1) if match else value
+
+
+def _details(details: dict[str, Any] | None) -> dict[str, Any]:
+    """Detail labels without the crawl's surrounding whitespace and colons."""
+    return {k.strip().rstrip(":").strip(): v for k, v in (details or {}).items()}
+
+
+def _reviews(records: list[dict[str, Any]]) -> pd.DataFrame:
+    reviews = pd.DataFrame(records)
+    fields = {"asin": "product_id", "reviewerID": "customer_id", "overall": "rating", "summary": "title",
+              "reviewText": "body", "unixReviewTime": "review_ts", "verified": "verified"}
+    present = {k: v for k, v in fields.items() if k in reviews.columns}
+    return reviews[list(present)].rename(columns=present).assign(language="en", source=INFO.name)
+
+
+def _edges(meta: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame([(m.get("asin"), relation, other) for m in meta for relation in EDGES
+                         for other in m.get(relation) or []], columns=["head", "relation", "tail"])

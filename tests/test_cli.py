@@ -1,0 +1,58 @@
+"""The command line, in-process (typer's runner) and as the installed entry point."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from shoplens.cli import app
+
+runner = CliRunner()
+ORDERS = "order_id,customer_id,order_ts,total_amount\nA1,C1,2024-01-05,12.5\nA2,C2,bad,7\n"
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_init_ingest_tables_quarantine_run(tmp_path: Path) -> None:
+    ws = str(tmp_path / "ws")
+    assert invoke("init", ws, "--timezone", "Europe/Berlin")[0] == 0
+    (tmp_path / "o.csv").write_text(ORDERS, encoding="utf-8")
+    code, out = invoke("ingest", "orders", str(tmp_path / "o.csv"), "-w", ws, "--json")
+    report = json.loads(out)
+    assert code == 0 and (report["read"], report["loaded"], report["quarantined"]) == (2, 1, 1)
+    code, out = invoke("tables", "-w", ws, "--json")
+    assert json.loads(out)["tables"]["orders"] == 1
+    code, out = invoke("quarantine", "show", "orders", "-w", ws, "--json")
+    assert json.loads(out)[0]["reason"].startswith("order_ts: not a timestamp")
+    code, out = invoke("run", "-w", ws, "--json")
+    result = json.loads(out)
+    assert code == 0 and result["steps"][0]["summary"]["tables"] == {"orders": 1}
+    assert Path(result["report"]).exists()
+
+
+def test_errors_are_one_line_and_exit_nonzero(tmp_path: Path) -> None:
+    code, out = invoke("tables", "-w", str(tmp_path / "nowhere"))
+    assert code == 1 and "is not a shoplens workspace" in out and "Traceback" not in out
+    ws = str(tmp_path / "ws")
+    invoke("init", ws)
+    code, out = invoke("ingest", "orderz", str(tmp_path / "x.csv"), "-w", ws)
+    assert code == 1 and "unknown table 'orderz'" in out
+    code, out = invoke("ingest", "orders", str(tmp_path / "x.csv"), "-w", ws, "--map", "nonsense")
+    assert code == 1 and "expected SOURCE=CANONICAL" in out
+    code, out = invoke("run", "-w", ws)
+    assert code == 1 and "empty" in out
+
+
+def test_entry_point_is_installed(tmp_path: Path) -> None:
+    shoplens = Path(sys.executable).parent / "shoplens"
+    done = subprocess.run([str(shoplens), "init", str(tmp_path / "ws"), "--json"], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["timezone"] == "UTC"
