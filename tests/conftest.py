@@ -33,6 +33,23 @@ def workspace(tmp_path: Path) -> sl.Workspace:
     return sl.Workspace.init(tmp_path / "ws")
 
 
+@pytest.fixture(scope="session")
+def spark():  # noqa: ANN201 - pyspark is an optional extra
+    """One local Spark session for the whole test run (UTC, small shuffles, no UI)."""
+    pytest.importorskip("pyspark", reason="pyspark is not installed (extra shoplens[spark])")
+    from pyspark.sql import SparkSession
+
+    session = (SparkSession.builder.master("local[2]").appName("shoplens-tests")
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.sql.shuffle.partitions", "4")
+               .config("spark.ui.enabled", "false")
+               .config("spark.driver.memory", "2g")
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
 _BAD_SKIPS: list[str] = []
 
 

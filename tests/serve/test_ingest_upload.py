@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import io
 import threading
 
+import httpx
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
@@ -20,9 +24,19 @@ from tests.serve.conftest import (
     make_client,
 )
 
+HEADER_ONLY_BUG = ("data/ingest.py: with no data rows, ingest() plans the mapping without registering 'src', "
+                   "so timestamp detection fails with duckdb.CatalogException (a 500)")
+BLOB_BUG = "data/checks.py: a Parquet BINARY column mapped to a canonical column fails with BinderException trim(BLOB)"
+
+
+def _parquet(columns: dict[str, pa.Array]) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(pa.table(columns), buffer)
+    return buffer.getvalue()
+
 
 def upload(client: TestClient, key: str, content: bytes, *, table: str = "orders", name: str = "orders.csv",
-           data: dict | None = None):  # noqa: ANN201 - an httpx.Response
+           data: dict | None = None) -> httpx.Response:
     return client.post(f"/api/v1/ingest/{table}", files={"file": (name, content, "application/octet-stream")},
                        data=data, headers=auth(key))
 
@@ -120,7 +134,8 @@ def test_malformed_requests_are_4xx(client: TestClient, keys: Keys) -> None:
     assert no_boundary.status_code == 400
     truncated = (b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"o.csv\"\r\n\r\n"
                  b"order_id\r\nO1\r\n")
-    answer = client.post(url, content=truncated, headers={**headers, "Content-Type": "multipart/form-data; boundary=XyZ"})
+    multipart = {**headers, "Content-Type": "multipart/form-data; boundary=XyZ"}
+    answer = client.post(url, content=truncated, headers=multipart)
     assert answer.status_code == 400 and "closing boundary" in answer.json()["detail"]
     two_files = [("file", ("a.csv", b"order_id\nO1\n")), ("file", ("b.csv", b"order_id\nO2\n"))]
     assert client.post(url, files=two_files, headers=headers).status_code == 400
@@ -136,9 +151,16 @@ def test_malformed_requests_are_4xx(client: TestClient, keys: Keys) -> None:
     "order_id,status\nO1,pay\u00e9\n".encode("gbk", errors="replace"),
     b"order_id,order_id\nO1,O2\n",
     b"order_id\n" + b"O1\n" * 3,
+    pytest.param(b"order_id,order_ts\n", id="header-only-with-timestamp",
+                 marks=pytest.mark.xfail(strict=True, reason=HEADER_ONLY_BUG)),
+    pytest.param(b"order_id,order_ts\nO1,2024-01-01,one field too many\n", id="only-bad-lines-with-timestamp",
+                 marks=pytest.mark.xfail(strict=True, reason=HEADER_ONLY_BUG)),
+    pytest.param(_parquet({"order_id": pa.array([b"\x00\xff"], pa.binary())}), id="parquet-binary-key",
+                 marks=pytest.mark.xfail(strict=True, reason=BLOB_BUG)),
 ])
 def test_client_mistakes_are_never_5xx(ws: sl.Workspace, client: TestClient, keys: Keys, content: bytes) -> None:
-    answer = upload(client, keys.write, content)
+    name = "orders.parquet" if content.startswith(b"PAR1") else "orders.csv"
+    answer = upload(client, keys.write, content, name=name)
     assert answer.status_code < 500, answer.text
     if answer.status_code == 200:
         report = answer.json()

@@ -283,7 +283,9 @@ def _derive_order_totals(con: duckdb.DuckDBPyConnection, table: str) -> None:
         UPDATE orders SET n_items = CAST(agg.units AS BIGINT),
                           total_amount = coalesce(orders.total_amount, CAST(agg.amount AS DECIMAL(18,2)))
         FROM (SELECT i.order_id, sum(i.quantity) AS units,
-                     round(sum(i.quantity * coalesce(i.unit_price, 0) - coalesce(i.discount, 0)), 2) AS amount
+                     -- no priced line: the total is unknown, not 0 (baskets without prices, e.g. the bakery)
+                     CASE WHEN count(i.unit_price) > 0 THEN
+                         round(sum(i.quantity * coalesce(i.unit_price, 0) - coalesce(i.discount, 0)), 2) END AS amount
               FROM order_items i WHERE i.order_id IN (SELECT order_id FROM staging) GROUP BY i.order_id) agg
         WHERE orders.order_id = agg.order_id""")
 

@@ -40,7 +40,7 @@ SAMPLE_BYTES = 256 * 1024
 DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024
 BATCH_ROWS = 200_000
 DELIMITERS = (",", "\t", ";", "|")
-FORMATS = ("csv", "jsonl", "parquet")
+FORMATS = ("csv", "jsonl", "pylines", "parquet")  # pylines: one Python-literal dict per line (Amazon Q&A)
 
 ProgressFn = Callable[[int], None]
 
@@ -530,8 +530,8 @@ def open_source(source: Any, *, format: str | None = None, delimiter: str | None
         kind = detect_format(path, format)
         if kind == "parquet":
             return ParquetSource(path)
-        if kind == "jsonl":
-            return JsonLinesSource(path, encoding=encoding)
+        if kind in ("jsonl", "pylines"):
+            return JsonLinesSource(path, encoding=encoding, python_literals=kind == "pylines")
         return CsvSource(path, delimiter=delimiter, encoding=encoding, header=header,
                          max_record_bytes=max_record_bytes)
     return FrameSource(source, name=name)

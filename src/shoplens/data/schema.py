@@ -219,7 +219,9 @@ REVIEWS = Table(
         _c("verified", "bool", "Verified purchase", synonyms=("verified_purchase",)),
         _c("label", "int", "Sentiment label given by the source", synonyms=("sentiment", "polarity")),
         _c("source", "category", "Where the label/review came from"),
+        _c("attributes", "json", "Other source columns (helpful votes, reviewer age …), as JSON"),
     ),
+    extras_column="attributes",
     links={"product_id": "products.product_id"},
 )
 
@@ -233,7 +235,9 @@ QA = Table(
         _c("question", "text", "Question", free_text=True, synonyms=("q", "query")),
         _c("answer", "text", "Answer", free_text=True, synonyms=("a", "response")),
         _c("source", "category", "faq, product_qa or policy", choices=QA_SOURCES, aliases=QA_ALIASES),
+        _c("attributes", "json", "Other source columns (answer type, question type …), as JSON"),
     ),
+    extras_column="attributes",
 )
 
 INVENTORY = Table(

@@ -28,9 +28,14 @@ SELECT o.customer_id, i.product_id, o.order_ts AS ts, 'purchase' AS kind, CAST(i
 FROM order_items i JOIN orders o USING (order_id)
 WHERE o.customer_id IS NOT NULL AND i.product_id IS NOT NULL AND i.quantity > 0
 UNION ALL
-SELECT customer_id, product_id, event_ts, event_type, CASE event_type {weights} ELSE 0.0 END
-FROM events
-WHERE customer_id IS NOT NULL AND product_id IS NOT NULL AND event_type <> 'purchase'
+SELECT e.customer_id, e.product_id, e.event_ts, e.event_type, CASE e.event_type {weights} ELSE 0.0 END
+FROM events e
+WHERE e.customer_id IS NOT NULL AND e.product_id IS NOT NULL
+  -- a purchase event counts unless an order line already records it (same customer, product, day ± 1)
+  AND NOT (e.event_type = 'purchase' AND EXISTS (
+      SELECT 1 FROM order_items i JOIN orders o USING (order_id)
+      WHERE o.customer_id = e.customer_id AND i.product_id = e.product_id
+        AND o.order_ts BETWEEN e.event_ts - INTERVAL 1 DAY AND e.event_ts + INTERVAL 1 DAY))
 UNION ALL
 SELECT customer_id, product_id, review_ts, 'review', CAST(coalesce(rating, 3) AS DOUBLE)
 FROM reviews WHERE customer_id IS NOT NULL AND product_id IS NOT NULL
@@ -43,6 +48,7 @@ FROM ratings
 def daily_sales_sql(timezone: str) -> str:
     """One row per product and local day from its first sale to the last day of any sale.
 
+    ``revenue`` is 0 on days without sales and NULL on days whose lines carry no price (baskets).
     Zero-unit days are present. ``avg_price`` is the mean price paid that day, carried forward from the
     last day with a sale on zero-unit days (the price the product was offered at, as far as the data
     tell); ``list_price`` is the catalog price; ``promo`` is true when any line that day had a discount.
@@ -52,7 +58,7 @@ def daily_sales_sql(timezone: str) -> str:
 CREATE OR REPLACE VIEW daily_sales AS
 WITH lines AS (
     SELECT i.product_id, {order_day} AS day, CAST(i.quantity AS DOUBLE) AS units,
-           CAST(i.quantity * i.unit_price - coalesce(i.discount, 0) AS DOUBLE) AS revenue,
+           CAST(i.quantity * i.unit_price - coalesce(i.discount, 0) AS DOUBLE) AS revenue,  -- NULL: price unknown
            coalesce(i.discount, 0) > 0 AS discounted
     FROM order_items i JOIN orders o USING (order_id)
     WHERE o.order_ts IS NOT NULL AND i.product_id IS NOT NULL
@@ -75,7 +81,8 @@ calendar AS (
     FROM bounds b, LATERAL (SELECT unnest(generate_series(b.first_day, b.last_day, INTERVAL 1 DAY)) AS day) d
 ),
 filled AS (
-    SELECT c.product_id, c.day, coalesce(p.units, 0) AS units, round(coalesce(p.revenue, 0), 2) AS revenue,
+    SELECT c.product_id, c.day, coalesce(p.units, 0) AS units,
+           CASE WHEN p.units IS NULL THEN 0 ELSE round(p.revenue, 2) END AS revenue,
            CASE WHEN p.units > 0 THEN p.revenue / p.units END AS day_price,
            coalesce(p.promo, FALSE) AS promo
     FROM calendar c LEFT JOIN per_day p USING (product_id, day)

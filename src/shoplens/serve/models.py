@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, Field
+
+from shoplens.data.schema import TABLES
 
 
 class ErrorBody(BaseModel):
@@ -111,3 +114,8 @@ class QuarantinePage(BaseModel):
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` for the error codes an endpoint may answer."""
     return {code: {"model": ErrorBody} for code in codes}
+
+
+def table_name(description: str = "a canonical table") -> Any:
+    """A ``{table}`` path parameter: the schema lists the canonical tables; any other name is answered 404."""
+    return Path(description=description, max_length=200, json_schema_extra={"enum": list(TABLES)})

@@ -25,6 +25,7 @@ from shoplens.errors import InputError
 
 FILE_FIELD = "file"
 DEFAULT_NAME = "upload.csv"
+MAX_NAME_LENGTH = 120
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -49,7 +50,10 @@ class Upload:
 def safe_filename(name: str | None) -> str:
     """The last path component of ``name`` with only ``A-Z a-z 0-9 . _ -`` (never empty, hidden or ``..``)."""
     base = re.split(r"[\\/]", name or "")[-1]
-    cleaned = _UNSAFE.sub("_", base).strip("._")[:120]
+    cleaned = _UNSAFE.sub("_", base).strip("._")
+    if len(cleaned) > MAX_NAME_LENGTH:  # keep the extensions: they tell the format
+        suffix = "".join(Path(cleaned).suffixes)[-20:]
+        cleaned = cleaned[:MAX_NAME_LENGTH - len(suffix)] + suffix
     return cleaned or DEFAULT_NAME
 
 

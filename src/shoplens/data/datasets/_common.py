@@ -19,11 +19,12 @@ import json
 import re
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow as pa
 
 from shoplens.errors import InputError
 
@@ -42,7 +43,7 @@ class Part:
     key: str  # the key of its report in the dict returned by ``load``
     table: str  # canonical table
     file: str  # the source file, as named in the published dataset
-    rows: int | None  # rows read from the published files (../shared/data/README.md); None: depends on the copy
+    rows: int | None  # rows read from the reference copy (../shared/data/README.md's counts where it gives one)
     maps: str  # what maps where, for the docs
 
 
@@ -74,12 +75,12 @@ class DatasetInfo:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "url": self.url, "licence": self.licence,
                 "tables": list(self.tables), "files": list(self.files), "expected_rows": self.expected_rows,
-                "parts": [vars(p) for p in self.parts], "notes": self.notes}
+                "parts": [asdict(p) for p in self.parts], "notes": self.notes}
 
 
 # -- finding the files --------------------------------------------------------------------------------
 def _existing(path: str | Path, dataset: str) -> Path:
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.exists():
         raise InputError(f"no such file or folder (dataset {dataset!r})", file=str(path))
     return path
@@ -105,12 +106,7 @@ def locate(path: str | Path, dataset: str, names: Sequence[str]) -> Path:
     """The data file of a one-file dataset: ``path`` itself when it is a file (any name), else the first
     of ``names`` inside the folder ``path``."""
     path = _existing(path, dataset)
-    if path.is_file():
-        return path
-    found = _find(path, names)
-    if found is None:
-        raise _missing(path, dataset, names)
-    return found
+    return path if path.is_file() else require(path, dataset, names)
 
 
 def folder_of(path: str | Path, dataset: str) -> Path:
@@ -246,7 +242,7 @@ def mode_per_key(frame: pd.DataFrame, key: str, value: str) -> pd.Series:
 
 
 # -- loading --------------------------------------------------------------------------------------------
-def ingest_frame(ws: Workspace, table: str, frame: pd.DataFrame, source: Path, *, progress: bool = False,
+def ingest_frame(ws: Workspace, table: str, frame: pd.DataFrame | pa.Table, source: Path, *, progress: bool = False,
                  **options: Any) -> IngestReport:
     """Load a frame built from ``source`` through ``ws.ingest`` (named after the file in the report)."""
     return ws.ingest(table, frame, name=source.name, progress=progress, **options)

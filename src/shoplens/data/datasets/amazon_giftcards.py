@@ -31,7 +31,7 @@ ATTRIBUTE_FIELDS = ("main_cat", "rank", "date", "feature", "details", "tech1", "
 # Crawled category lists continue after the path with leaked feature sentences and HTML.
 _NOT_A_CATEGORY = re.compile(r"[<>.,;:!?$]")
 _IMG_ALT = re.compile(r'<img[^>]*\balt="([^"]*)"')
-MAX_PRICE_TEXT = 40  # a longer unparseable "price" is leaked page markup, not worth keeping
+_MARKUP = re.compile(r"[<>{}]")  # an unparseable "price" with these is leaked page markup, not worth keeping
 
 INFO = DatasetInfo(
     name="amazon_giftcards",
@@ -49,13 +49,13 @@ INFO = DatasetInfo(
              "asin → product_id, reviewerID → customer_id, overall → rating, summary → title, reviewText → body, "
              "unixReviewTime → review_ts, verified, language 'en'; review_id from the file position"),
         Part("kg_triples", "kg_triples", META[0], 55_779,
-             "(asin, 'also_buy' | 'also_view', other asin) for every entry of the two lists"),
+             "(asin, 'also_buy' or 'also_view', other asin) for every entry of the two lists"),
     ),
     notes="JSON lines, gzip. reviewerName (personal), vote, style, image and reviewTime (the same day as "
           "unixReviewTime) are not kept: reviews has no extras column. 6 reviews have no text and 7 reviewers "
           "reviewed the same card twice: all load. 1,185 products show no price and 4 prices are leaked HTML/CSS: "
           "all load with an empty price (a short unparseable price, e.g. a range, is kept in attributes."
-          "price_text). Category lists often continue with feature sentences or HTML after the path (515 "
+          "price_text). Category lists often continue with feature sentences or HTML after the path (516 "
           "products). 3 main_cat values are <img> tags: their alt text is used.",
 )
 
@@ -64,10 +64,11 @@ def load(ws: Workspace, path: str | Path, *, progress: bool = False) -> Reports:
     folder = folder_of(path, INFO.name)
     meta_file, reviews_file = require(folder, INFO.name, META), require(folder, INFO.name, REVIEWS)
     meta = read_records(meta_file)
+    products, reviews, edges = _products(meta), _reviews(read_records(reviews_file)), _edges(meta)
     return {
-        "products": ingest_frame(ws, "products", _products(meta), meta_file, progress=progress),
-        "reviews": ingest_frame(ws, "reviews", _reviews(read_records(reviews_file)), reviews_file, progress=progress),
-        "kg_triples": ingest_frame(ws, "kg_triples", _edges(meta), meta_file, progress=progress),
+        "products": ingest_frame(ws, "products", products, meta_file, progress=progress),
+        "reviews": ingest_frame(ws, "reviews", reviews, reviews_file, progress=progress),
+        "kg_triples": ingest_frame(ws, "kg_triples", edges, meta_file, progress=progress),
     }
 
 
@@ -83,7 +84,7 @@ def _product(m: dict[str, Any]) -> dict[str, Any]:
     attributes = {k: m.get(k) for k in ATTRIBUTE_FIELDS}
     attributes.update(main_cat=_main_category(m.get("main_cat")), details=_details(m.get("details")),
                       category_extra=categories[leading:],
-                      price_text=price_text if price is None and len(price_text) <= MAX_PRICE_TEXT else None)
+                      price_text=price_text if price is None and not _MARKUP.search(price_text) else None)
     return {
         "product_id": m.get("asin"), "title": m.get("title") or None, "brand": m.get("brand") or None,
         "description": "\n".join(m.get("description") or []) or None,

@@ -19,7 +19,8 @@ INFO = DatasetInfo(
     description="Every purchase of the 23,570 customers who first bought at CDNOW in the first quarter of "
                 "1997, until June 1998: the classic data set for RFM, BG/NBD and Gamma-Gamma CLV models",
     url="https://www.brucehardie.com/datasets/ (also shipped inside the lifetimes package)",
-    licence="free for research and teaching, as distributed by B. Hardie with the CLV notes; cite Fader & Hardie",
+    licence="no explicit licence: distributed by B. Hardie with his CLV notes for teaching and research; cite "
+            "Fader & Hardie",
     parts=(
         Part("customers", "customers", FILES[0], 23_570, "one customer per distinct customer id (id only)"),
         Part("orders", "orders", FILES[0], 69_659,
@@ -38,10 +39,10 @@ INFO = DatasetInfo(
 def load(ws: Workspace, path: str | Path, *, progress: bool = False) -> Reports:
     source = locate(path, INFO.name, FILES)
     purchases = _purchases(source)
-    customers = pd.DataFrame({"customer_id": purchases["customer_id"].drop_duplicates()})
+    customers, orders = pd.DataFrame({"customer_id": purchases["customer_id"].drop_duplicates()}), _orders(purchases)
     return {
         "customers": ingest_frame(ws, "customers", customers, source, progress=progress),
-        "orders": ingest_frame(ws, "orders", _orders(purchases), source, progress=progress, ts_format="%Y%m%d"),
+        "orders": ingest_frame(ws, "orders", orders, source, progress=progress, ts_format="%Y%m%d"),
     }
 
 

@@ -59,14 +59,15 @@ def load(ws: Workspace, path: str | Path, *, progress: bool = False) -> Reports:
     views = read_csv(views_file, ["session_id", "user_id", "item_id", "timeframe", "eventdate"], sep=";",
                      na_values=MISSING)
     users = pd.concat([purchases["userId"], views["user_id"]]).dropna().drop_duplicates()
+    customers, orders, order_items = pd.DataFrame({"customer_id": users}), _orders(purchases), _order_items(purchases)
+    view_events = _views(views, views_file)
     return {
         "products": ws.ingest("products", categories, delimiter=";", progress=progress,
                               mapping={"itemId": "product_id", "categoryId": "category"}),
-        "customers": ingest_frame(ws, "customers", pd.DataFrame({"customer_id": users}), purchases_file,
-                                  progress=progress),
-        "orders": ingest_frame(ws, "orders", _orders(purchases), purchases_file, progress=progress),
-        "order_items": ingest_frame(ws, "order_items", _order_items(purchases), purchases_file, progress=progress),
-        "views": ingest_frame(ws, "events", _views(views, views_file), views_file, progress=progress),
+        "customers": ingest_frame(ws, "customers", customers, purchases_file, progress=progress),
+        "orders": ingest_frame(ws, "orders", orders, purchases_file, progress=progress),
+        "order_items": ingest_frame(ws, "order_items", order_items, purchases_file, progress=progress),
+        "views": ingest_frame(ws, "events", view_events, views_file, progress=progress),
     }
 
 

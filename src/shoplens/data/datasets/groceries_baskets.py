@@ -36,10 +36,10 @@ def load(ws: Workspace, path: str | Path, *, progress: bool = False) -> Reports:
     lines = pd.DataFrame([(order, item.strip()) for order, items in baskets for item in items],
                          columns=["order_id", "product_id"])
     items = lines["product_id"].drop_duplicates()
+    products = pd.DataFrame({"product_id": items, "title": items})
+    orders = pd.DataFrame({"order_id": [order for order, _ in baskets]})
     return {
-        "products": ingest_frame(ws, "products", pd.DataFrame({"product_id": items, "title": items}), source,
-                                 progress=progress),
-        "orders": ingest_frame(ws, "orders", pd.DataFrame({"order_id": [o for o, _ in baskets]}), source,
-                               progress=progress),
+        "products": ingest_frame(ws, "products", products, source, progress=progress),
+        "orders": ingest_frame(ws, "orders", orders, source, progress=progress),
         "order_items": ingest_frame(ws, "order_items", lines.assign(quantity=1), source, progress=progress),
     }

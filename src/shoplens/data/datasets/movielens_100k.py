@@ -52,9 +52,10 @@ INFO = DatasetInfo(
 def load(ws: Workspace, path: str | Path, *, progress: bool = False) -> Reports:
     folder = folder_of(path, INFO.name)
     ratings, items, users = (require(folder, INFO.name, names) for names in (RATINGS, ITEMS, USERS))
+    movies, people = _movies(items), _users(users)
     return {
-        "products": ingest_frame(ws, "products", _movies(items), items, progress=progress),
-        "customers": ingest_frame(ws, "customers", _users(users), users, progress=progress),
+        "products": ingest_frame(ws, "products", movies, items, progress=progress),
+        "customers": ingest_frame(ws, "customers", people, users, progress=progress),
         "ratings": ws.ingest("ratings", ratings, header=False, delimiter="\t", mapping=RATING_COLUMNS,
                              ts_format="epoch_s", progress=progress),
     }

@@ -44,12 +44,13 @@ INFO = DatasetInfo(
 
 
 def load(ws: Workspace, path: str | Path, *, progress: bool = False) -> Reports:
-    given = Path(path)
+    given = Path(path).expanduser()
     sequences = given if given.is_file() else require(folder_of(path, INFO.name), INFO.name, SEQUENCES)
     attributes = require(sequences.parent, INFO.name, [sequences.stem + ATTRIBUTES_SUFFIX])
+    products, events = _products(attributes), _events(sequences)
     return {
-        "products": ingest_frame(ws, "products", _products(attributes), attributes, progress=progress),
-        "events": ingest_frame(ws, "events", _events(sequences), sequences, progress=progress),
+        "products": ingest_frame(ws, "products", products, attributes, progress=progress),
+        "events": ingest_frame(ws, "events", events, sequences, progress=progress),
     }
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from shoplens.data.datasets._common import RESEARCH_ONLY, DatasetInfo, Part, Reports, locate
+from shoplens.data.datasets._common import RESEARCH_ONLY, DatasetInfo, Part, Reports, ingest_frame, locate
+from shoplens.errors import InputError
 from shoplens.workspace import Workspace
 
 FILES = ("UserBehavior_head4321.csv", "UserBehavior.csv")
@@ -37,8 +38,9 @@ INFO = DatasetInfo(
 
 def load(ws: Workspace, path: str | Path, *, progress: bool = False) -> Reports:
     source = locate(path, INFO.name, FILES)
+    item_categories = _item_categories(source)
     return {
-        "products": ws.ingest("products", _item_categories(source), name=source.name, progress=progress),
+        "products": ingest_frame(ws, "products", item_categories, source, progress=progress),
         "events": ws.ingest("events", source, header=False, delimiter=",", mapping=EVENT_COLUMNS,
                             ts_format="epoch_s", progress=progress),
     }
@@ -49,7 +51,10 @@ def _item_categories(source: Path) -> pa.Table:
     the file, so this works on the full file too."""
     query = """
         SELECT column1 AS product_id, min(column2) AS category
-        FROM read_csv(?, header = false, all_varchar = true, delim = ',')
-        GROUP BY column1 ORDER BY column1"""
-    with duckdb.connect() as con:
-        return con.sql(query, params=[str(source)]).to_arrow_table()
+        FROM read_csv(?, header = false, all_varchar = true, delim = ',', ignore_errors = true)
+        WHERE column1 IS NOT NULL GROUP BY column1 ORDER BY column1"""
+    try:
+        with duckdb.connect() as con:
+            return con.sql(query, params=[str(source)]).to_arrow_table()
+    except duckdb.Error as exc:  # malformed lines are skipped here; this is a file DuckDB cannot read at all
+        raise InputError(f"cannot read the file ({str(exc).splitlines()[0][:200]})", file=str(source)) from None

@@ -37,7 +37,7 @@ INFO = DatasetInfo(
     notes="845 reviews have stars but no text: they are valid rows and load with an empty body. Age and "
           "Positive Feedback Count are not kept (reviews has no extras column). 196 ids appear under two "
           "divisions (General / General Petite, a size line): the more frequent one names the category; "
-          "14 rows have no division, department or class.",
+          "14 rows have no division, department or class; the division 'Initmates' is spelled so in the source.",
 )
 
 
@@ -45,9 +45,10 @@ def load(ws: Workspace, path: str | Path, *, progress: bool = False) -> Reports:
     source = locate(path, INFO.name, FILES)
     frame = read_csv(source, ["Clothing ID", "Title", "Review Text", "Rating", "Recommended IND", *LEVELS])
     frame = frame.rename(columns={frame.columns[0]: "index"})  # the unnamed first column
+    products, reviews = _products(frame), _reviews(frame)
     return {
-        "products": ingest_frame(ws, "products", _products(frame), source, progress=progress),
-        "reviews": ingest_frame(ws, "reviews", _reviews(frame), source, progress=progress),
+        "products": ingest_frame(ws, "products", products, source, progress=progress),
+        "reviews": ingest_frame(ws, "reviews", reviews, source, progress=progress),
     }
 
 

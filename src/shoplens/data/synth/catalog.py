@@ -88,6 +88,7 @@ def _title(rng: np.random.Generator, brand: str, dept: Department, noun: str, ma
            feature: str) -> str:
     adj = pick(rng, dept.adjectives)
     model = _model_name(rng)
+    feature = feature.removeprefix("a ").removeprefix("an ")
     forms = (
         f"{brand} {adj.title()} {material.title()} {noun.title()}",
         f"{brand} {noun.title()} – {feature}, {colour.title()}",
@@ -129,7 +130,7 @@ def _description(rng: np.random.Generator, leaf: Leaf, dept: Department, brand: 
     if warranty:
         sentences.append(f"Backed by a {warranty}-month warranty.")
     rng.shuffle(sentences)
-    return " ".join([pick(rng, intros), *sentences, pick(rng, dept.care)])
+    return " ".join([pick(rng, intros), *sentences, pick(rng, leaf.care or dept.care)])
 
 
 def _elasticities(rng: np.random.Generator, leaf: np.ndarray) -> np.ndarray:
@@ -173,8 +174,9 @@ def build_catalog(rng: np.random.Generator, n_products: int, days: int, start: p
     rows, nouns = [], []
     for i in range(n_products):
         lf, dept = LEAVES[leaf[i]], DEPARTMENTS[LEAVES[leaf[i]].department]
-        noun, material, colour = pick(rng, lf.nouns), pick(rng, dept.materials), pick(rng, COLOURS)
-        pool = list(dept.features + lf.features)
+        noun, colour = pick(rng, lf.nouns), pick(rng, COLOURS)
+        material = pick(rng, lf.materials or dept.materials)
+        pool = list(dict.fromkeys(lf.features + dept.features))
         features = [pool[j] for j in rng.choice(len(pool), size=int(rng.integers(2, 5)), replace=False)]
         sizes = list(SHOE_SIZES if lf.department == "Shoes" else CLOTHING_SIZES) if lf.sized else []
         if sizes:

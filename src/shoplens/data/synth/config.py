@@ -23,7 +23,7 @@ class Difficulty:
 
     name: str = "realistic"
     # Demand noise: units ~ Poisson(mean × Gamma(k, 1/k)); smaller k = more overdispersion. None = Poisson.
-    nb_shape: float | None = 2.0
+    nb_shape: float | None = 3.0
     # Unobserved lift on demand during a promotion (log scale, mean and spread per promotion episode):
     # shop displays/newsletters that nobody records, correlated with the (observed) lower price.
     promo_hidden_lift: float = 0.35
@@ -39,7 +39,7 @@ class Difficulty:
     spike_lift: tuple[float, float] = (0.6, 1.3)
     # The shop reacts to demand: at a regular price change, log price moves by this × current shock
     # (endogenous pricing that no fixed effect removes; kept mild so good estimators stay close).
-    price_reacts_to_shock: float = 0.05
+    price_reacts_to_shock: float = 0.02
     # The shop prices with its department's season (log price moves this × season): confounds a pooled
     # regression; removed by department-week fixed effects.
     price_follows_season: float = 0.06

@@ -17,15 +17,18 @@ their launch day.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from shoplens.data.synth.catalog import Catalog
 from shoplens.data.synth.config import SimulatorConfig
 from shoplens.data.synth.customers import Population
-from shoplens.data.synth.ids import ids
+from shoplens.data.synth.ids import arrow_ids
 from shoplens.data.synth.orders import HOUR_WEIGHTS, Sales
 from shoplens.data.synth.vocab import DEPARTMENTS, LEAVES
 
@@ -43,8 +46,7 @@ GAP_SECONDS = 45.0  # mean time between two events of a session
 def search_queries(rng: np.random.Generator, catalog: Catalog) -> np.ndarray:
     """Four queries per product (products × 4): what people type to find it, typos included."""
     out = np.empty((len(catalog.nouns), 4), dtype=object)
-    attrs = catalog.products["attributes"].map(pd.io.json.ujson_loads) if hasattr(pd.io.json, "ujson_loads") else \
-        catalog.products["attributes"].map(__import__("json").loads)
+    attrs = catalog.products["attributes"].map(json.loads)
     for i, noun in enumerate(catalog.nouns):
         a = attrs.iloc[i]
         brand = catalog.products["brand"].iat[i].split(" ")[0].lower()
@@ -75,7 +77,7 @@ class _Blocks:
         self.parts["type"].append(np.full(n, kind))
         self.parts["product"].append(np.full(n, -1) if product is None else product)
         self.parts["phase"].append(np.full(n, kind))
-        self.parts["query"].append(np.full(n, None, dtype=object) if query is None else query)
+        self.parts["query"].append(np.full(n, -1) if query is None else query)
         self.parts["order"].append(np.full(n, -1) if order is None else order)
         self.parts["quantity"].append(np.zeros(n, dtype=np.int64) if quantity is None else quantity)
 
@@ -138,9 +140,9 @@ def _purchase_sessions(rng: np.random.Generator, blocks: _Blocks, sales: Sales, 
 
 
 def _pick_query(rng: np.random.Generator, queries: np.ndarray, product: np.ndarray, zh: np.ndarray) -> np.ndarray:
-    # Chinese-speaking customers type Chinese category terms half of the time.
+    """Index into ``queries.ravel()``; Chinese-speaking customers type Chinese category terms half of the time."""
     column = np.where(zh & (rng.random(len(product)) < 0.5), 3, rng.integers(0, 3, len(product)))
-    return queries[product, column]
+    return product * queries.shape[1] + column
 
 
 def _browse_sessions(rng: np.random.Generator, blocks: _Blocks, first_session: int, customer: np.ndarray,
@@ -214,69 +216,76 @@ def build_events(rng: np.random.Generator, sales: Sales, pop: Population, catalo
     launched = (events["product"] < 0) | (catalog.launch_day[np.maximum(events["product"], 0)] <=
                                            session_day[events["session"]])
     events = events[launched.to_numpy()]
-    return _finish(rng, events, session_customer, session_day, orders, sales, pop, catalog, start)
+    return _finish(rng, events, session_customer, session_day, orders, sales, pop, catalog, start, queries)
 
 
 def _finish(rng: np.random.Generator, events: pd.DataFrame, session_customer: np.ndarray, session_day: np.ndarray,
-            orders: pd.DataFrame, sales: Sales, pop: Population, catalog: Catalog,
-            start: pd.Timestamp) -> pd.DataFrame:
+            orders: pd.DataFrame, sales: Sales, pop: Population, catalog: Catalog, start: pd.Timestamp,
+            queries: np.ndarray) -> pd.DataFrame:
+    """Timestamps, ids and JSON properties; built as Arrow columns (millions of strings, no Python loop)."""
     n_orders = len(orders)
-    events = events.assign(tie=rng.random(len(events))).sort_values(["session", "phase", "tie"], kind="stable",
-                                                                     ignore_index=True)
-    session = events["session"].to_numpy()
+    cols = {k: events[k].to_numpy() for k in events.columns}
+    order = np.lexsort((rng.random(len(events)), cols["phase"], cols["session"]))
+    cols = {k: v[order] for k, v in cols.items()}
+    session = cols["session"]
     first = np.r_[True, session[1:] != session[:-1]]
-    gaps = np.where(first, 0.0, rng.exponential(GAP_SECONDS, len(events)) + 2)
+    gaps = np.where(first, 0.0, rng.exponential(GAP_SECONDS, len(session)) + 2)
     cum = np.cumsum(gaps)
     cum -= cum[np.flatnonzero(first)][np.cumsum(first) - 1]
     n_sessions = len(session_customer)
     hour = rng.choice(24, size=n_sessions, p=HOUR_WEIGHTS / HOUR_WEIGHTS.sum())
     anchor = (session_day * 86_400 + hour * 3600 + rng.integers(0, 3600, n_sessions)).astype(np.float64)
     # Purchase sessions end at the order's timestamp: the checkout comes about half a minute before it.
-    is_purchase = events["type"].to_numpy() == PURCHASE
+    is_purchase = cols["type"] == PURCHASE
     order_seconds = (orders["order_ts"].dt.tz_localize(None) - start).dt.total_seconds().to_numpy()
-    before = pd.Series(np.where(is_purchase, 0.0, cum)).groupby(session).max()
-    purchase_sessions = np.arange(n_orders)
-    anchor[purchase_sessions] = order_seconds - before.reindex(purchase_sessions, fill_value=0).to_numpy() - 30
-    seconds = anchor[session] + cum
-    in_order = session < n_orders
-    seconds[is_purchase] = order_seconds[session[is_purchase]]
-    seconds = np.where(in_order & ~is_purchase, np.minimum(seconds, order_seconds[np.minimum(session, n_orders - 1)] - 1),
-                       seconds)
-    ts = start + pd.to_timedelta(np.round(seconds).astype(np.int64), unit="s")
-    # Session ids follow the start of the session; event ids follow time.
-    session_start = pd.Series(seconds).groupby(session).min()
-    session_rank = np.empty(n_sessions, dtype=np.int64)
-    session_rank[session_start.index.to_numpy()] = np.argsort(np.argsort(session_start.to_numpy(), kind="stable"),
-                                                              kind="stable")
-    device = rng.choice(len(DEVICES), size=n_sessions, p=DEVICE_WEIGHTS)
+    before = np.zeros(n_sessions)
+    np.maximum.at(before, session, np.where(is_purchase, 0.0, cum))
+    anchor[:n_orders] = order_seconds - before[:n_orders] - 30
+    seconds = np.round(anchor[session] + cum).astype(np.int64)
+    seconds[is_purchase] = np.round(order_seconds[session[is_purchase]]).astype(np.int64)
     customer = session_customer[session]
-    product = events["product"].to_numpy()
-    props = _properties(rng, events, device[session], sales, session)
-    out = pd.DataFrame({
-        "session_id": ids("S", session_rank[session] + 1, 8),
-        "customer_id": np.where(customer >= 0, pop.ids[np.maximum(customer, 0)], None),
-        "product_id": np.where(product >= 0, catalog.products["product_id"].to_numpy()[np.maximum(product, 0)], None),
-        "event_type": EVENT_TYPES[events["type"].to_numpy()],
-        "event_ts": ts.tz_localize("UTC"),
-        "query": events["query"].to_numpy(),
-        "properties": props,
+    # A session that starts just before a customer's churn does not run past it.
+    churn_seconds = np.where(customer >= 0, pop.churn_day[np.maximum(customer, 0)] * 86_400, np.iinfo(np.int64).max)
+    keep = np.flatnonzero(seconds < churn_seconds)
+    keep = keep[np.lexsort((keep, seconds[keep]))]  # event ids follow time
+    cols = {k: v[keep] for k, v in cols.items()}
+    seconds, session, customer = seconds[keep], session[keep], customer[keep]
+    session_start = np.full(n_sessions, np.iinfo(np.int64).max)
+    np.minimum.at(session_start, session, seconds)
+    session_rank = np.argsort(np.argsort(session_start, kind="stable"), kind="stable")  # ids follow session start
+    device = rng.choice(len(DEVICES), size=n_sessions, p=DEVICE_WEIGHTS)[session]
+    product = cols["product"]
+    table = pa.table({
+        "event_id": arrow_ids("E", np.arange(1, len(seconds) + 1), 9),
+        "session_id": arrow_ids("S", session_rank[session] + 1, 8),
+        "customer_id": _take(pop.ids, customer),
+        "product_id": _take(catalog.products["product_id"].to_numpy(), product),
+        "event_type": _take(EVENT_TYPES, cols["type"]),
+        "event_ts": pa.array(((start - pd.Timestamp(0)).value // 1000 + seconds * 1_000_000),
+                             pa.timestamp("us", tz="UTC")),
+        "query": _take(queries.ravel(), cols["query"]),
+        "properties": _properties(rng, cols, device, sales),
     })
-    out = out.iloc[np.lexsort((np.arange(len(out)), ts.asi8))].reset_index(drop=True)
-    out.insert(0, "event_id", ids("E", np.arange(1, len(out) + 1), 9))
-    return out
+    return table.to_pandas()
 
 
-def _properties(rng: np.random.Generator, events: pd.DataFrame, device: np.ndarray, sales: Sales,
-                session: np.ndarray) -> np.ndarray:
+def _take(values: np.ndarray, index: np.ndarray) -> pa.Array:
+    """``values[index]`` as Arrow strings, null where ``index`` is -1."""
+    source = pa.array(np.asarray(values, dtype=object), pa.string())
+    return pc.take(source, pa.array(np.maximum(index, 0), mask=index < 0))
+
+
+def _properties(rng: np.random.Generator, cols: dict[str, np.ndarray], device: np.ndarray, sales: Sales) -> pa.Array:
     """JSON properties: device for every event, where a view came from, order id and quantity for purchases."""
-    kind = events["type"].to_numpy()
+    kind = cols["type"]
     source = rng.integers(0, len(VIEW_SOURCES), len(kind))
-    table = np.array([[f'{{"device": "{d}", "source": "{s}"}}' for s in VIEW_SOURCES] for d in DEVICES], dtype=object)
-    plain = np.array([f'{{"device": "{d}"}}' for d in DEVICES], dtype=object)
-    props = np.where(kind == VIEW, table[device, source], plain[device])
-    buy = np.flatnonzero(kind == PURCHASE)
-    order_ids = sales.order_truth["order_id"].to_numpy()[events["order"].to_numpy()[buy]]
-    quantity = events["quantity"].to_numpy()[buy]
-    props[buy] = [f'{{"device": "{DEVICES[d]}", "order_id": "{o}", "quantity": {q}}}'
-                  for d, o, q in zip(device[buy], order_ids, quantity, strict=True)]
-    return props
+    combos = [f'{{"device": "{d}", "source": "{s}"}}' for d in DEVICES for s in VIEW_SOURCES]
+    plain = [f'{{"device": "{d}"}}' for d in DEVICES]
+    index = np.where(kind == VIEW, device * len(VIEW_SOURCES) + source, len(combos) + device)
+    base = pc.take(pa.array(combos + plain), pa.array(index))
+    buy = kind == PURCHASE
+    order_ids = _take(sales.order_truth["order_id"].to_numpy(), np.where(buy, cols["order"], -1))
+    purchase = pc.binary_join_element_wise(
+        '{"device": "', _take(np.array(DEVICES), device), '", "order_id": "', order_ids, '", "quantity": ',
+        pc.cast(pa.array(cols["quantity"]), pa.string()), "}", "")
+    return pc.coalesce(purchase, base)

@@ -70,14 +70,21 @@ def _allocate_day(rng: np.random.Generator, pop: Population, catalog: Catalog, d
     if len(shoppers) == 0:  # nobody there yet: no sale (only at the very start of a tiny shop)
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
-    logits = pop.log_affinity[shoppers][:, catalog.leaf[products]]
-    brand = catalog.brand[products][None, :]
-    favourite = (pop.favourite_brands[shoppers, 0][:, None] == brand) | (pop.favourite_brands[shoppers, 1][:, None] == brand)
+    # Lines of the same product share one distribution over shoppers: one row per product sold today,
+    # then each line draws its shopper by inverse CDF on its row (cost: products × shoppers, not lines × shoppers).
+    sold, row = np.unique(products, return_inverse=True)
+    logits = pop.log_affinity[shoppers][:, catalog.leaf[sold]].T
+    brand = catalog.brand[sold][:, None]
+    favourite = (pop.favourite_brands[shoppers, 0][None, :] == brand) | (pop.favourite_brands[shoppers, 1][None, :] == brand)
     logits += BRAND_BOOST * favourite
-    on_promo = demand.discount_rate[products, day] > 0
-    logits += PROMO_PULL * pop.price_sensitivity[shoppers][:, None] * on_promo[None, :]
-    logits -= np.log(-np.log(rng.random(logits.shape)))
-    buyer = shoppers[np.argmax(logits, axis=0)]
+    on_promo = demand.discount_rate[sold, day] > 0
+    logits += PROMO_PULL * on_promo[:, None] * pop.price_sensitivity[shoppers][None, :]
+    weights = np.exp(logits - logits.max(axis=1, keepdims=True))
+    cum = np.cumsum(weights, axis=1)
+    cum /= cum[:, -1:]
+    keys = (np.arange(len(sold))[:, None] + cum).ravel()  # row r occupies (r, r + 1]
+    position = np.searchsorted(keys, row + rng.random(len(row)), side="left")
+    buyer = shoppers[np.minimum(position - row * len(shoppers), len(shoppers) - 1)]
     idle = np.setdiff1d(shoppers, buyer)
     return products, buyer, idle
 

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from shoplens.data.mapping import parse_map_options
 from shoplens.errors import InputError, ShoplensError
 from shoplens.serve.deps import ServiceState, get_state, get_workspace, require_write
-from shoplens.serve.models import IngestResult, error_responses
+from shoplens.serve.models import IngestResult, error_responses, table_name
 from shoplens.serve.registry import Capability
 from shoplens.serve.upload import FILE_FIELD, Upload, receive_upload, upload_folder
 from shoplens.serve.warehouse import Warehouse, canonical_table
@@ -28,6 +28,7 @@ FORM_FIELDS = (FILE_FIELD, "map", "format", "tz")
 UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object",
     "required": [FILE_FIELD],
+    "additionalProperties": False,
     "properties": {
         FILE_FIELD: {"type": "string", "format": "binary",
                      "description": "CSV (any delimiter and encoding), JSON lines or Parquet; gzip allowed. "
@@ -45,7 +46,8 @@ router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"], dependencies=[Depen
 
 @router.post("/{table}", response_model=IngestResult, openapi_extra=UPLOAD_BODY,
              summary="Upload a file and ingest it into a canonical table")
-async def ingest_upload(table: str, request: Request, state: ServiceState = Depends(get_state),
+async def ingest_upload(request: Request, table: str = table_name("the canonical table to load"),
+                        state: ServiceState = Depends(get_state),
                         ws: Workspace = Depends(get_workspace)) -> IngestResult:
     canonical_table(table)  # 404 before a byte of the body is read
     settings = state.settings

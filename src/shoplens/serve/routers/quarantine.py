@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 
 from shoplens.serve.deps import get_settings, get_warehouse, page_limit, require_read
-from shoplens.serve.models import QuarantineOverview, QuarantinePage, error_responses
+from shoplens.serve.models import QuarantineOverview, QuarantinePage, error_responses, table_name
 from shoplens.serve.registry import Capability
 from shoplens.serve.settings import ServiceSettings
 from shoplens.serve.warehouse import Warehouse, canonical_table, quarantine_overview, quarantine_rows
@@ -25,7 +25,8 @@ def list_quarantine(warehouse: Warehouse = Depends(get_warehouse)) -> Quarantine
 
 @router.get("/{table}", response_model=QuarantinePage, responses=error_responses(404),
             summary="A table's quarantined rows (newest run first): reason, source row, values")
-def get_quarantine_rows(table: str, run: str | None = Query(None, max_length=200, description="one run only"),
+def get_quarantine_rows(table: str = table_name(),
+                        run: str | None = Query(None, max_length=200, description="one run only"),
                         limit: int | None = Query(None, ge=1, le=MAX_OFFSET, description="rows per page (capped)"),
                         offset: int = Query(0, ge=0, le=MAX_OFFSET),
                         settings: ServiceSettings = Depends(get_settings),

@@ -1,0 +1,95 @@
+"""Dashboard over HTTP: sign-in (form or ?key= once), the session cookie, pages from registered capabilities."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.testclient import TestClient
+
+import shoplens as sl
+from shoplens.serve import Capability, Page, create_app, revoke_key
+from shoplens.serve.routers import load_capabilities
+from shoplens.serve.sessions import COOKIE_NAME
+from tests.serve.conftest import AMOUNT_REASON, ORDERS_LOADED, Keys, make_client
+
+
+def sign_in(client: TestClient, key: str) -> None:
+    answer = client.post("/login", data={"key": key, "next": "/"})
+    assert answer.status_code == 303 and answer.headers["location"] == "/"
+
+
+def test_pages_need_a_session(client: TestClient) -> None:
+    answer = client.get("/")
+    assert answer.status_code == 303 and answer.headers["location"] == "/login?next=/"
+    form = client.get("/login")
+    assert form.status_code == 200 and 'name="key"' in form.text and "Overview" not in form.text
+
+
+def test_key_in_the_link_once_sets_an_httponly_cookie(shop: sl.Workspace, keys: Keys) -> None:
+    with make_client(shop) as client:
+        answer = client.get("/", params={"key": keys.read})
+        assert answer.status_code == 303 and answer.headers["location"] == "/"  # the key leaves the address bar
+        cookie = answer.headers["set-cookie"]
+        assert cookie.startswith(f"{COOKIE_NAME}=") and "HttpOnly" in cookie and "SameSite=lax" in cookie
+        assert keys.read not in cookie
+        page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert f'data-testid="rows-orders">{ORDERS_LOADED}<' in page.text
+    assert AMOUNT_REASON.replace('"', "&#34;") in page.text
+    assert "reader (read)" in page.text
+
+
+def test_wrong_key_shows_the_form_again(client: TestClient, keys: Keys) -> None:
+    answer = client.post("/login", data={"key": keys.read + "x", "next": "/"})
+    assert answer.status_code == 401 and "not valid" in answer.text and COOKIE_NAME not in answer.headers.get(
+        "set-cookie", "")
+    assert client.get("/?key=nonsense").status_code == 401
+
+
+def test_sign_in_never_redirects_elsewhere(client: TestClient, keys: Keys) -> None:
+    answer = client.post("/login", data={"key": keys.read, "next": "https://evil.example/"})
+    assert answer.headers["location"] == "/"
+    answer = client.post("/login", data={"key": keys.read, "next": "//evil.example/"})
+    assert answer.headers["location"] == "/"
+
+
+def test_session_reads_the_api_but_never_writes(shop: sl.Workspace, keys: Keys) -> None:
+    with make_client(shop) as client:
+        sign_in(client, keys.admin)
+        assert client.get("/api/v1/tables").status_code == 200
+        upload = client.post("/api/v1/ingest/orders", files={"file": ("o.csv", b"order_id\nO7\n")})
+        assert upload.status_code == 401  # a cross-site form could send the cookie; writes need the header
+
+
+def test_sign_out_and_revocation_end_the_session(shop: sl.Workspace, keys: Keys) -> None:
+    with make_client(shop) as client:
+        sign_in(client, keys.read)
+        assert client.get("/").status_code == 200
+        assert client.post("/logout").headers["location"] == "/login"
+        assert client.get("/").status_code == 303
+        sign_in(client, keys.write)
+        revoke_key(shop, keys.write)
+        assert client.get("/").status_code == 303
+        assert client.get("/api/v1/tables").status_code == 401
+
+
+def test_empty_workspace_says_so(client: TestClient, keys: Keys) -> None:
+    sign_in(client, keys.read)
+    page = client.get("/").text
+    assert 'data-testid="no-runs"' in page and 'data-testid="no-quarantine"' in page
+
+
+def test_navigation_lists_only_available_capabilities(ws: sl.Workspace, keys: Keys) -> None:
+    def context(_warehouse: object) -> dict[str, str]:
+        return {}
+
+    present = Capability("present", APIRouter(), (Page("/present", "Present page", "login.html", context, 50),))
+    absent = Capability("absent", APIRouter(), (Page("/absent", "Absent page", "login.html", context, 60),),
+                        requires=("shoplens.no_such_capability",))
+    available = [c for c in [*load_capabilities(), present, absent] if c.available()]
+    with TestClient(create_app(ws.path, capabilities=available), follow_redirects=False) as client:
+        sign_in(client, keys.read)
+        page = client.get("/").text
+        assert '<a href="/present">Present page</a>' in page and "Absent page" not in page
+        assert client.get("/present").status_code == 200
+        assert client.get("/absent").status_code == 404
