@@ -23,10 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pacsv
-
+from shoplens.data import synth
 from shoplens.evaluation.measure import MIN_RUNS, Timing, peak_rss_mb, ratio
 from shoplens.evaluation.records import BenchmarkRecord, Protocol, write_results
 
@@ -42,59 +39,17 @@ PANDAS_MODEL = "pandas-read_csv-pyarrow"
 
 # -- the input file --------------------------------------------------------------------------------------
 
-def simulator_writer() -> Any | None:
-    """The store simulator's bulk mode, when the installed shoplens has it."""
-    try:
-        from shoplens.data import synth  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return getattr(synth, "write_order_lines", None)
-
-
-def numpy_order_lines(lines: int, seed: int) -> pa.Table:
-    """Order lines with shop-like shape: 1-10+ lines per order, skewed product popularity, .99 prices,
-    promotions, a few returns (negative quantities) and line discounts. Every row is valid."""
-    rng = np.random.default_rng(seed)
-    sizes = rng.geometric(0.4, size=lines // 2 + 16)
-    sizes = sizes[: int(np.searchsorted(np.cumsum(sizes), lines)) + 1]
-    sizes[-1] -= int(sizes.sum()) - lines
-    order_of_line = np.repeat(np.arange(sizes.size), sizes)
-    starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
-    n_products = 50_000
-    popularity = 1.0 / np.arange(1, n_products + 1) ** 0.9
-    product = rng.choice(n_products, size=lines, p=popularity / popularity.sum())
-    list_price = np.floor(rng.lognormal(3.0, 0.8, n_products)) + 0.99
-    promo = rng.random(lines) < 0.1
-    unit_price = np.round(list_price[product] * np.where(promo, 0.8, 1.0), 2)
-    quantity = 1 + rng.poisson(0.4, lines)
-    quantity[rng.random(lines) < 0.02] *= -1
-    discount = np.where(rng.random(lines) < 0.05, np.round(unit_price * 0.1, 2), 0.0)
-    skus = pa.array([f"SKU-{i:06d}" for i in range(n_products)])
-    return pa.table({
-        "order_id": 10_000_000 + order_of_line,
-        "line_no": np.arange(lines) - starts + 1,
-        "product_id": skus.take(pa.array(product)),
-        "quantity": quantity,
-        "unit_price": unit_price,
-        "discount": discount,
-    })
-
-
 def order_lines_csv(lines: int, seed: int) -> tuple[Path, str]:
-    """The cached CSV for (lines, seed), generated when missing; returns it and the generator's name."""
-    writer = simulator_writer()
-    generator = "shoplens.data.synth.write_order_lines" if writer else "benchmarks/ingest.py numpy generator"
-    tag = "synth" if writer else "numpy"
-    path = WORK / f"order_items_{tag}_{lines}_seed{seed}.csv"
+    """The cached simulator CSV for (lines, seed), written when missing; returns it and its generator's name."""
+    version = str(synth.SIMULATOR_VERSION).replace(".", "_")
+    generator = f"shoplens.data.synth.write_order_lines (simulator {synth.SIMULATOR_VERSION})"
+    path = WORK / f"order_items_synth{version}_{lines}_seed{seed}.csv"
     if path.exists():
         return path, generator
     WORK.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
     started = time.perf_counter()
-    if writer:
-        writer(partial, lines, seed, format="csv")
-    else:
-        pacsv.write_csv(numpy_order_lines(lines, seed), partial, pacsv.WriteOptions(quoting_style="none"))
+    synth.write_order_lines(partial, lines, seed, format="csv")
     partial.replace(path)
     print(f"wrote {path} ({lines:,} lines, {path.stat().st_size / 1e6:,.0f} MB) in "
           f"{time.perf_counter() - started:.1f} s with {generator}", flush=True)

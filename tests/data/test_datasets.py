@@ -5,7 +5,9 @@ file in its format (never a sample of the real data)."""
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import pytest
 import shoplens as sl
 from shoplens.data.datasets import DATASETS, get_dataset, list_datasets, load_dataset
 from shoplens.data.ingest import IngestReport
+from shoplens.data.privacy import pseudonym
 from shoplens.errors import InputError, NotFound
 from tests.conftest import ROOT, shared_path
 
@@ -57,6 +60,16 @@ def test_womens_clothing_reviews(workspace: sl.Workspace) -> None:
     assert one(workspace, "SELECT count(*) FROM reviews WHERE body IS NULL AND rating IS NOT NULL") == 845
     assert one(workspace, "SELECT count(DISTINCT product_id) FROM reviews") == reports["products"].read
     assert one(workspace, "SELECT category FROM products WHERE product_id = '1080'") == "General > Dresses > Dresses"
+    # the other columns are kept in attributes: numbers typed, each review's own division / department / class
+    assert reports["reviews"].ignored == []
+    kept = workspace.sql("""SELECT count(*) FILTER (json_type(attributes->'age') = 'UBIGINT') AS age,
+        count(*) FILTER (json_type(attributes->'positive_feedback_count') = 'UBIGINT') AS feedback,
+        count(*) FILTER ((attributes->>'department') IS NOT NULL AND (attributes->>'class') IS NOT NULL) AS levels,
+        count(*) FILTER (attributes->>'division' = 'General Petite') AS petite FROM reviews""").iloc[0].to_dict()
+    assert kept == {"age": 23_486, "feedback": 23_486, "levels": 23_486 - 14, "petite": 8_120}
+    first = one(workspace, "SELECT attributes FROM reviews WHERE review_id = '0'")
+    assert json.loads(first) == {"age": 33, "positive_feedback_count": 0, "division": "Initmates",
+                                 "department": "Intimate", "class": "Intimates"}
 
 
 def test_online_shopping_10_cats(workspace: sl.Workspace) -> None:
@@ -65,6 +78,7 @@ def test_online_shopping_10_cats(workspace: sl.Workspace) -> None:
     by_category = workspace.sql("SELECT source, count(*) AS n FROM reviews GROUP BY source").set_index("source")["n"]
     assert len(by_category) == 10 and by_category["酒店"] == 10_000
     assert one(workspace, "SELECT count(*) FROM reviews WHERE language = 'zh' AND label IN (0, 1)") == 62_774
+    assert reports["reviews"].ignored == [] and reports["reviews"].extras == []  # cat, label, review: all mapped
 
 
 def test_amazon_giftcards(workspace: sl.Workspace) -> None:
@@ -73,6 +87,26 @@ def test_amazon_giftcards(workspace: sl.Workspace) -> None:
     assert reports["reviews"].unlinked == {}  # every reviewed card is in the catalog
     assert one(workspace, "SELECT count(*) FROM products WHERE price IS NOT NULL") == 358  # '$25.00' …; rest empty
     assert one(workspace, "SELECT count(*) FROM kg_triples WHERE relation = 'also_view'") == 34_098
+    # vote, style and image are kept in attributes
+    kept = workspace.sql("""SELECT count(*) FILTER (json_type(attributes->'vote') = 'UBIGINT') AS vote,
+        count(*) FILTER (attributes->'style'->>'Gift Amount' = '50') AS fifty,
+        count(*) FILTER ((attributes->'style') IS NOT NULL) AS style,
+        count(*) FILTER (json_array_length(attributes->'image') > 0) AS image FROM reviews""").iloc[0].to_dict()
+    assert kept == {"vote": 208, "fifty": 315, "style": 864, "image": 12}
+
+
+def test_amazon_giftcards_reviewer_names_are_pseudonymized(workspace: sl.Workspace) -> None:
+    """reviewerName is personal data: the warehouse holds its keyed pseudonym, never the name."""
+    load("amazon_giftcards", workspace)
+    with gzip.open(shared_path("amazon_giftcards", "Gift_Cards_5.json.gz"), "rt", encoding="utf-8") as lines:
+        names = {json.loads(line)["reviewerName"] for line in lines}
+    stored = workspace.sql("SELECT attributes->>'reviewer_name' AS name, attributes::VARCHAR AS attributes "
+                           "FROM reviews")
+    keys = workspace.pii_keys()
+    assert set(stored["name"]) == {pseudonym(name.strip(), keys) for name in names}
+    assert not set(stored["name"]) & names
+    # nor anywhere else in attributes (names of 4+ characters: a shorter one may be part of a URL)
+    assert not any(f'"{name}"' in text for text in stored["attributes"] for name in names if len(name) >= 4)
 
 
 def test_amazon_cellphones_catalog(workspace: sl.Workspace) -> None:
@@ -89,6 +123,15 @@ def test_amazon_qa(workspace: sl.Workspace) -> None:
     assert reports["qa"].read == 7_362 and nothing_quarantined(reports)
     assert one(workspace, "SELECT count(*) FROM qa WHERE source = 'product_qa' AND question IS NOT NULL "
                           "AND answer IS NOT NULL AND product_id IS NOT NULL") == 7_362
+    # questionType, answerType (the yes/no label), answerTime and unixTime are kept in attributes
+    assert reports["qa"].ignored == []
+    types = workspace.sql("SELECT attributes->>'questionType' AS question, attributes->>'answerType' AS answer, "
+                          "count(*) AS n FROM qa GROUP BY ALL")
+    assert {(q, None if pd.isna(a) else a): n for q, a, n in types.itertuples(index=False)} == {
+        ("yes/no", "Y"): 1_357, ("yes/no", "N"): 491, ("yes/no", "?"): 1_973, ("open-ended", None): 3_541}
+    times = workspace.sql("""SELECT count(*) FILTER ((attributes->>'answerTime') IS NOT NULL) AS answer_time,
+        count(*) FILTER (json_type(attributes->'unixTime') = 'UBIGINT') AS unix_time FROM qa""").iloc[0].to_dict()
+    assert times == {"answer_time": 7_362, "unix_time": 7_362 - 336}
 
 
 def test_cdnow(workspace: sl.Workspace) -> None:

@@ -15,11 +15,13 @@ from shoplens.data.schema import Table
 from shoplens.errors import InputError
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 def normalize(name: str) -> str:
-    """``'Review Text'`` → ``'review_text'``: lower case, runs of other characters become one ``_``."""
-    return _NON_ALNUM.sub("_", name.strip().lstrip("\ufeff").lower()).strip("_")
+    """``'Review Text'`` → ``'review_text'``, ``'reviewerID'`` → ``'reviewer_id'``: words split at spaces,
+    punctuation and camelCase humps, lower case, joined by one ``_``."""
+    return _NON_ALNUM.sub("_", _CAMEL.sub("_", name.strip().lstrip("\ufeff")).lower()).strip("_")
 
 
 @dataclass

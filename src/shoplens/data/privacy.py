@@ -35,10 +35,12 @@ EMAIL_RE = re.compile(EMAIL_PATTERN)
 PHONE_RE = re.compile(PHONE_PATTERN)
 
 # Source column names that hold personal data whatever their values look like.
+# Names are personal only when the column says whose: ``reviewer_name`` is, ``product_name`` is not.
 PII_NAME_RE = re.compile(
-    r"(?:^|_)(?:e_?mail|email_address|phone|phone_number|mobile|tel|telephone|first_name|last_name|"
-    r"full_name|customer_name|name|surname|address|street|addr|postcode|zip|zipcode|postal_code|"
-    r"ip|ip_address|birth|birthday|dob|date_of_birth|ssn)(?:$|_)"
+    r"^name$|(?:^|_)(?:e_?mail|email_address|phone|phone_number|mobile|tel|telephone|"
+    r"(?:first|last|full|middle|customer|reviewer|buyer|contact|recipient|sender|user|account|billing|"
+    r"shipping)_name|username|user_name|nickname|surname|address|street|addr|postcode|zip|zipcode|"
+    r"postal_code|ip|ip_address|birth|birthday|dob|date_of_birth|ssn)(?:$|_)"
 )
 PII_NAME_TABLES = {"customers", "orders", "events", "reviews", "qa", "session_features", "ratings"}
 

@@ -110,7 +110,7 @@ CUSTOMERS = Table(
     columns=(
         _c("customer_id", "id", "Customer key", pii=True,
            synonyms=("customer", "customerid", "customer_id", "user_id", "userid", "user", "client_id",
-                     "reviewerid", "visitor_id", "visitorid", "buyer_id")),
+                     "reviewer_id", "visitor_id", "buyer_id")),
         _c("signup_ts", "timestamp", "When the customer signed up (UTC)",
            synonyms=("signup", "signup_date", "created_at", "registered", "first_seen")),
         _c("country", "category", "Country name or ISO code"),

@@ -34,6 +34,7 @@ KEY_PREFIX = "sl"
 KEYS_FILE = "api_keys.json"
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 MAX_NAME_LENGTH = 100
+MAX_SECRET_LENGTH = 128  # longer texts are not keys; never hash them
 
 
 class Role(enum.IntEnum):
@@ -74,7 +75,7 @@ def _hash(secret: str, salt: bytes, params: dict[str, int]) -> bytes:
 def split_key(key: str) -> tuple[str, str] | None:
     """``sl_<id>_<secret>`` → ``(id, secret)``; None when the text is not shaped like a key."""
     parts = key.strip().split("_", 2)
-    if len(parts) != 3 or parts[0] != KEY_PREFIX or len(parts[1]) != 8 or not parts[2]:
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or len(parts[1]) != 8 or not 0 < len(parts[2]) <= MAX_SECRET_LENGTH:
         return None
     return parts[1], parts[2]
 
@@ -220,7 +221,7 @@ def create_key(ws: Workspace | str | os.PathLike, role: str | Role, name: str) -
 def list_keys(ws: Workspace | str | os.PathLike) -> list[KeyInfo]:
     """The workspace's keys (id, name, role, created time), oldest first; never a secret."""
     records = _store(ws).records().values()
-    return sorted((_info(r) for r in records), key=lambda k: (k.created_at, k.id))
+    return sorted((_info(r) for r in records), key=lambda k: k.created_at)  # stable: file order within a second
 
 
 def revoke_key(ws: Workspace | str | os.PathLike, key_id: str) -> KeyInfo:

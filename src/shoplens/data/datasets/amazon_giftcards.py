@@ -20,6 +20,7 @@ from shoplens.data.datasets._common import (
     price_or_none,
     read_records,
     require,
+    to_number,
 )
 from shoplens.workspace import Workspace
 
@@ -47,12 +48,16 @@ INFO = DatasetInfo(
              "empty), currency USD; main_cat, rank, date, feature, details … → attributes"),
         Part("reviews", "reviews", REVIEWS[0], 2_972,
              "asin → product_id, reviewerID → customer_id, overall → rating, summary → title, reviewText → body, "
-             "unixReviewTime → review_ts, verified, language 'en'; review_id from the file position"),
+             "unixReviewTime → review_ts, verified, language 'en'; vote → attributes.vote (helpful votes, a "
+             "number), style → attributes.style ({'Gift Amount': '50'}), image → attributes.image, reviewerName → "
+             "attributes.reviewer_name (pseudonymized); review_id from the file position"),
         Part("kg_triples", "kg_triples", META[0], 55_779,
              "(asin, 'also_buy' or 'also_view', other asin) for every entry of the two lists"),
     ),
-    notes="JSON lines, gzip. reviewerName (personal), vote, style, image and reviewTime (the same day as "
-          "unixReviewTime) are not kept: reviews has no extras column. 6 reviews have no text and 7 reviewers "
+    notes="JSON lines, gzip. reviewerName is personal data: it is stored as attributes.reviewer_name, a keyed "
+          "pseudonym (renamed so that ingest's personal-column rule applies; never the name itself). vote is on "
+          "208 reviews, style on 864, image (customer photo URLs) on 12; reviewTime repeats unixReviewTime's "
+          "day and is not kept. 6 reviews have no text and 7 reviewers "
           "reviewed the same card twice: all load. 1,185 products show no price and 4 prices are leaked HTML/CSS: "
           "all load with an empty price (a short unparseable price, e.g. a range, is kept in attributes."
           "price_text). Category lists often continue with feature sentences or HTML after the path (516 "
@@ -64,7 +69,7 @@ def load(ws: Workspace, path: str | Path, *, progress: bool = False) -> Reports:
     folder = folder_of(path, INFO.name)
     meta_file, reviews_file = require(folder, INFO.name, META), require(folder, INFO.name, REVIEWS)
     meta = read_records(meta_file)
-    products, reviews, edges = _products(meta), _reviews(read_records(reviews_file)), _edges(meta)
+    products, reviews, edges = _products(meta), _reviews(read_records(reviews_file), reviews_file), _edges(meta)
     return {
         "products": ingest_frame(ws, "products", products, meta_file, progress=progress),
         "reviews": ingest_frame(ws, "reviews", reviews, reviews_file, progress=progress),
@@ -104,12 +109,29 @@ def _details(details: dict[str, Any] | None) -> dict[str, Any]:
     return {k.strip().rstrip(":").strip(): v for k, v in (details or {}).items()}
 
 
-def _reviews(records: list[dict[str, Any]]) -> pd.DataFrame:
+def _reviews(records: list[dict[str, Any]], source: Path) -> pd.DataFrame:
     reviews = pd.DataFrame(records)
+    # reviewer_name is the one extra column, which ingest stores in reviews.attributes: named so, it matches
+    # ingest's personal-column rule and is pseudonymized ("reviewerName", normalized "reviewername", does not).
     fields = {"asin": "product_id", "reviewerID": "customer_id", "overall": "rating", "summary": "title",
-              "reviewText": "body", "unixReviewTime": "review_ts", "verified": "verified"}
+              "reviewText": "body", "unixReviewTime": "review_ts", "verified": "verified",
+              "reviewerName": "reviewer_name"}
     present = {k: v for k, v in fields.items() if k in reviews.columns}
-    return reviews[list(present)].rename(columns=present).assign(language="en", source=INFO.name)
+    frame = reviews[list(present)].rename(columns=present).assign(language="en", source=INFO.name)
+    votes = (to_number(reviews["vote"].str.replace(",", "", regex=False), source)  # '1,234' in larger categories
+             if "vote" in reviews.columns else pd.Series(pd.NA, index=reviews.index))
+    # the other fields as JSON; ingest merges reviewer_name into it
+    frame["attributes"] = [json_text(_attributes(r, v)) for r, v in zip(records, votes, strict=True)]
+    return frame
+
+
+def _attributes(record: dict[str, Any], vote: Any) -> dict[str, Any]:
+    """vote (a number), style without the crawl's colons and padding ({'Gift Amount:': ' 50'} → {'Gift Amount':
+    '50'}) and image, those present."""
+    style = {k.strip().rstrip(":").strip(): v.strip() if isinstance(v, str) else v
+             for k, v in (record.get("style") or {}).items()}
+    attributes = {"vote": None if pd.isna(vote) else int(vote), "style": style, "image": record.get("image")}
+    return {k: v for k, v in attributes.items() if v not in (None, {}, [])}
 
 
 def _edges(meta: list[dict[str, Any]]) -> pd.DataFrame:

@@ -92,8 +92,8 @@ def _holiday_log(dates: pd.DatetimeIndex) -> np.ndarray:
 
 def build_calendar(start: pd.Timestamp, days: int, difficulty: Difficulty) -> Calendar:
     dates = pd.date_range(start, periods=days, freq="D")
-    week = WEEKDAY_LOG[dates.weekday]
-    doy = dates.dayofyear.to_numpy()
+    week = WEEKDAY_LOG[dates.day_of_week]
+    doy = dates.day_of_year.to_numpy()
     holidays = _holiday_log(dates)
     rows = []
     for dept in DEPARTMENTS.values():
@@ -148,7 +148,7 @@ def _promotions(rng: np.random.Generator, season: np.ndarray, n_products: int, d
         busy_until[begin] = d + length + 7  # at least a week between a product's own promotions
     rows = []
     for p, d0, d1, disc, kind in episodes:
-        hidden = float(rng.normal(difficulty.promo_hidden_lift, difficulty.promo_hidden_lift_sd))
+        hidden = max(float(rng.normal(difficulty.promo_hidden_lift, difficulty.promo_hidden_lift_sd)), 0.0)
         if difficulty.promo_hidden_lift == 0:
             hidden = 0.0
         discount[p, d0:d1 + 1] = np.maximum(discount[p, d0:d1 + 1], disc)

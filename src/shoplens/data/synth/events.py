@@ -203,7 +203,7 @@ def build_events(rng: np.random.Generator, sales: Sales, pop: Population, catalo
     ab_customer = ab["customer"].to_numpy()
     _browse_sessions(rng, blocks, n_orders, ab_customer, pop, catalog, sampler, queries,
                      pop.language[ab_customer] == "zh", abandoned=True)
-    n_browse = int(round(config.browse_sessions_per_order * n_orders))
+    n_browse = round(config.browse_sessions_per_order * n_orders)
     br_customer, br_day = _browse_visitors(rng, pop, n_browse, config.days, config.difficulty.anonymous_share)
     zh_browse = np.where(br_customer >= 0, pop.language[np.maximum(br_customer, 0)] == "zh", rng.random(n_browse) < 0.2)
     _browse_sessions(rng, blocks, n_orders + len(ab), br_customer, pop, catalog, sampler, queries, zh_browse,

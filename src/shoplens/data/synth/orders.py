@@ -75,7 +75,8 @@ def _allocate_day(rng: np.random.Generator, pop: Population, catalog: Catalog, d
     sold, row = np.unique(products, return_inverse=True)
     logits = pop.log_affinity[shoppers][:, catalog.leaf[sold]].T
     brand = catalog.brand[sold][:, None]
-    favourite = (pop.favourite_brands[shoppers, 0][None, :] == brand) | (pop.favourite_brands[shoppers, 1][None, :] == brand)
+    fav = pop.favourite_brands[shoppers]
+    favourite = (fav[:, 0][None, :] == brand) | (fav[:, 1][None, :] == brand)
     logits += BRAND_BOOST * favourite
     on_promo = demand.discount_rate[sold, day] > 0
     logits += PROMO_PULL * on_promo[:, None] * pop.price_sensitivity[shoppers][None, :]
@@ -118,8 +119,9 @@ def _quantities(rng: np.random.Generator, leaf: np.ndarray) -> np.ndarray:
 
 
 def _delivery_days(rng: np.random.Generator, country: np.ndarray) -> np.ndarray:
-    """Days from order to delivery: about 2–3 at home, longer abroad, and 5% of parcels badly late."""
-    far = np.isin(country, ["CN", "SG", "TW", "AU"])
+    """Days from order to delivery: about 2–3 from the US, EU and China warehouses, about 6 to the rest,
+    and 5% of parcels badly late."""
+    far = np.isin(country, ["SG", "TW", "AU"])
     days = rng.lognormal(np.log(np.where(far, 6.0, 2.5)), 0.35)
     late = rng.random(len(country)) < 0.05
     return np.round(days + late * rng.uniform(6, 18, len(country))).astype(np.int64).clip(1)
@@ -142,10 +144,23 @@ def _returns(rng: np.random.Generator, lines: pd.DataFrame, catalog: Catalog, po
     return out
 
 
+def _merge_repeats(rng: np.random.Generator, lines: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
+    """Quantities per purchase, then one line per product and order: a shopper who draws the same product
+    twice that day buys it once with the summed quantity (units per product and day are unchanged)."""
+    quantity = _quantities(rng, catalog.leaf[lines["product"].to_numpy()])
+    keys = lines[["day", "customer", "product"]].to_numpy()
+    first = np.r_[True, (keys[1:] != keys[:-1]).any(axis=1)]
+    starts = np.flatnonzero(first)
+    merged = lines.iloc[starts].reset_index(drop=True)
+    merged["quantity"] = np.add.reduceat(quantity, starts) if len(starts) else quantity[:0]
+    return merged
+
+
 def build_sales(rng: np.random.Generator, pop: Population, catalog: Catalog, demand: Demand,
                 config: SimulatorConfig, start: pd.Timestamp) -> Sales:
     lines, abandoned = _allocate(rng, pop, catalog, demand, config)
-    lines = lines.sort_values(["day", "customer", "product"], kind="stable", ignore_index=True)
+    lines = _merge_repeats(rng, lines.sort_values(["day", "customer", "product"], kind="stable", ignore_index=True),
+                           catalog)
     new_order = np.r_[True, (np.diff(lines["day"]) != 0) | (np.diff(lines["customer"]) != 0)]
     order = np.cumsum(new_order) - 1
     n_orders = int(order[-1]) + 1 if len(order) else 0
@@ -165,7 +180,6 @@ def build_sales(rng: np.random.Generator, pop: Population, catalog: Catalog, dem
     prod, day = lines["product"].to_numpy(), lines["day"].to_numpy()
     lines["order"] = order
     lines["line_no"] = np.arange(len(lines)) - first[order] + 1
-    lines["quantity"] = _quantities(rng, catalog.leaf[prod])
     lines["unit_price"] = demand.shelf_price[prod, day]
     lines["discount"] = np.round(lines["quantity"] * lines["unit_price"] * demand.discount_rate[prod, day], 2)
     lines["status"] = status[order]

@@ -78,7 +78,8 @@ EN: dict[str, Bank] = {
                ("okay", "average", "a bit slow but fine", "as expected")),),
         {1: ("arrived the next day", "arrived earlier than promised", "it was at my door in two days",
              "tracking was accurate and it came early"),
-         -1: ("took almost three weeks to arrive", "the parcel got lost for a week", "arrived way after the promised date",
+         -1: ("took almost three weeks to arrive", "the parcel got lost for a week",
+              "arrived way after the promised date",
               "tracking said delivered but it came days later"),
          0: ("arrived within the stated time", "took about a week, as they said")}),
     "service": Bank(
@@ -117,7 +118,8 @@ ZH: dict[str, Bank] = {
     "quality": Bank(
         (Group(("质量", "做工", "材质", "用料", "品质"), ("好", "不错", "棒", "扎实", "精致", "结实", "过硬"),
                ("差", "粗糙", "糟糕", "廉价", "劣质"), ("一般", "还行", "凑合", "中规中矩", "马马虎虎")),),
-        {1: ("做工精细，没有线头", "用了一个月还跟新的一样", "一看就是好东西", "比想象中的还要好", "手感很好，很有分量"),
+        {1: ("做工精细，没有线头", "用了一个月还跟新的一样", "一看就是好东西", "比想象中的还要好",
+             "手感很好，很有分量"),
          -1: ("用了两天就坏了", "一洗就开线了", "到手就有瑕疵", "感觉用不了多久", "和描述的完全不一样，质量堪忧"),
          0: ("一分钱一分货吧", "质量对得起这个价", "没有什么惊喜，也没有什么问题")}),
     "size_fit": Bank(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,8 @@ import pandas as pd
 from shoplens.data.synth.catalog import Catalog
 from shoplens.data.synth.ids import ids
 
+ADJECTIVE_FEATURE = re.compile(r"washable|safe|free|certified|tested|compatible|organic|friendly|resistant|"
+                               r"roasted|comedogenic|formula")
 FAQ: tuple[tuple[str, str], ...] = (
     ("How long does delivery take?", "Orders within the country arrive in 2–4 working days; international orders "
      "take 5–10 working days. You get a tracking link by e-mail as soon as the parcel leaves our warehouse."),
@@ -89,8 +92,11 @@ def _product_questions(r: random.Random, title: str, attrs: dict, category: str)
                      f"No, sizes run from {sizes[0]} to {sizes[-1]}."))
     features = attrs["features"]
     asked = r.choice(features)
-    out.append((r.choice((f"Does it have {asked}?", f"Is it true that it has {asked}?")),
-                f"Yes, it has {asked}."))
+    if ADJECTIVE_FEATURE.search(asked):  # "machine washable", "fragrance-free": a property, not a part
+        out.append((f"Is it {asked}?", r.choice((f"Yes, it is {asked}.", f"Yes — {asked}."))))
+    else:
+        out.append((r.choice((f"Does it have {asked}?", f"Does this come with {asked}?")),
+                    r.choice((f"Yes, it has {asked}.", f"Yes, {asked} is included."))))
     if "machine washable" in features or "dishwasher safe" in features:
         out.append(("Can I put it in the washing machine or dishwasher?", "Yes, it is "
                     + ("machine washable." if "machine washable" in features else "dishwasher safe.")))

@@ -5,7 +5,8 @@ and the order's facts: quality from the product's quality, size/fit from its fit
 only), value from quality against the price actually paid, delivery from the order's delivery days,
 service only after a return or a late parcel, packaging and looks from the product. Each aspect's
 sentiment is -1, 0 or +1. A review mentions the aspects that stood out (strong sentiments more
-often); its rating is 3.3 + a weighted sum of the mentioned sentiments + noise, rounded to 1–5, so
+often); its rating is 3.9 + a weighted sum of the mentioned sentiments (negative ones weigh
+1.6 times more) + noise, rounded to 1–5, so
 ratings follow the aspects. Extreme experiences are reviewed more often. The text says exactly the
 mentioned sentiments (phrases.py), in the customer's language, with noise on a share of reviews.
 """
@@ -44,7 +45,9 @@ from shoplens.data.synth.phrases import (
 
 WEIGHTS = np.array([1.0, 0.8, 0.6, 0.45, 0.6, 0.25, 0.5])  # rating weight per aspect, in ASPECTS order
 MENTION = np.array([0.7, 0.65, 0.35, 0.3, 0.8, 0.12, 0.3])  # base chance to mention an aspect
-RATING_BASE = 3.3
+RATING_BASE = 3.9
+NEGATIVE_WEIGHT = 1.6  # a bad experience costs more stars than a good one earns (J-shaped ratings)
+ZH_NO_TAI = ("正好", "标准", "准", "正", "合身", "合适", "公道")  # adjectives that do not take 太…了
 
 
 @dataclass
@@ -96,7 +99,8 @@ def build_reviews(rng: np.random.Generator, sales: Sales, pop: Population, catal
     sentiment, applies, fit_direction = _experience(rng, lines, catalog, delivery)
     mentioned = _mentions(rng, sentiment, applies)
     said = sentiment * mentioned
-    score = (RATING_BASE + (said * WEIGHTS).sum(axis=1) - 0.3 * lines["returned"].to_numpy()
+    score = (RATING_BASE + (said * WEIGHTS * np.where(said < 0, NEGATIVE_WEIGHT, 1.0)).sum(axis=1)
+             - 0.3 * lines["returned"].to_numpy()
              + rng.normal(0, 0.5, len(lines)))
     rating = np.clip(np.round(score), 1, 5).astype(np.int64)
     # People write about extreme experiences more often than about ordinary ones.
@@ -247,10 +251,11 @@ def _zh_clause(r: random.Random, aspect: str, s: int, direction: int) -> str:
     if form < 0.55:
         return f"{lead}{subject}{r.choice(ZH_ADVERBS)}{r.choice(good)}"
     if form < 0.7:
-        return f"{lead}{subject}太{r.choice(good)}了"
+        return f"{lead}{subject}太{r.choice([a for a in good if a not in ZH_NO_TAI] or good)}了"
+    negatable = [a for a in bad if not a.startswith("不")] or list(bad)  # never "不不准"
     if s > 0:  # "一点也不差": the negative adjective negated
-        return f"{lead}{subject}{r.choice(('一点也不', '并不', '完全不', '一点都不'))}{r.choice(bad)}"
-    return f"{lead}{subject}{r.choice(('不怎么', '不是很', '没有想象中那么', '不太'))}{r.choice(bad)}"
+        return f"{lead}{subject}{r.choice(('一点也不', '并不', '完全不', '一点都不'))}{r.choice(negatable)}"
+    return f"{lead}{subject}{r.choice(('不怎么', '不是很', '没有想象中那么', '不太'))}{r.choice(negatable)}"
 
 
 def _join_zh(r: random.Random, clauses: list[tuple[str, int]]) -> str:
@@ -258,8 +263,10 @@ def _join_zh(r: random.Random, clauses: list[tuple[str, int]]) -> str:
     for clause, s in clauses:
         if previous is None:
             text = clause
-        elif (s > 0) != (previous > 0) and s != previous:
+        elif s < previous:
             text += r.choice(("，但是", "，不过", "，就是", "。可惜", "，只是")) + clause
+        elif s > previous:
+            text += r.choice(("，但是", "，不过", "。好在", "，还好")) + clause
         else:
             text += r.choice(("，", "，而且", "，另外", "。", "，还有", "；")) + clause
         previous = s

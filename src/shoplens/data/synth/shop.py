@@ -204,7 +204,8 @@ def _daily_units(sales: Sales, shape: tuple[int, int]) -> np.ndarray:
     """Units sold per product and day (completed and cancelled lines alike: the demand that occurred)."""
     lines = sales.lines
     flat = lines["product"].to_numpy() * shape[1] + lines["day"].to_numpy()
-    return np.bincount(flat, weights=lines["quantity"].to_numpy(), minlength=shape[0] * shape[1]).reshape(shape).round().astype(np.int64)
+    units = np.bincount(flat, weights=lines["quantity"].to_numpy(), minlength=shape[0] * shape[1])
+    return units.reshape(shape).round().astype(np.int64)
 
 
 def _settle_signups(tables: dict[str, pd.DataFrame], pop: Population) -> None:
@@ -225,7 +226,8 @@ def _core_truth(catalog: Catalog, pop: Population, demand: Demand, calendar: Cal
                 units: np.ndarray, lead: np.ndarray, start: pd.Timestamp) -> dict[str, pd.DataFrame]:
     n, days = demand.mu.shape
     net = demand.shelf_price * (1 - demand.discount_rate)
-    adjust = (net / catalog.list_price[:, None]) ** catalog.elasticity[:, None] * np.exp(demand.hidden_lift + demand.shock)
+    price_effect = (net / catalog.list_price[:, None]) ** catalog.elasticity[:, None]
+    adjust = price_effect * np.exp(demand.hidden_lift + demand.shock)
     base = demand.mu / adjust
     live = np.arange(days)[None, :] >= catalog.launch_day[:, None]
     lines_sold = demand.lines.sum(axis=1)
