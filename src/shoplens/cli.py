@@ -168,6 +168,31 @@ def forget(customer_id: Annotated[str, typer.Argument(help="The customer's id, o
         "erased: " + ", ".join(f"{k} {v:,}" for k, v in affected.items()), highlight=False))
 
 
+# -- datasets -------------------------------------------------------------------------------------------
+@datasets_app.command("list")
+@handle_errors
+def datasets_list(as_json: JsonOpt = False) -> None:
+    """Public datasets shoplens can load, with the tables they fill and their licences."""
+    from shoplens.data.datasets import list_datasets
+
+    infos = [d.to_dict() for d in list_datasets()]
+    rows = [{"name": d["name"], "tables": ", ".join(d["tables"]), "licence": d["licence"]} for d in infos]
+    emit(infos, as_json, lambda: console.print(table_of(rows, ["name", "tables", "licence"], title="datasets")))
+
+
+@datasets_app.command("load")
+@handle_errors
+def datasets_load(name: Annotated[str, typer.Argument(help="Dataset name (see `shoplens datasets list`).")],
+                  path: Annotated[Path, typer.Argument(help="The dataset's folder or file, as downloaded.")],
+                  workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Load a public dataset from PATH into the canonical tables (validated like any ingest)."""
+    from shoplens.data.datasets import load_dataset
+
+    reports = load_dataset(name, open_workspace(workspace), path, progress=not as_json and sys.stderr.isatty())
+    emit({k: r.to_dict() for k, r in reports.items()}, as_json,
+         lambda: [_print_report(r) for r in reports.values()])
+
+
 # -- pipeline ---------------------------------------------------------------------------------------------
 @app.command("run")
 @handle_errors

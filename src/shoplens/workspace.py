@@ -205,15 +205,15 @@ class Workspace:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _duckdb_config(self) -> dict[str, Any]:
-        return {"temp_directory": str(self.path / "tmp")}
+        # one configuration for every connection of a process: DuckDB refuses a second connection to the
+        # same file with a different one (hence the resolved path, and memory limits set after connecting)
+        return {"temp_directory": str((self.path / "tmp").resolve())}
 
     @contextlib.contextmanager
     def connect(self, *, read_only: bool = True, command: str | None = None,
                 memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A DuckDB connection to the warehouse. Writers hold the workspace lock for its lifetime."""
         config = self._duckdb_config()
-        if memory_limit:
-            config["memory_limit"] = memory_limit
         if read_only:
             if not self.warehouse_path.exists():
                 raise WorkspaceError(f"{self.path} has no warehouse yet; run `shoplens init {self.path}`")
@@ -228,8 +228,13 @@ class Workspace:
                 con.close()
             return
         with self.write_lock(command):
-            con = duckdb.connect(str(self.warehouse_path), config=config)
+            try:
+                con = duckdb.connect(str(self.warehouse_path), config=config)
+            except duckdb.IOException as exc:
+                raise WorkspaceBusy(f"{self.warehouse_path} is open in another process: {exc}") from None
             con.execute("SET TimeZone = 'UTC'")
+            if memory_limit:
+                con.execute(f"SET memory_limit = '{memory_limit}'")
             try:
                 yield con
             finally:

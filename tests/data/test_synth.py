@@ -239,7 +239,9 @@ def _per_product_fe_elasticities(weekly: pd.DataFrame) -> pd.Series:
 
 
 def test_fixed_effects_recover_elasticities_while_naive_regression_is_biased() -> None:
-    shop = simulate(n_customers=4_000, n_products=40, days=364, seed=11, n_orders=250_000, events=False,
+    # Two years of a busy 40-product shop: enough price variation for per-product slopes (one year leaves a
+    # standard error of about 0.35 per product under the realistic noise).
+    shop = simulate(n_customers=4_000, n_products=40, days=728, seed=11, n_orders=400_000, events=False,
                     reviews=False, inventory=False)
     weekly = _weekly_sales(shop)
     enough = weekly.groupby("product_id").size()
@@ -250,8 +252,8 @@ def test_fixed_effects_recover_elasticities_while_naive_regression_is_biased() -
     naive = np.polyfit(np.log(weekly["price"]), np.log(weekly["units"]), 1)[0]
     print(f"\nelasticity: FE median {estimate.median():.2f} vs true {true.median():.2f} "
           f"(MAE {np.abs(estimate - true).mean():.2f}, {len(estimate)} products); naive pooled {naive:.2f}")
-    assert abs(estimate.median() - true.median()) < 0.3
-    assert np.corrcoef(estimate, true)[0, 1] > 0.4
+    assert abs(estimate.median() - true.median()) < 0.25
+    assert np.corrcoef(estimate, true)[0, 1] > 0.6
     assert abs(naive - true.mean()) > 0.8  # confounding is really there
 
 

@@ -24,10 +24,6 @@ from tests.serve.conftest import (
     make_client,
 )
 
-HEADER_ONLY_BUG = ("data/ingest.py: with no data rows, ingest() plans the mapping without registering 'src', "
-                   "so timestamp detection fails with duckdb.CatalogException (a 500)")
-BLOB_BUG = "data/checks.py: a Parquet BINARY column mapped to a canonical column fails with BinderException trim(BLOB)"
-
 
 def _parquet(columns: dict[str, pa.Array]) -> bytes:
     buffer = io.BytesIO()
@@ -151,12 +147,9 @@ def test_malformed_requests_are_4xx(client: TestClient, keys: Keys) -> None:
     "order_id,status\nO1,pay\u00e9\n".encode("gbk", errors="replace"),
     b"order_id,order_id\nO1,O2\n",
     b"order_id\n" + b"O1\n" * 3,
-    pytest.param(b"order_id,order_ts\n", id="header-only-with-timestamp",
-                 marks=pytest.mark.xfail(strict=True, reason=HEADER_ONLY_BUG)),
-    pytest.param(b"order_id,order_ts\nO1,2024-01-01,one field too many\n", id="only-bad-lines-with-timestamp",
-                 marks=pytest.mark.xfail(strict=True, reason=HEADER_ONLY_BUG)),
-    pytest.param(_parquet({"order_id": pa.array([b"\x00\xff"], pa.binary())}), id="parquet-binary-key",
-                 marks=pytest.mark.xfail(strict=True, reason=BLOB_BUG)),
+    pytest.param(b"order_id,order_ts\n", id="header-only-with-timestamp"),
+    pytest.param(b"order_id,order_ts\nO1,2024-01-01,one field too many\n", id="only-bad-lines-with-timestamp"),
+    pytest.param(_parquet({"order_id": pa.array([b"\x00\xff"], pa.binary())}), id="parquet-binary-key"),
 ])
 def test_client_mistakes_are_never_5xx(ws: sl.Workspace, client: TestClient, keys: Keys, content: bytes) -> None:
     name = "orders.parquet" if content.startswith(b"PAR1") else "orders.csv"

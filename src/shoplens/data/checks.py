@@ -25,7 +25,7 @@ TIMESTAMP_FORMATS = (
 )
 EARLIEST, LATEST = "1900-01-01", "2100-01-01"
 MAX_TEXT_CHARS = 1_000_000  # a longer "review" or "title" is a broken export, not text
-_STRING_TYPES = ("VARCHAR", "BLOB")
+_STRING_TYPES = ("VARCHAR",)  # binary columns are decoded to text by the readers
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
                   "UBIGINT", "UHUGEINT")
 _FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL")
@@ -126,7 +126,7 @@ def detect_timestamp_format(con: duckdb.DuckDBPyConnection, relation: str, colum
     raw = quote(column)
     sample = f"(SELECT trim({raw}) AS v FROM {relation} WHERE nullif(trim({raw}), '') IS NOT NULL LIMIT 2000)"
     counts = con.execute("SELECT " + ", ".join(
-        f"count({timestamp_sql('v', fmt, 'UTC')})" for fmt in TIMESTAMP_FORMATS) + f" FROM {sample}").fetchone()
+        f"count({timestamp_sql('v', fmt, 'UTC')})" for fmt in TIMESTAMP_FORMATS) + f" FROM {sample}").fetchall()[0]
     best, best_count = "iso", -1
     for fmt, count in zip(TIMESTAMP_FORMATS, counts, strict=True):
         if count > best_count:

@@ -308,7 +308,7 @@ def ingest(ws: Workspace, table: str, source: Any, *, mapping: dict[str, str] | 
     spec = get_table(table)
     src = open_source(source, format=format, delimiter=delimiter, encoding=encoding, header=header, name=name)
     report = IngestReport(run_id=new_run_id(table), table=table,
-                          source=Path(src.name).name if src.format != "frame" else src.name)
+                          source=name or (Path(src.name).name if src.format != "frame" else src.name))
     tz = tz or ws.config.timezone
     from shoplens.workspace import _check_timezone
 
@@ -323,8 +323,11 @@ def ingest(ws: Workspace, table: str, source: Any, *, mapping: dict[str, str] | 
         try:
             with progress_bar(f"ingest {report.source}", total=src.total_bytes, enabled=progress) as bar:
                 _stage_all(con, run, bar)
-            if src.columns is not None and run.synthesized is None:  # header only: still check the mapping
+            if src.columns is not None and run.synthesized is None:  # no data rows: still check the mapping
+                empty = pa.table({**{c: pa.array([], pa.string()) for c in src.columns}, ROW: pa.array([], pa.int64())})
+                con.register("src", empty)
                 run.plan(con, [(c, "VARCHAR") for c in src.columns] + [(ROW, "BIGINT")])
+                con.unregister("src")
             if report.read == 0:
                 report.messages.append("the source has no data rows")
             report.file_hash = src.file_hash

@@ -63,7 +63,22 @@ class SourceBatch:
 def numbered(batch: pa.RecordBatch, first_row: int) -> pa.Table:
     """The batch as a table with its 1-based record numbers in ``__row``, starting after ``first_row``."""
     rows = pa.array(np.arange(first_row + 1, first_row + batch.num_rows + 1, dtype=np.int64))
-    return pa.Table.from_batches([batch]).append_column(ROW, rows)
+    return _binary_as_text(pa.Table.from_batches([batch])).append_column(ROW, rows)
+
+
+def _binary_as_text(table: pa.Table) -> pa.Table:
+    """Binary columns (Parquet BYTE_ARRAY without a string annotation) as UTF-8 text; bytes that are not
+    UTF-8 become U+FFFD rather than failing the file."""
+    for i, field_ in enumerate(table.schema):
+        if pa.types.is_binary(field_.type) or pa.types.is_large_binary(field_.type):
+            column = table.column(i)
+            try:
+                text = column.cast(pa.string())
+            except pa.ArrowInvalid:
+                text = pa.array([None if v is None else v.decode("utf-8", "replace") for v in column.to_pylist()],
+                                pa.string())
+            table = table.set_column(i, field_.name, text)
+    return table
 
 
 class FastPathFailed(Exception):

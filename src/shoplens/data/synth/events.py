@@ -277,8 +277,13 @@ def _take(values: np.ndarray, index: np.ndarray) -> pa.Array:
 
 def _properties(rng: np.random.Generator, cols: dict[str, np.ndarray], device: np.ndarray, sales: Sales) -> pa.Array:
     """JSON properties: device for every event, where a view came from, order id and quantity for purchases."""
-    kind = cols["type"]
-    source = rng.integers(0, len(VIEW_SOURCES), len(kind))
+    kind, session = cols["type"], cols["session"]
+    # A view comes "from search" only in a session that searched (then most of its views do).
+    searched = np.zeros(session.max() + 1 if len(session) else 0, dtype=bool)
+    searched[session[kind == SEARCH]] = True
+    other = np.array([i for i, name in enumerate(VIEW_SOURCES) if name != "search"])
+    source = np.where(searched[session] & (rng.random(len(kind)) < 0.6), VIEW_SOURCES.index("search"),
+                      other[rng.integers(0, len(other), len(kind))])
     combos = [f'{{"device": "{d}", "source": "{s}"}}' for d in DEVICES for s in VIEW_SOURCES]
     plain = [f'{{"device": "{d}"}}' for d in DEVICES]
     index = np.where(kind == VIEW, device * len(VIEW_SOURCES) + source, len(combos) + device)
