@@ -193,6 +193,56 @@ def datasets_load(name: Annotated[str, typer.Argument(help="Dataset name (see `s
          lambda: [_print_report(r) for r in reports.values()])
 
 
+# -- service --------------------------------------------------------------------------------------------
+@app.command()
+@handle_errors
+def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="Port.")] = 8000,
+          max_upload_mb: Annotated[int, typer.Option(help="Largest ingest upload accepted.")] = 512,
+          workspace: WorkspaceOpt = None) -> None:
+    """Serve the REST API and the dashboard (keys from `shoplens keys create`)."""
+    from shoplens.serve import ServiceSettings, run_server
+
+    ws = open_workspace(workspace)
+    console.print(f"serving {ws.path} on http://{host}:{port}/ — sign in with a key "
+                  "(`shoplens keys create --role read`)", highlight=False)
+    run_server(ws.path, host=host, port=port, settings=ServiceSettings(max_upload_bytes=max_upload_mb * 1024 * 1024))
+
+
+@keys_app.command("create")
+@handle_errors
+def keys_create(role: Annotated[str, typer.Option(help="read, write or admin.")] = "read",
+                name: Annotated[str, typer.Option(help="Who or what the key is for.")] = "default",
+                workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Create an API key; it is printed once and stored only as a salted hash."""
+    from shoplens.serve import create_key
+
+    key = create_key(open_workspace(workspace), role, name)
+    emit({"key": key, "role": role, "name": name}, as_json, lambda: console.print(
+        f"{key}\n[dim]role {role}; shown once — keep it somewhere safe[/dim]", highlight=False))
+
+
+@keys_app.command("list")
+@handle_errors
+def keys_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """The API keys (ids, names, roles; never the secrets)."""
+    from shoplens.serve import list_keys
+
+    rows = [k.to_dict() for k in list_keys(open_workspace(workspace))]
+    emit(rows, as_json, lambda: console.print(table_of(rows, ["id", "name", "role", "created_at"])))
+
+
+@keys_app.command("revoke")
+@handle_errors
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (or the key itself).")],
+                workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Revoke an API key; the running service refuses it from the next request on."""
+    from shoplens.serve import revoke_key
+
+    info = revoke_key(open_workspace(workspace), key_id).to_dict()
+    emit(info, as_json, lambda: console.print(f"revoked {info['id']} ({info['name']})", highlight=False))
+
+
 # -- pipeline ---------------------------------------------------------------------------------------------
 @app.command("run")
 @handle_errors

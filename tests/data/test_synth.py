@@ -238,7 +238,8 @@ def _per_product_fe_elasticities(weekly: pd.DataFrame) -> pd.Series:
     return pd.Series(coef[-product.shape[1]:], index=sorted(weekly["product_id"].unique()))
 
 
-def test_fixed_effects_recover_elasticities_while_naive_regression_is_biased() -> None:
+def test_fixed_effects_recover_elasticities_while_naive_regression_is_biased(
+        capsys: pytest.CaptureFixture[str]) -> None:
     # Two years of a busy 40-product shop: enough price variation for per-product slopes (one year leaves a
     # standard error of about 0.35 per product under the realistic noise).
     shop = simulate(n_customers=4_000, n_products=40, days=728, seed=11, n_orders=400_000, events=False,
@@ -250,8 +251,9 @@ def test_fixed_effects_recover_elasticities_while_naive_regression_is_biased() -
     estimate = _per_product_fe_elasticities(weekly)
     true = truth.loc[estimate.index]
     naive = np.polyfit(np.log(weekly["price"]), np.log(weekly["units"]), 1)[0]
-    print(f"\nelasticity: FE median {estimate.median():.2f} vs true {true.median():.2f} "
-          f"(MAE {np.abs(estimate - true).mean():.2f}, {len(estimate)} products); naive pooled {naive:.2f}")
+    with capsys.disabled():
+        print(f"\nelasticity: FE median {estimate.median():.2f} vs true {true.median():.2f} "
+              f"(MAE {np.abs(estimate - true).mean():.2f}, {len(estimate)} products); naive pooled {naive:.2f}")
     assert abs(estimate.median() - true.median()) < 0.25
     assert np.corrcoef(estimate, true)[0, 1] > 0.6
     assert abs(naive - true.mean()) > 0.8  # confounding is really there
@@ -299,19 +301,21 @@ def test_write_files_round_trip(tmp_path: Path) -> None:
 
 # -- size, speed and bulk mode ----------------------------------------------------------------------------------
 
-def test_n_orders_sets_the_volume() -> None:
+def test_n_orders_sets_the_volume(capsys: pytest.CaptureFixture[str]) -> None:
     clock = time.perf_counter()
     shop = simulate(n_customers=2_000, n_products=100, days=180, seed=5, n_orders=20_000)
     seconds = time.perf_counter() - clock
     placed = (shop.tables["orders"]["status"] != "returned").sum()
-    print(f"\nnormal mode: {placed:,} orders in {seconds:.2f} s ({placed / seconds:,.0f} orders/s)")
+    with capsys.disabled():
+        print(f"\nnormal mode: {placed:,} orders in {seconds:.2f} s ({placed / seconds:,.0f} orders/s)")
     assert 17_000 < placed < 23_000
 
 
-def test_bulk_order_lines_parquet_and_csv(tmp_path: Path) -> None:
+def test_bulk_order_lines_parquet_and_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = write_order_lines(tmp_path / "items.parquet", 2_000_000, seed=1, orders_path=tmp_path / "orders.parquet")
-    print(f"\nbulk mode: {report.rows:,} lines + {report.orders:,} orders to Parquet in {report.seconds:.2f} s "
-          f"({report.rows_per_s:,.0f} lines/s)")
+    with capsys.disabled():
+        print(f"\nbulk mode: {report.rows:,} lines + {report.orders:,} orders to Parquet in {report.seconds:.2f} s "
+              f"({report.rows_per_s:,.0f} lines/s)")
     assert report.rows_per_s > 200_000  # loose: speed targets live in benchmarks/simulator.py
     table = pq.read_table(tmp_path / "items.parquet")
     assert table.num_rows == 2_000_000 and table.column_names == TABLES["order_items"].column_names

@@ -115,7 +115,7 @@ class SimulatorConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if self.n_products < 20:
-            raise ValueError("n_products must be at least 20 (one product per leaf category at least)")
+            raise ValueError("n_products must be at least 20 (brands and categories need a few products each)")
         if self.n_orders is not None and self.n_orders < 1:
             raise ValueError("n_orders must be positive")
 
