@@ -34,7 +34,7 @@ def workspace(tmp_path: Path) -> sl.Workspace:
 
 
 @pytest.fixture(scope="session")
-def spark():  # noqa: ANN201 - pyspark is an optional extra
+def spark():
     """One local Spark session for the whole test run (UTC, small shuffles, no UI)."""
     pytest.importorskip("pyspark", reason="pyspark is not installed (extra shoplens[spark])")
     from pyspark.sql import SparkSession

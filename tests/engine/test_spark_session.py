@@ -10,7 +10,7 @@ import shoplens as sl
 
 
 @pytest.mark.spark
-def test_spark_reads_warehouse_export(spark, workspace: sl.Workspace, tmp_path: Path) -> None:  # noqa: ANN001
+def test_spark_reads_warehouse_export(spark, workspace: sl.Workspace, tmp_path: Path) -> None:
     path = tmp_path / "o.csv"
     path.write_text("order_id,order_ts,total_amount\nA,2024-01-01 23:30:00,1.5\nB,2024-01-02 00:15:00,2\n",
                     encoding="utf-8")
