@@ -34,6 +34,17 @@ def workspace(tmp_path: Path) -> sl.Workspace:
 
 
 @pytest.fixture(scope="session")
+def small_shop(tmp_path_factory: pytest.TempPathFactory) -> sl.Workspace:
+    """One small simulated shop for the whole run (with its truth in truth/). Tests only read it: a test
+    that writes makes its own workspace."""
+    from shoplens.data.synth import simulate
+
+    ws = sl.Workspace.init(tmp_path_factory.mktemp("small_shop") / "ws")
+    simulate(n_customers=400, n_products=60, days=240, seed=7).write(ws)
+    return ws
+
+
+@pytest.fixture(scope="session")
 def spark():
     """One local Spark session for the whole test run (UTC, small shuffles, no UI)."""
     pytest.importorskip("pyspark", reason="pyspark is not installed (extra shoplens[spark])")

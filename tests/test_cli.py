@@ -56,3 +56,22 @@ def test_entry_point_is_installed(tmp_path: Path) -> None:
                           check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["timezone"] == "UTC"
+
+
+def test_demo_simulates_runs_and_reports(tmp_path: Path) -> None:
+    code, out = invoke("demo", "-w", str(tmp_path / "demo"), "--json")
+    summary = json.loads(out)
+    assert code == 0, out
+    assert summary["tables"]["orders"] > 1000 and summary["tables"]["reviews"] > 100
+    assert all(step["status"] == "ok" for step in summary["steps"])
+    assert Path(summary["report"]).read_text(encoding="utf-8").count("<section") >= 2
+    code, out = invoke("demo", "-w", str(tmp_path / "demo"))
+    assert code == 1 and "already holds data" in out
+
+
+def test_small_shop_fixture_is_coherent(small_shop) -> None:  # noqa: ANN001
+    counts = small_shop.counts()
+    assert counts["orders"] > 0 and counts["events"] > counts["orders"]
+    runs = small_shop.ingest_runs()
+    assert (runs["quarantined"] == 0).all() and (runs["read"] == runs["loaded"]).all()
+    assert (Path(small_shop.path) / "truth" / "manifest.json").exists()

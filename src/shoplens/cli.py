@@ -168,6 +168,73 @@ def forget(customer_id: Annotated[str, typer.Argument(help="The customer's id, o
         "erased: " + ", ".join(f"{k} {v:,}" for k, v in affected.items()), highlight=False))
 
 
+# -- simulator and demo ---------------------------------------------------------------------------------
+DEMO_SHOP = {"n_customers": 2_000, "n_products": 200, "days": 365}
+
+
+@app.command()
+@handle_errors
+def simulate(customers: Annotated[int, typer.Option(help="Customers.")] = DEMO_SHOP["n_customers"],
+             products: Annotated[int, typer.Option(help="Products.")] = DEMO_SHOP["n_products"],
+             days: Annotated[int, typer.Option(help="Days of history.")] = DEMO_SHOP["days"],
+             start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")] = "2024-01-01",
+             seed: Annotated[int, typer.Option(help="Random seed (same seed, same shop).")] = 0,
+             difficulty: Annotated[str, typer.Option(help="realistic (default) or easy.")] = "realistic",
+             workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Simulate a shop with known ground truth into the workspace (truth stored in truth/)."""
+    ws = Workspace.init(workspace or default_path())
+    reports = _simulate_into(ws, dict(n_customers=customers, n_products=products, days=days, start=start, seed=seed,
+                                      difficulty=difficulty), quiet=as_json)
+    emit({k: r.to_dict() for k, r in reports.items()}, as_json,
+         lambda: [_print_report(r) for r in reports.values()])
+
+
+def _simulate_into(ws: Workspace, params: dict[str, Any], quiet: bool) -> dict[str, Any]:
+    from shoplens.data.synth import simulate as run_simulator
+
+    if params.setdefault("difficulty", "realistic") not in ("realistic", "easy"):
+        raise ShoplensError(f"--difficulty {params['difficulty']!r}: use realistic or easy")
+    with err_console.status("simulating the shop …", spinner="dots") if not quiet else _nothing():
+        shop = run_simulator(**params)
+    return shop.write(ws, progress=not quiet and sys.stderr.isatty())
+
+
+class _nothing:  # noqa: N801 - a null context manager that reads like one
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+@app.command()
+@handle_errors
+def demo(seed: Annotated[int, typer.Option(help="Random seed of the simulated shop.")] = 0,
+         workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """init + simulate a shop + run every capability with demo settings + the report."""
+    import time
+
+    started = time.perf_counter()
+    ws = Workspace.init(workspace or default_path())
+    if any(ws.counts().values()):
+        raise ShoplensError(f"{ws.path} already holds data; give the demo an empty folder with --workspace")
+    reports = _simulate_into(ws, {**DEMO_SHOP, "seed": seed}, quiet=as_json)
+    results, report_path = _run_and_report(ws, None, "demo", quiet=as_json)
+    summary = {"workspace": str(ws.path), "tables": {k: r.loaded for k, r in reports.items()},
+               "steps": [r.__dict__ for r in results], "report": str(report_path),
+               "seconds": round(time.perf_counter() - started, 1)}
+
+    def render() -> None:
+        console.print(table_of([{"table": k, "rows": v} for k, v in summary["tables"].items()], ["table", "rows"],
+                               title="simulated shop"))
+        _print_steps(results, report_path)
+        console.print(f"demo finished in {summary['seconds']} s — explore it with `shoplens serve -w {ws.path}`",
+                      highlight=False)
+    emit(summary, as_json, render)
+    if any(r.status == "failed" for r in results):
+        raise typer.Exit(1)
+
+
 # -- datasets -------------------------------------------------------------------------------------------
 @datasets_app.command("list")
 @handle_errors

@@ -13,6 +13,8 @@ EVENT_WEIGHTS = {"view": 1.0, "search": 0.0, "add_to_cart": 3.0, "remove_from_ca
 
 # Orders without any order_items lines (e.g. CDNOW) are summed into this pseudo-product in daily_sales.
 ALL_PRODUCTS = "__all__"
+# Orders in these states sold nothing: daily_sales leaves them out.
+VOID_STATUSES = ("cancelled", "canceled", "void", "failed", "rejected")
 
 
 def _local(ts: str, timezone: str) -> str:
@@ -49,11 +51,14 @@ def daily_sales_sql(timezone: str) -> str:
     """One row per product and local day from its first sale to the last day of any sale.
 
     ``revenue`` is 0 on days without sales and NULL on days whose lines carry no price (baskets).
+    Demand is what was sold: cancelled orders (:data:`VOID_STATUSES`) and returned lines (negative
+    quantities) are left out.
     Zero-unit days are present. ``avg_price`` is the mean price paid that day, carried forward from the
     last day with a sale on zero-unit days (the price the product was offered at, as far as the data
     tell); ``list_price`` is the catalog price; ``promo`` is true when any line that day had a discount.
     """
     order_day = f"CAST({_local('o.order_ts', timezone)} AS DATE)"
+    sold = "coalesce(lower(o.status), '') NOT IN (" + ", ".join(f"'{s}'" for s in VOID_STATUSES) + ")"
     return f"""
 CREATE OR REPLACE VIEW daily_sales AS
 WITH lines AS (
@@ -61,12 +66,13 @@ WITH lines AS (
            CAST(i.quantity * i.unit_price - coalesce(i.discount, 0) AS DOUBLE) AS revenue,  -- NULL: price unknown
            coalesce(i.discount, 0) > 0 AS discounted
     FROM order_items i JOIN orders o USING (order_id)
-    WHERE o.order_ts IS NOT NULL AND i.product_id IS NOT NULL
+    WHERE o.order_ts IS NOT NULL AND i.product_id IS NOT NULL AND i.quantity > 0 AND {sold}
     UNION ALL
     SELECT '{ALL_PRODUCTS}', {order_day}, CAST(coalesce(o.n_items, 1) AS DOUBLE),
            CAST(o.total_amount AS DOUBLE), FALSE
     FROM orders o
-    WHERE o.order_ts IS NOT NULL AND NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.order_id)
+    WHERE o.order_ts IS NOT NULL AND coalesce(o.total_amount, 0) >= 0 AND {sold}
+      AND NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.order_id)
 ),
 per_day AS (
     SELECT product_id, day, sum(units) AS units, sum(revenue) AS revenue, bool_or(discounted) AS promo
