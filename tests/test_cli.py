@@ -69,7 +69,7 @@ def test_demo_simulates_runs_and_reports(tmp_path: Path) -> None:
     assert code == 1 and "already holds data" in out
 
 
-def test_small_shop_fixture_is_coherent(small_shop) -> None:  # noqa: ANN001
+def test_small_shop_fixture_is_coherent(small_shop) -> None:
     counts = small_shop.counts()
     assert counts["orders"] > 0 and counts["events"] > counts["orders"]
     runs = small_shop.ingest_runs()

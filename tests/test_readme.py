@@ -17,7 +17,7 @@ def test_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ca
     lines = [line for line in code.group(1).splitlines() if line.strip()]
     assert len(lines) <= 10
     monkeypatch.chdir(tmp_path)
-    exec(compile(code.group(1), "README.md", "exec"), {})  # noqa: S102 - the point is to run it
+    exec(compile(code.group(1), "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "read" in out and "quarantined 0" in out
     assert os.path.exists(tmp_path / "my-shop" / "warehouse.duckdb")

@@ -6,6 +6,7 @@ tables for people and JSON with ``--json``, and exits non-zero with a one-line m
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -194,17 +195,9 @@ def _simulate_into(ws: Workspace, params: dict[str, Any], quiet: bool) -> dict[s
 
     if params.setdefault("difficulty", "realistic") not in ("realistic", "easy"):
         raise ShoplensError(f"--difficulty {params['difficulty']!r}: use realistic or easy")
-    with err_console.status("simulating the shop …", spinner="dots") if not quiet else _nothing():
+    with err_console.status("simulating the shop …", spinner="dots") if not quiet else contextlib.nullcontext():
         shop = run_simulator(**params)
     return shop.write(ws, progress=not quiet and sys.stderr.isatty())
-
-
-class _nothing:  # noqa: N801 - a null context manager that reads like one
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 @app.command()
