@@ -42,7 +42,7 @@ PANDAS_MODEL = "pandas-read_csv-pyarrow"
 def order_lines_csv(lines: int, seed: int) -> tuple[Path, str]:
     """The cached simulator CSV for (lines, seed), written when missing; returns it and its generator's name."""
     version = str(synth.SIMULATOR_VERSION).replace(".", "_")
-    generator = f"shoplens.data.synth.write_order_lines (simulator {synth.SIMULATOR_VERSION})"
+    generator = f"shoplens.data.synth.write_order_lines of simulator {synth.SIMULATOR_VERSION}"
     path = WORK / f"order_items_synth{version}_{lines}_seed{seed}.csv"
     if path.exists():
         return path, generator
@@ -136,8 +136,8 @@ def check_counts(measured: Measured, lines: int) -> None:
 
 def protocol_for(lines: int, seed: int, generator: str, csv_path: Path, measured: Measured, gate: bool) -> Protocol:
     notes = "; ".join([
-        f"{lines:,} order_items lines, CSV of {csv_path.stat().st_size / 1e6:,.0f} MB written by {generator} "
-        f"(seed {seed})",
+        f"{lines:,} order_items lines, CSV of {csv_path.stat().st_size / 1e6:,.0f} MB written by {generator}, "
+        f"seed {seed}",
         "ours = shoplens.Workspace.init(fresh folder).ingest('order_items', csv): types, ranges, keys, duplicate "
         "keys and links validated, quarantine, one DuckDB transaction",
         "reference = pandas.read_csv(csv, engine='pyarrow') on the same file: parsing only, no validation, "

@@ -133,7 +133,8 @@ def test_order_items_derive_line_numbers_and_order_totals(workspace: sl.Workspac
     assert sorted(workspace.table("order_items").query("order_id == 'T1'")["line_no"]) == [1, 2, 3]
     orders = workspace.table("orders").set_index("order_id")
     assert orders.loc["T1", "n_items"] == 4 and float(orders.loc["T1", "total_amount"]) == 11.0
-    assert report.unlinked["product_id"]["unknown_ids"] == 3  # no catalog yet: reported, rows kept
+    assert report.unlinked["product_id"] == {"table": "products", "rows": 4,  # no catalog yet: reported, kept
+                                             "examples": ["bread", "coffee", "tea"]}
 
 
 def test_views_fill_zero_days(workspace: sl.Workspace, tmp_path: Path) -> None:

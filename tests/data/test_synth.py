@@ -23,6 +23,7 @@ from shoplens.data.synth import (
     write_order_lines,
 )
 from shoplens.data.synth.catalog import ELASTICITY_RANGE
+from shoplens.data.views import VOID_STATUSES
 
 
 @pytest.fixture(scope="module")
@@ -284,7 +285,9 @@ def test_write_ingests_every_table_without_quarantine(shop: SimulatedShop, works
     assert np.allclose(stored["total_amount"].astype(float), expected["total_amount"])
     assert (stored["order_ts"].to_numpy() == expected["order_ts"].dt.tz_localize(None).to_numpy()).all()
     sales = workspace.sql("SELECT sum(units) AS u FROM daily_sales WHERE product_id <> '__all__'")["u"].iloc[0]
-    assert sales == shop.tables["order_items"]["quantity"].sum()
+    items = shop.tables["order_items"].merge(shop.tables["orders"][["order_id", "status"]], on="order_id")
+    sold = items[(items["quantity"] > 0) & ~items["status"].isin(VOID_STATUSES)]  # demand: no returns, no cancels
+    assert sales == sold["quantity"].sum()
     manifest = json.loads((workspace.path / "truth" / "manifest.json").read_text())
     assert manifest["simulator_version"] == SIMULATOR_VERSION
     back = Truth.read(workspace.path / "truth")

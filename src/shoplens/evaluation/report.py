@@ -31,7 +31,8 @@ Every results file is checked against the record schema of DESIGN.md by the test
 
 Metrics are fractions (0.71, never 71 %) unless their name carries a unit (`_s`, `_ms`, `_mb`, `per_s`).
 Absolute speed figures are medians of at least three runs and stand beside a reference measured in the
-same run. `seconds` is the median wall time of the record's run; `peak MB` its peak resident memory.
+same run. `time (s)` is the record's `seconds` (for speed runs, the median wall time) and `peak (MB)`
+its peak resident memory; `—` means not measured.
 """
 
 
@@ -63,7 +64,7 @@ def _metric_columns(records: list[BenchmarkRecord]) -> list[str]:
 
 def _table(records: list[BenchmarkRecord]) -> list[str]:
     metrics = _metric_columns(records)
-    head = ["model", "role", *metrics, "seconds", "peak MB", "protocol"]
+    head = ["model", "role", *metrics, "time (s)", "peak (MB)", "protocol"]
     lines = ["| " + " | ".join(_cell(h) for h in head) + " |", "|" + "---|" * len(head)]
     for record in records:
         cells = [record.model, record.role]
