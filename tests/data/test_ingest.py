@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import shoplens as sl
+from shoplens.data.schema import TABLES
 from shoplens.errors import InputError
 
 ORDERS_CSV = """order_id,customer_id,order_ts,total_amount,status
@@ -32,12 +33,12 @@ def quarantine_rows(ws: sl.Workspace, report) -> list[dict]:
 
 
 def warehouse_snapshot(ws: sl.Workspace) -> dict[str, list]:
-    """Every canonical table's rows, in a stable order, for before/after comparisons."""
-    snapshot = {}
-    for name in ws.counts():
-        frame = ws.table(name)
-        snapshot[name] = sorted(map(str, frame.itertuples(index=False)))
-    snapshot["ingest_runs"] = len(ws.ingest_runs())
+    """Every canonical table's rows (without lineage), in a stable order, for before/after comparisons."""
+    with ws.connect() as con:
+        snapshot = {name: sorted(map(str, con.execute(
+                        f'SELECT * EXCLUDE (_ingest_run, _source_row) FROM "{name}"').fetchall()))
+                    for name in TABLES}
+        snapshot["ingest_runs"] = con.execute("SELECT count(*) FROM ingest_runs").fetchall()
     return snapshot
 
 

@@ -72,7 +72,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> sl.Workspace:
     return ws
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(data=corrupted_csv())
 def test_corrupted_csv_accounting_and_atomicity(shop: sl.Workspace, tmp_path_factory: pytest.TempPathFactory,
