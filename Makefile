@@ -16,12 +16,14 @@ $(BIN)/python:
 	$(BIN)/pip install --disable-pip-version-check -q --upgrade "pip>=24"
 
 # Stamps record what is installed, so a second `make` installs nothing.
+# torch is installed first, pinned, so that no later step pulls a multi-GB CUDA build.
 $(VENV)/.core: $(BIN)/python pyproject.toml constraints.txt
-	$(PIP) -e .
+	$(PIP) "torch==2.13.0"
+	$(PIP) -e ".[text,forecast,recommend]"
 	touch $@
 
 $(VENV)/.test: $(VENV)/.core
-	$(PIP) -e ".[test,spark]"
+	$(PIP) -e ".[all,test]"
 	touch $@
 
 install: $(VENV)/.core

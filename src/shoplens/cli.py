@@ -7,18 +7,25 @@ tables for people and JSON with ``--json``, and exits non-zero with a one-line m
 from __future__ import annotations
 
 import contextlib
-import functools
-import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from shoplens._imports import import_if_present
+from shoplens.clitools import (
+    JsonOpt,
+    WorkspaceOpt,
+    console,
+    emit,
+    err_console,
+    handle_errors,
+    open_workspace,
+    show_progress,
+    table_of,
+)
 from shoplens.errors import ShoplensError
 from shoplens.workspace import Workspace, default_path
 
@@ -31,54 +38,23 @@ app.add_typer(datasets_app, name="datasets")
 app.add_typer(keys_app, name="keys")
 app.add_typer(quarantine_app, name="quarantine")
 
-console = Console()
-err_console = Console(stderr=True)
-
-WorkspaceOpt = Annotated[Path | None, typer.Option("--workspace", "-w", help="Workspace folder.",
-                                                   envvar="SHOPLENS_WORKSPACE", show_default=False)]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def handle_errors(func: F) -> F:
-    """Print user errors as one line (no traceback) and exit with status 1."""
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ShoplensError as error:
-            err_console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
-    return wrapper  # type: ignore[return-value]
-
-
-def open_workspace(path: Path | None) -> Workspace:
-    return Workspace.open(path or default_path())
-
-
-def emit(data: Any, as_json: bool, render: Callable[[], None] | None = None) -> None:
-    """JSON on stdout for scripts, or a human rendering."""
-    if as_json or render is None:
-        sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
-    else:
-        render()
-
-
-def table_of(rows: list[dict[str, Any]], columns: list[str], title: str | None = None) -> Table:
-    table = Table(title=title, show_lines=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*[_cell(row.get(c)) for c in columns])
-    return table
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.4g}"
-    return "" if value is None else str(value)
+# Command groups of the capabilities: (module defining a typer ``app``, command name). A capability's
+# group appears once its module exists.
+CAPABILITY_CLIS = [
+    ("shoplens.analytics.cli", "analyze"),
+    ("shoplens.reviews.cli", "reviews"),
+    ("shoplens.recommend.cli", "recommend"),
+    ("shoplens.forecast.cli", "forecast"),
+    ("shoplens.forecast.inventory_cli", "inventory"),
+    ("shoplens.pricing.cli", "pricing"),
+    ("shoplens.graph.cli", "graph"),
+    ("shoplens.search.cli", "search"),
+    ("shoplens.assistant.cli", "assistant"),
+]
+for _module, _name in CAPABILITY_CLIS:
+    _group = import_if_present(_module)
+    if _group is not None:
+        app.add_typer(_group.app, name=_name)
 
 
 # -- workspace ------------------------------------------------------------------------------------------
@@ -117,7 +93,7 @@ def ingest(table: Annotated[str, typer.Argument(help="Canonical table: orders, o
     ws = open_workspace(workspace)
     report = ws.ingest(table, file, mapping=parse_map_options(map_), format=format_, tz=tz, ts_format=ts_format,
                        delimiter=delimiter, encoding=encoding, header=not no_header, keep_pii=keep_pii,
-                       progress=not as_json and sys.stderr.isatty())
+                       progress=show_progress(as_json))
     emit(report.to_dict(), as_json, lambda: _print_report(report))
 
 
@@ -248,7 +224,7 @@ def datasets_load(name: Annotated[str, typer.Argument(help="Dataset name (see `s
     """Load a public dataset from PATH into the canonical tables (validated like any ingest)."""
     from shoplens.data.datasets import load_dataset
 
-    reports = load_dataset(name, open_workspace(workspace), path, progress=not as_json and sys.stderr.isatty())
+    reports = load_dataset(name, open_workspace(workspace), path, progress=show_progress(as_json))
     emit({k: r.to_dict() for k, r in reports.items()}, as_json,
          lambda: [_print_report(r) for r in reports.values()])
 

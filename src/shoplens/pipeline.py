@@ -7,13 +7,13 @@ evaluation → deployment. Each capability registers its steps in its own ``step
 
 from __future__ import annotations
 
-import importlib
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from shoplens._imports import import_if_present
 from shoplens.errors import InputError, ShoplensError
 
 if TYPE_CHECKING:
@@ -24,8 +24,10 @@ STAGE_TITLES = {
     "prepare": "prepare data", "load_pretrained": "load pretrained model", "preprocess": "preprocess",
     "train": "features and training", "evaluate": "evaluation", "deploy": "deployment",
 }
-# Modules whose import registers a capability's steps; a capability is added here when it exists.
-CAPABILITY_MODULES = ["shoplens.data.steps"]
+# Capabilities in the order their steps run within a stage; ``shoplens.<capability>.steps`` registers a
+# capability's steps once that module exists.
+CAPABILITIES = ("data", "analytics", "reviews", "recommend", "forecast", "pricing", "graph", "search", "assistant")
+CAPABILITY_MODULES = [f"shoplens.{name}.steps" for name in CAPABILITIES]
 Profile = Literal["demo", "full"]
 
 
@@ -75,7 +77,7 @@ def step(capability: str, stage: str, name: str) -> Callable[[Callable], Callabl
 def registered_steps(capabilities: list[str] | None = None) -> list[Step]:
     """Steps in stage order (registration order within a stage), optionally for some capabilities."""
     for module in CAPABILITY_MODULES:
-        importlib.import_module(module)
+        import_if_present(module)
     known = {s.capability for s in _STEPS}
     unknown = sorted(set(capabilities or []) - known)
     if unknown:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from shoplens._imports import import_if_present
+from shoplens.pipeline import CAPABILITIES
+
 if TYPE_CHECKING:
     from shoplens.pipeline import StepResult
     from shoplens.workspace import Workspace
 
-REPORT_MODULES = ["shoplens.data.report"]
+# ``shoplens.<capability>.report`` registers a capability's sections once that module exists.
+REPORT_MODULES = [f"shoplens.{name}.report" for name in CAPABILITIES]
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ def build_report(ws: Workspace, results: list[StepResult] | None = None, path: P
     import plotly.offline
 
     for module in REPORT_MODULES:
-        importlib.import_module(module)
+        import_if_present(module)
     rendered = []
     for sec in sorted(_SECTIONS, key=lambda s: s.order):
         fragment = sec.render(ws)

@@ -19,6 +19,8 @@ import pandas as pd
 from shoplens.data.synth.config import SimulatorConfig
 from shoplens.data.synth.vocab import ACQUISITION, AGE_BANDS, CHANNELS, COUNTRIES, DEPARTMENTS, LEAVES
 
+NEVER_DAYS = 36_500  # "not within any simulated horizon", still a valid timestamp
+
 DEPARTMENT_NAMES = tuple(DEPARTMENTS)
 LEAF_DEPARTMENT = np.array([DEPARTMENT_NAMES.index(leaf.department) for leaf in LEAVES])
 
@@ -67,8 +69,9 @@ def build_population(rng: np.random.Generator, config: SimulatorConfig, n_brands
     price_sensitivity = rng.normal(0.0, 1.0, n)
     rate = rng.gamma(1.5, config.orders_per_year / 1.5, n)
     hazard = rng.gamma(2.0, 1.0 / (2.0 * config.mean_lifetime_days), n) * np.exp(0.3 * price_sensitivity)
-    lapse = signup + np.ceil(rng.exponential(1.0, n) / hazard).astype(np.int64)
-    churn = lapse + np.ceil(rng.exponential(config.mean_lapse_days, n)).astype(np.int64)
+    # Capped at a century: "not within any simulated horizon", and still a valid timestamp.
+    lapse = signup + np.minimum(np.ceil(rng.exponential(1.0, n) / hazard), NEVER_DAYS).astype(np.int64)
+    churn = lapse + np.minimum(np.ceil(rng.exponential(config.mean_lapse_days, n)), NEVER_DAYS).astype(np.int64)
 
     affinity = _affinities(rng, n)
     top_leaves = np.argsort(-affinity, axis=1)[:, :3]
