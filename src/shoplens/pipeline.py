@@ -59,6 +59,11 @@ class StepResult:
     error: str | None = None
 
 
+class NotApplicable(ShoplensError):
+    """Raised by a step when the workspace lacks what its capability needs (no reviews, too little
+    history …): the capability is skipped with this reason, which is not a failure of the run."""
+
+
 _STEPS: list[Step] = []
 
 
@@ -88,22 +93,24 @@ def registered_steps(capabilities: list[str] | None = None) -> list[Step]:
 
 def run(ws: Workspace, capabilities: list[str] | None = None, profile: Profile = "full",
         on_step: Callable[[Step, StepResult | None], None] | None = None) -> list[StepResult]:
-    """Run every registered step in stage order. A failed step fails the steps of its capability that
-    follow; other capabilities go on. ``on_step(step, None)`` is called before and ``on_step(step,
-    result)`` after each step (for progress display)."""
+    """Run every registered step in stage order. A failed or not applicable step skips the steps of its
+    capability that follow; other capabilities go on. ``on_step(step, None)`` is called before and
+    ``on_step(step, result)`` after each step (for progress display)."""
     ctx = RunContext(ws=ws, profile=profile)
-    failed: set[str] = set()
+    stopped: dict[str, str] = {}  # capability -> why its later steps are skipped
     results = []
     for current in registered_steps(capabilities):
         if on_step:
             on_step(current, None)
-        if current.capability in failed:
+        if current.capability in stopped:
             result = StepResult(current.capability, current.stage, current.name, "skipped", 0.0,
-                                error="an earlier step of this capability failed")
+                                error=stopped[current.capability])
         else:
             result = _run_step(current, ctx)
             if result.status == "failed":
-                failed.add(current.capability)
+                stopped[current.capability] = "an earlier step of this capability failed"
+            elif result.status == "skipped":
+                stopped[current.capability] = result.error or "not applicable"
         results.append(result)
         if on_step:
             on_step(current, result)
@@ -117,6 +124,9 @@ def _run_step(current: Step, ctx: RunContext) -> StepResult:
         ctx.outputs[f"{current.capability}.{current.name}"] = summary
         return StepResult(current.capability, current.stage, current.name, "ok",
                           round(time.perf_counter() - started, 3), summary)
+    except NotApplicable as reason:
+        return StepResult(current.capability, current.stage, current.name, "skipped",
+                          round(time.perf_counter() - started, 3), error=str(reason))
     except ShoplensError as error:
         return StepResult(current.capability, current.stage, current.name, "failed",
                           round(time.perf_counter() - started, 3), error=str(error))

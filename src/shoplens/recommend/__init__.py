@@ -1,0 +1,44 @@
+"""Recommendations: baselines, collaborative, sequential and text-aware models, explanations, serving.
+
+```python
+import shoplens as sl
+from shoplens.recommend import SessionEASE
+ws = sl.Workspace.open("shop")
+model = SessionEASE().fit(ws)                  # the interactions view and the products table
+model.recommend("C000042", k=5)               # rank, product_id, title, score, reason
+model.similar("P00017", k=5)                  # similar products, with the reason
+```
+
+Importing this package is cheap: torch (SASRec, TextHybrid's encoder) and implicit (ALS, BPR) load only
+when such a model is fitted or loaded. See docs/recommend.md.
+"""
+
+from __future__ import annotations
+
+from shoplens.recommend.base import Recommender
+from shoplens.recommend.content import CategoryPopularity, TextHybrid, TfidfKNN
+from shoplens.recommend.factor import ALS, BPR
+from shoplens.recommend.models import EASE, ItemKNN, Popularity, SessionEASE
+from shoplens.recommend.related import bought_together, similar_items
+from shoplens.recommend.sasrec import SASRec
+from shoplens.recommend.splits import cold_item_split, leave_one_out, stratified_split, temporal_split
+
+__all__ = [
+           "ALS",
+           "BPR",
+           "EASE",
+           "CategoryPopularity",
+           "ItemKNN",
+           "Popularity",
+           "Recommender",
+           "SASRec",
+           "SessionEASE",
+           "TextHybrid",
+           "TfidfKNN",
+           "bought_together",
+           "cold_item_split",
+           "leave_one_out",
+           "similar_items",
+           "stratified_split",
+           "temporal_split",
+]

@@ -1,0 +1,202 @@
+"""The recommend capability on a workspace: train and register a model, evaluate it against the baselines
+on a protocol-labelled split, recommend for a customer, list similar products, and score every customer
+into the warehouse.
+
+```python
+import shoplens as sl
+from shoplens.recommend import api
+ws = sl.Workspace.open("shop")
+card = api.train(ws, deploy=True)                       # SessionEASE on the interactions view, registered
+api.for_user(ws, "C000042", k=5)                         # rank, product_id, title, score, reason
+records = api.evaluate(ws)                               # ours and the baselines, per-user stratified 75/25
+```
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from shoplens.errors import InputError, NotFound
+from shoplens.recommend.base import MODELS, Recommender
+from shoplens.recommend.data import ITEM, USER, interactions_frame, products_frame, run_sql
+
+REGISTRY_NAME = "recommend"
+DEFAULT_MODEL = "session_ease"
+BASELINES = ("popularity", "itemknn", "ease")
+TOP_K_TABLE = "recommend_top_k"
+EVALUATION_FILE = "recommend_evaluation.json"
+HISTORY_SQL = """
+SELECT i.ts, i.kind, i.product_id, p.title, p.category, i.weight
+FROM interactions i LEFT JOIN products p USING (product_id)
+WHERE i.customer_id = ? AND i.weight > 0 ORDER BY i.ts DESC NULLS LAST, i.product_id, i.kind LIMIT ?
+"""
+_CACHE: dict[tuple[str, str], Recommender] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def model_names() -> list[str]:
+    from shoplens.recommend.models import ensure_registered
+
+    ensure_registered()
+    return sorted(MODELS)
+
+
+def make_model(name: str = DEFAULT_MODEL, **params: Any) -> Recommender:
+    """A new, unfitted model by name (``session_ease``, ``ease``, ``itemknn``, ``als``, ``bpr``, ``sasrec`` …)."""
+    names = model_names()
+    if name not in MODELS:
+        raise InputError(f"unknown model {name!r}; models are {', '.join(names)}")
+    return MODELS[name](**params)
+
+
+def split_interactions(frame: pd.DataFrame, split: str = "stratified", seed: int = 42) -> Any:
+    """A protocol split of interactions and its label: ``stratified`` (per user 75/25), ``temporal``
+    (global 80/20 in time) or ``leave_one_out`` (last item per user)."""
+    from shoplens.evaluation.records import Protocol
+    from shoplens.recommend import splits
+
+    if split == "stratified":
+        return splits.stratified_split(frame, 0.75, seed), Protocol(
+            split="per_user_stratified", ratio=[0.75, 0.25], seed=seed, candidates="full", k=10)
+    if split == "temporal":
+        return splits.temporal_split(frame, 0.8), Protocol(split="temporal", ratio=[0.8, 0.2], candidates="full",
+                                                           k=10)
+    if split == "leave_one_out":
+        return splits.leave_one_out(frame, validation=False), Protocol(split="leave_one_out", candidates="full", k=10)
+    raise InputError(f"unknown split {split!r}; use stratified, temporal or leave_one_out")
+
+
+def train(ws: Any, model: str = DEFAULT_MODEL, *, params: dict[str, Any] | None = None, deploy: bool = False,
+          evaluate_first: bool = True, seed: int = 42) -> Any:
+    """Fit ``model`` on all interactions of the workspace and register it (name ``recommend``).
+
+    With ``evaluate_first`` the card carries the model's metrics on a per-user stratified 75/25 split
+    (fitted on the 75 %, tested on the 25 %) beside popularity's, so every registered model says how
+    good it is; the registered model itself is then fitted on everything."""
+    from shoplens.registry import ModelRegistry
+
+    frame = interactions_frame(ws)
+    products = products_frame(ws)
+    metrics: list[dict[str, Any]] = []
+    if evaluate_first:
+        metrics = [r.to_json_dict() for r in evaluate(ws, models=(model,), baselines=("popularity",),
+                                                      params={model: params or {}}, seed=seed, frame=frame)]
+    fitted = make_model(model, **(params or {})).fit(frame, products)
+    registry = ModelRegistry(ws)
+    card = registry.save(REGISTRY_NAME, "recommend", fitted.save, params={"model": model, **fitted.get_params()},
+                         metrics=metrics, notes=f"{model} on {len(frame):,} interactions of "
+                                                f"{len(fitted.user_ids_):,} customers and "
+                                                f"{len(fitted.item_ids_):,} products")
+    if deploy:
+        registry.deploy(REGISTRY_NAME, card.version)
+    return card
+
+
+def evaluate(ws: Any, models: tuple[str, ...] = (DEFAULT_MODEL,), *, baselines: tuple[str, ...] = BASELINES,
+             split: str = "stratified", seed: int = 42, ks: tuple[int, ...] = (10, 20),
+             params: dict[str, dict[str, Any]] | None = None, frame: pd.DataFrame | None = None) -> list[Any]:
+    """Benchmark records of ``models`` (role ours) and ``baselines`` on one protocol split of the workspace."""
+    from shoplens.recommend.evaluate import evaluate_model, record_for
+
+    frame = interactions_frame(ws) if frame is None else frame
+    products = products_frame(ws)
+    pieces, protocol = split_interactions(frame, split, seed)
+    records = []
+    for name in dict.fromkeys((*models, *baselines)):
+        model = make_model(name, **(params or {}).get(name, {})).fit(pieces.train, products)
+        metrics = evaluate_model(model, pieces.test, ks=ks)
+        role = "ours" if name in models else "baseline"
+        records.append(record_for(model, metrics, dataset=_dataset_name(ws), protocol=protocol, role=role,
+                                  notes=f"interactions view of {getattr(ws, 'path', 'the workspace')}"))
+    return records
+
+
+def save_evaluation(ws: Any, records: list[Any]) -> Path:
+    """Keep the latest evaluation of the workspace (for the report and the dashboard)."""
+    import json
+
+    target = ws.dir("reports") / EVALUATION_FILE
+    target.write_text(json.dumps([r.to_json_dict() for r in records], indent=2), encoding="utf-8")
+    return target
+
+
+def latest_evaluation(ws: Any) -> list[dict[str, Any]]:
+    """The records saved by :func:`save_evaluation` (empty when there are none)."""
+    import json
+
+    target = ws.dir("reports") / EVALUATION_FILE
+    return json.loads(target.read_text(encoding="utf-8")) if target.exists() else []
+
+
+def _dataset_name(ws: Any) -> str:
+    """``simulator_<shop>`` for a simulated shop (it has ``truth/``), else ``shop_<shop>``."""
+    simulated = (Path(ws.path) / "truth").is_dir()
+    name = "".join(c if c.isalnum() else "_" for c in ws.config.name.lower()).strip("_") or "shop"
+    return f"simulator_{name}" if simulated else f"shop_{name}"
+
+
+def load(ws: Any, version: str = "deployed") -> Recommender:
+    """The registered model (deployed, else the latest), loaded once per process and version."""
+    from shoplens.registry import ModelRegistry
+
+    folder = ModelRegistry(ws).path(REGISTRY_NAME, version)
+    key = (str(folder.resolve()), version)
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = Recommender.load(folder)
+        return _CACHE[key]
+
+
+def for_user(ws: Any, customer_id: str, k: int = 10, *, version: str = "deployed") -> pd.DataFrame:
+    """Top-``k`` recommendations with explanations for one customer from the registered model."""
+    return load(ws, version).recommend(str(customer_id), k)
+
+
+def similar(ws: Any, product_id: str, k: int = 10, *, version: str = "deployed") -> pd.DataFrame:
+    """Products similar to one product under the registered model."""
+    return load(ws, version).similar(str(product_id), k)
+
+
+def history(source: Any, customer_id: str, limit: int = 20) -> pd.DataFrame:
+    """A customer's latest interactions with product titles, newest first (a workspace or a connection)."""
+    frame = run_sql(source, HISTORY_SQL, [str(customer_id), int(limit)])
+    if frame.empty:
+        known = run_sql(source, "SELECT count(*) AS n FROM customers WHERE customer_id = ?", [str(customer_id)])
+        if not known["n"].iloc[0]:
+            raise NotFound(f"unknown customer {customer_id!r}")
+    return frame
+
+
+def active_customers(source: Any, limit: int = 30) -> pd.DataFrame:
+    """The customers with the most interactions (for pickers)."""
+    return run_sql(source, """SELECT customer_id, count(*) AS interactions FROM interactions WHERE weight > 0
+                              GROUP BY customer_id ORDER BY interactions DESC, customer_id LIMIT ?""", [int(limit)])
+
+
+def score_all(ws: Any, model: Recommender | None = None, k: int = 10, *, table: str = TOP_K_TABLE,
+              progress: bool = False) -> int:
+    """Top-``k`` for every customer the model knows, with explanations, into the warehouse table ``table``
+    (replaced in one transaction). Returns the number of rows written."""
+    from shoplens.recommend.serving import batch_recommendations
+
+    model = model or load(ws)
+    frame = batch_recommendations(model, k, progress=progress)
+    with ws.connect(read_only=False, command="shoplens recommend score") as con:
+        con.execute("BEGIN TRANSACTION")
+        con.register("recs", frame)
+        con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM recs ORDER BY {USER}, rank')
+        con.unregister("recs")
+        con.execute("COMMIT")
+    return len(frame)
+
+
+def stored(ws: Any, customer_id: str, *, table: str = TOP_K_TABLE) -> pd.DataFrame:
+    """The batch-scored recommendations of one customer from the warehouse."""
+    if table not in ws.table_names():
+        raise NotFound(f"no table {table!r}: run `shoplens recommend score` (or `shoplens run`) first")
+    return ws.sql(f'SELECT rank, {ITEM}, title, score, reason FROM "{table}" WHERE {USER} = ? ORDER BY rank',
+                  [str(customer_id)])

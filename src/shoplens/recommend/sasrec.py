@@ -1,0 +1,327 @@
+"""SASRec (Kang & McAuley, ICDM 2018) trained with full softmax cross-entropy over the whole catalogue
+("SASRec+", Klenitskiy & Vasilev, RecSys 2023), in PyTorch on the CPU, with early stopping on the
+validation NDCG@10.
+
+A causal transformer reads a customer's items in time order and, at every position, scores every item
+as the next one (logits = hidden state · item embeddings, tied). Training uses every position of every
+training sequence; sequences are bucketed by length so padding costs little. Early stopping: after
+each epoch the model ranks each validation customer's held-out next item against the full catalogue
+(history excluded); training stops after ``patience`` epochs without improvement and keeps the best
+weights. Without a validation frame, the last interaction of each customer with at least three is held
+out of training for that purpose (and used as history when scoring).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from shoplens.errors import InputError, ShoplensError
+from shoplens.recommend.base import Recommender, register
+from shoplens.recommend.data import ITEM, USER, time_number
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        raise ShoplensError("SASRec needs PyTorch: install shoplens[text]") from None
+    return torch
+
+
+def _build_network(n_items: int, dim: int, layers: int, heads: int, max_len: int, dropout: float) -> Any:
+    torch = _torch()
+    nn = torch.nn
+    functional = torch.nn.functional
+
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+            self.qkv, self.out = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+            self.ff = nn.Sequential(nn.Linear(dim, dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(dim, dim))
+            self.drop = nn.Dropout(dropout)
+
+        def forward(self, x: Any, mask: Any) -> Any:
+            batch, length, _ = x.shape
+            q, k, v = self.qkv(self.norm1(x)).view(batch, length, 3, heads, dim // heads).permute(2, 0, 3, 1, 4)
+            attended = functional.scaled_dot_product_attention(
+                q, k, v, attn_mask=mask, dropout_p=dropout if self.training else 0.0)
+            x = x + self.drop(self.out(attended.transpose(1, 2).reshape(batch, length, dim)))
+            return x + self.drop(self.ff(self.norm2(x)))
+
+    class SASRecNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.items = nn.Embedding(n_items + 1, dim, padding_idx=0)  # 0 pads
+            self.positions = nn.Embedding(max_len, dim)
+            self.drop = nn.Dropout(dropout)
+            self.blocks = nn.ModuleList([Block() for _ in range(layers)])
+            self.norm = nn.LayerNorm(dim)
+            nn.init.normal_(self.items.weight, std=dim ** -0.5)
+            with torch.no_grad():
+                self.items.weight[0].zero_()
+
+        def forward(self, sequences: Any) -> Any:
+            """Hidden states (batch × length × dim) of left-padded sequences; the last column is the newest."""
+            length = sequences.shape[1]
+            positions = torch.arange(max_len - length, max_len)
+            x = self.items(sequences) * dim ** 0.5 + self.positions(positions)[None]
+            x = self.drop(x) * (sequences > 0).unsqueeze(-1)
+            causal = torch.ones(length, length, dtype=torch.bool).tril()
+            # a position sees earlier real items and itself (never an all-masked row)
+            mask = (causal[None] & (sequences > 0)[:, None, :]) | torch.eye(length, dtype=torch.bool)[None]
+            for block in self.blocks:
+                x = block(x, mask[:, None])
+            return self.norm(x)
+
+        def logits(self, hidden: Any) -> Any:
+            return hidden @ self.items.weight[1:].T
+
+    return SASRecNet()
+
+
+def _cpu_has_bf16() -> bool:
+    """Whether the CPU multiplies bfloat16 natively (AVX-512 BF16 or AMX); elsewhere bf16 is emulated, slower."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as handle:
+            flags = next((line for line in handle if line.startswith("flags")), "")
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def _length_buckets(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Batches of similar-length sequences (little padding), in random order; noise keeps batches varied."""
+    noisy = lengths + rng.uniform(0, 2, size=len(lengths))
+    order = np.argsort(noisy, kind="stable")
+    batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+    return [batches[b] for b in rng.permutation(len(batches))]
+
+
+def _left_pad(sequences: list[np.ndarray], length: int) -> np.ndarray:
+    out = np.zeros((len(sequences), length), dtype=np.int64)
+    for row, seq in enumerate(sequences):
+        tail = seq[-length:]
+        if len(tail):
+            out[row, length - len(tail):] = tail
+    return out
+
+
+@register
+class SASRec(Recommender):
+    """Self-attentive sequential recommendation with full cross-entropy; see the module docstring.
+
+    ``max_epochs`` bounds training, ``patience`` epochs without a better validation NDCG@10 stop it,
+    ``max_seconds`` (optional) bounds the wall time. ``bfloat16`` trains with bfloat16 matrix products when
+    the CPU has native support (scoring is always float32). Threads: ``threads`` (2 by default)."""
+
+    name = "sasrec"
+
+    def __init__(self, dim: int = 64, layers: int = 2, heads: int = 1, max_len: int = 50, dropout: float = 0.5,
+                 learning_rate: float = 1e-3, batch_size: int = 128, max_epochs: int = 200, patience: int = 10,
+                 max_seconds: float | None = None, bfloat16: bool = True, threads: int = 2, seed: int = 0,
+                 verbose: bool = False) -> None:
+        self.dim = dim
+        self.layers = layers
+        self.heads = heads
+        self.max_len = max_len
+        self.dropout = dropout
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.max_seconds = max_seconds
+        self.bfloat16 = bfloat16
+        self.threads = threads
+        self.seed = seed
+        self.verbose = verbose
+
+    # -- fitting ----------------------------------------------------------------------------------------
+    def fit(self, data: Any, products: Any = None, validation: pd.DataFrame | None = None) -> SASRec:
+        """Train on ``data``; ``validation`` (held-out next items, e.g. ``leave_one_out(...).validation``)
+        drives early stopping and becomes part of each customer's history for scoring."""
+        self._validation = validation
+        try:
+            super().fit(data, products)
+        finally:
+            self._validation = None
+        if validation is not None:
+            self.extend_history(validation)
+        return self
+
+    def _sequences(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Every user's items in time order as (indptr, items + 1); users without rows get empty ones."""
+        order = np.lexsort((np.arange(len(frame)), time_number(frame["ts"]), frame["u"].to_numpy()))
+        users = frame["u"].to_numpy()[order]
+        items = frame["i"].to_numpy()[order] + 1
+        counts = np.bincount(users, minlength=len(self.user_ids_))
+        return np.concatenate([[0], np.cumsum(counts)]), items.astype(np.int64)
+
+    def _fit(self, frame: pd.DataFrame) -> None:
+        torch = _torch()
+        if self.dim % self.heads:
+            raise InputError(f"SASRec: dim {self.dim} must be a multiple of heads {self.heads}")
+        torch.manual_seed(self.seed)
+        rng = np.random.default_rng(self.seed)
+        train, valid = self._training_frames(frame)
+        indptr, items = self._sequences(train)
+        sequences = [items[indptr[u]:indptr[u + 1]] for u in range(len(indptr) - 1)]
+        trainable = [s[-(self.max_len + 1):] for s in sequences if len(s) >= 2]
+        if not trainable:
+            raise InputError("SASRec needs customers with at least two interactions in time order")
+        valid_users, valid_items = self._validation_targets(valid)
+        previous_threads = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            net = _build_network(len(self.item_ids_), self.dim, self.layers, self.heads, self.max_len, self.dropout)
+            self._net = net
+            self.seq_indptr_, self.seq_items_ = indptr, items
+            self.trained_items_ = np.bincount(train["i"].to_numpy(), minlength=len(self.item_ids_)) > 0
+            self._train(net, trainable, sequences, valid_users, valid_items, rng)
+        finally:
+            torch.set_num_threads(previous_threads)
+        # every row of the frame is history for scoring (with an internal hold-out, its items too)
+        self.seq_indptr_, self.seq_items_ = self._sequences(frame)
+        self.weights_ = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
+
+    def _training_frames(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        if self._validation is not None:
+            valid = self._validation
+            valid = valid.assign(u=np.searchsorted(self.user_ids_, valid[USER].astype(str).to_numpy()),
+                                 i=self.item_index(valid[ITEM].astype(str).to_numpy(), strict=False))
+            return frame, valid
+        from shoplens.recommend.splits import leave_one_out
+
+        split = leave_one_out(frame, validation=False, min_history=2)
+        return split.train, split.test
+
+    def _validation_targets(self, valid: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        known = (valid["i"].to_numpy() >= 0) & (valid["u"].to_numpy() < len(self.user_ids_))
+        valid = valid[known]
+        users = valid["u"].to_numpy()
+        ok = self.user_ids_[np.minimum(users, len(self.user_ids_) - 1)] == valid[USER].astype(str).to_numpy()
+        return users[ok], valid["i"].to_numpy()[ok]
+
+    def _train(self, net: Any, trainable: list[np.ndarray], sequences: list[np.ndarray], valid_users: np.ndarray,
+               valid_items: np.ndarray, rng: np.random.Generator) -> None:
+        torch = _torch()
+        optimiser = torch.optim.Adam(net.parameters(), lr=self.learning_rate)
+        lengths = np.array([len(s) for s in trainable])
+        best, best_state, waited, started = -1.0, None, 0, time.perf_counter()
+        bf16 = self.bfloat16 and _cpu_has_bf16()
+        self.epochs_ = 0
+        self.history_ndcg_ = []
+        for epoch in range(1, self.max_epochs + 1):
+            net.train()
+            loss_sum = 0.0
+            for batch in _length_buckets(lengths, self.batch_size, rng):
+                padded = torch.from_numpy(_left_pad([trainable[b] for b in batch], int(lengths[batch].max())))
+                inputs, targets = padded[:, :-1], padded[:, 1:]
+                real = targets > 0
+                # bfloat16 matrix products where the CPU has them (the full-catalogue logits dominate the cost)
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                    logits = net.logits(net(inputs)[real])
+                loss = torch.nn.functional.cross_entropy(logits.float(), targets[real] - 1)
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                loss_sum += float(loss.detach()) * len(batch)
+            self.epochs_ = epoch
+            score = self._validation_ndcg(net, sequences, valid_users, valid_items) if len(valid_users) else -epoch
+            self.history_ndcg_.append(float(score))
+            if self.verbose:
+                print(f"epoch {epoch}: loss {loss_sum / len(trainable):.4f} valid ndcg@10 {score:.4f} "
+                      f"({time.perf_counter() - started:.0f} s)", flush=True)
+            if score > best:
+                best, best_state, waited = score, copy.deepcopy(net.state_dict()), 0
+                self.best_epoch_ = epoch
+            else:
+                waited += 1
+            if waited >= self.patience or (self.max_seconds and time.perf_counter() - started > self.max_seconds):
+                break
+        self.validation_ndcg_ = float(best)
+        if best_state is not None:
+            net.load_state_dict(best_state)
+
+    def _validation_ndcg(self, net: Any, sequences: list[np.ndarray], users: np.ndarray, items: np.ndarray) -> float:
+        ranks = []
+        for start in range(0, len(users), 1024):
+            block = users[start:start + 1024]
+            scores = self._score_sequences(net, [sequences[u] for u in block])
+            rows = self.X_[block].tocoo()
+            target_scores = scores[np.arange(len(block)), items[start:start + 1024]].copy()
+            scores[rows.row, rows.col] = -np.inf
+            ranks.append((scores > target_scores[:, None]).sum(axis=1))
+        rank = np.concatenate(ranks)
+        return float(np.where(rank < 10, 1.0 / np.log2(rank + 2), 0.0).mean())
+
+    def _score_sequences(self, net: Any, sequences: list[np.ndarray]) -> np.ndarray:
+        torch = _torch()
+        net.eval()
+        length = max(1, min(self.max_len, max((len(s) for s in sequences), default=1)))
+        with torch.no_grad():
+            hidden = net(torch.from_numpy(_left_pad(sequences, length)))[:, -1]
+            scores = net.logits(hidden).numpy()
+        scores[:, ~self.trained_items_] = -np.inf
+        empty = np.array([len(s) == 0 for s in sequences])
+        if empty.any():
+            scores[empty] = np.log1p(self.item_users_)[None]  # nothing to read: popularity
+        return scores
+
+    # -- scoring ----------------------------------------------------------------------------------------
+    def _after_load(self) -> None:
+        torch = _torch()
+        self._net = _build_network(len(self.item_ids_), self.dim, self.layers, self.heads, self.max_len,
+                                   self.dropout)
+        self._net.load_state_dict({k: torch.from_numpy(v) for k, v in self.weights_.items()})
+        self._net.eval()
+
+    def _sequence(self, user: int) -> np.ndarray:
+        return self.seq_items_[self.seq_indptr_[user]:self.seq_indptr_[user + 1]]
+
+    def _score_rows(self, rows: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
+        # known customers: their items in time order; other histories (a basket) in catalogue order
+        sequences = [self._sequence(u) if u >= 0 else rows[r].indices.astype(np.int64) + 1
+                     for r, u in enumerate(users)]
+        torch = _torch()
+        previous = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            return self._score_sequences(self._net, sequences)
+        finally:
+            torch.set_num_threads(previous)
+
+    def _extend(self, frame: pd.DataFrame) -> None:
+        """Append later interactions to the stored sequences (they follow what was there, in time order)."""
+        new_indptr, new_items = self._sequences(frame)
+        sequences = [np.concatenate([self._sequence(u), new_items[new_indptr[u]:new_indptr[u + 1]]])
+                     for u in range(len(self.user_ids_))]
+        self.seq_indptr_ = np.concatenate([[0], np.cumsum([len(s) for s in sequences])])
+        self.seq_items_ = np.concatenate(sequences).astype(np.int64)
+
+    def score_histories(self, histories: list[list[str]]) -> np.ndarray:
+        """Scores for ordered histories (oldest first): the sequence order is what SASRec reads."""
+        self._check_fitted()
+        sequences = []
+        for history in histories:
+            items = self.item_index(history, strict=False) if len(history) else np.zeros(0, dtype=np.int64)
+            sequences.append(items[items >= 0] + 1)
+        return self._score_sequences(self._net, sequences)
+
+    def recommend_for_sequence(self, product_ids: list[str], k: int = 10) -> pd.DataFrame:
+        """Next products for an ordered list of products (oldest first), e.g. the current session."""
+        self._check_fitted()
+        items = self.item_index(product_ids, strict=False)
+        sequence = items[items >= 0] + 1
+        scores = self._score_sequences(self._net, [sequence])
+        scores[0, sequence - 1] = -np.inf
+        from shoplens.recommend.base import _top_k_rows
+
+        top, values = _top_k_rows(scores, k)
+        return self._result(top[0], values[0], self.history_row(product_ids), None, True)

@@ -1,0 +1,62 @@
+"""Pipeline steps of recommend (``shoplens run`` / ``shoplens demo``), all on the ``interactions`` view:
+
+- train: SessionEASE fitted on every interaction and registered (its card carries its metrics on a
+  per-user stratified 75/25 split beside popularity's);
+- evaluate: SessionEASE against popularity, ItemKNN and EASE on a per-user stratified 75/25 split;
+- deploy: the registered version becomes the one the service loads, and every customer's top 10 with
+  explanations is scored into the warehouse table ``recommend_top_k``.
+
+The models are closed-form (seconds on the demo shop), so the demo profile differs only in skipping the
+extra ALS baseline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shoplens.pipeline import RunContext, step
+
+CAPABILITY = "recommend"
+
+
+def _has_interactions(ctx: RunContext) -> bool:
+    return bool(ctx.ws.sql("SELECT count(*) AS n FROM interactions WHERE weight > 0")["n"].iloc[0])
+
+
+@step(CAPABILITY, "train", "recommender")
+def train_recommender(ctx: RunContext) -> dict[str, Any]:
+    from shoplens.recommend import api
+
+    if not _has_interactions(ctx):
+        return {"skipped": "no interactions (orders with items, events, reviews or ratings) in the warehouse"}
+    card = api.train(ctx.ws, api.DEFAULT_MODEL, evaluate_first=False)
+    ctx.outputs["recommend.version"] = card.version
+    return {"model": api.DEFAULT_MODEL, "version": card.version, "notes": card.notes}
+
+
+@step(CAPABILITY, "evaluate", "recommender vs baselines")
+def evaluate_recommender(ctx: RunContext) -> dict[str, Any]:
+    from shoplens.recommend import api
+
+    if "recommend.version" not in ctx.outputs:
+        return {"skipped": "no model was trained"}
+    baselines = api.BASELINES if ctx.profile == "demo" else (*api.BASELINES, "als")
+    records = api.evaluate(ctx.ws, (api.DEFAULT_MODEL,), baselines=baselines)
+    api.save_evaluation(ctx.ws, records)
+    summary: dict[str, Any] = {"protocol": records[0].protocol.label()}
+    for record in records:
+        summary[f"{record.model} ndcg@10"] = round(float(record.metrics["ndcg@10"]), 4)
+    return summary
+
+
+@step(CAPABILITY, "deploy", "recommender")
+def deploy_recommender(ctx: RunContext) -> dict[str, Any]:
+    from shoplens.recommend import api
+    from shoplens.registry import ModelRegistry
+
+    version = ctx.outputs.get("recommend.version")
+    if version is None:
+        return {"skipped": "no model was trained"}
+    ModelRegistry(ctx.ws).deploy(api.REGISTRY_NAME, version)
+    rows = api.score_all(ctx.ws, api.load(ctx.ws, version))
+    return {"deployed": version, "scored_rows": rows, "table": api.TOP_K_TABLE}

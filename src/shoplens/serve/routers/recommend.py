@@ -1,0 +1,194 @@
+"""Recommendations in the service: the deployed model's top-K for a customer with explanations, a
+customer's history, similar and bought-together products, and the dashboard page (pick a customer, see
+the history and the recommendations with their reasons). The model is loaded once per version and
+process; the service never trains (``shoplens recommend train`` or ``shoplens run`` do)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from shoplens.errors import NotFound, ShoplensError
+from shoplens.serve.deps import ServiceState, get_state, get_warehouse, require_read, session_key
+from shoplens.serve.models import error_responses
+from shoplens.serve.registry import Capability, Page
+from shoplens.serve.warehouse import Warehouse, jsonable
+
+PREFIX = "/api/v1/recommend"
+CUSTOMER_ID = PathParam(max_length=200, description="the customer's id")
+PRODUCT_ID = PathParam(max_length=200, description="the product's id")
+PAGE_PATH = "/recommend"
+CUSTOMER_PAGE = "/recommend/customer"
+
+router = APIRouter(tags=["recommend"])
+api = APIRouter(prefix=PREFIX, dependencies=[Depends(require_read)], responses=error_responses(401, 403, 404, 503))
+
+
+class Recommendation(BaseModel):
+    rank: int
+    product_id: str
+    title: str = ""
+    score: float
+    reason: str = Field(description="why this product: 'because you bought …', 'popular in …'")
+
+
+class CustomerRecommendations(BaseModel):
+    customer_id: str
+    model: str
+    version: str
+    items: list[Recommendation]
+
+
+class HistoryItem(BaseModel):
+    ts: str | None
+    kind: str
+    product_id: str
+    title: str | None
+    category: str | None
+    weight: float | None
+
+
+class CustomerHistory(BaseModel):
+    customer_id: str
+    items: list[HistoryItem]
+
+
+class RelatedItems(BaseModel):
+    product_id: str
+    items: list[dict[str, Any]]
+
+
+class ModelSummary(BaseModel):
+    model: str
+    version: str
+    created_at: str
+    notes: str
+    params: dict[str, Any]
+    evaluation: list[dict[str, Any]] = Field(description="the latest evaluation beside the baselines, with protocol")
+
+
+def _model(warehouse: Warehouse) -> tuple[Any, Any]:
+    from shoplens.recommend import api as rec
+    from shoplens.registry import ModelRegistry
+
+    card = ModelRegistry(warehouse.ws).card(rec.REGISTRY_NAME)
+    return rec.load(warehouse.ws), card
+
+
+def _rows(frame: Any) -> list[dict[str, Any]]:
+    return [{k: jsonable(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+@api.get("/model", response_model=ModelSummary, summary="The deployed recommender: version, parameters, evaluation")
+def model_summary(warehouse: Warehouse = Depends(get_warehouse)) -> ModelSummary:
+    from shoplens.recommend import api as rec
+    from shoplens.registry import ModelRegistry
+
+    card = ModelRegistry(warehouse.ws).card(rec.REGISTRY_NAME)
+    return ModelSummary(model=str(card.params.get("model")), version=card.version, created_at=card.created_at,
+                        notes=card.notes, params=jsonable(card.params),
+                        evaluation=jsonable(rec.latest_evaluation(warehouse.ws) or card.metrics))
+
+
+@api.get("/customers/{customer_id}", response_model=CustomerRecommendations,
+         summary="Top-k products for a customer, each with its explanation")
+def for_customer(customer_id: str = CUSTOMER_ID, k: int = Query(10, ge=1, le=100),
+                 warehouse: Warehouse = Depends(get_warehouse)) -> CustomerRecommendations:
+    model, card = _model(warehouse)
+    frame = model.recommend(customer_id, k)
+    return CustomerRecommendations(customer_id=customer_id, model=model.name, version=card.version,
+                                   items=[Recommendation(**r) for r in _rows(frame)])
+
+
+@api.get("/customers/{customer_id}/history", response_model=CustomerHistory,
+         summary="A customer's latest interactions, newest first")
+def customer_history(customer_id: str = CUSTOMER_ID, limit: int = Query(20, ge=1, le=500),
+                     warehouse: Warehouse = Depends(get_warehouse)) -> CustomerHistory:
+    from shoplens.recommend import api as rec
+
+    with warehouse.read() as con:
+        frame = rec.history(con, customer_id, limit)
+    return CustomerHistory(customer_id=customer_id, items=[HistoryItem(**r) for r in _rows(frame)])
+
+
+@api.get("/products/{product_id}/similar", response_model=RelatedItems,
+         summary="Products similar to one product under the deployed model")
+def similar(product_id: str = PRODUCT_ID, k: int = Query(10, ge=1, le=100),
+            warehouse: Warehouse = Depends(get_warehouse)) -> RelatedItems:
+    model, _ = _model(warehouse)
+    return RelatedItems(product_id=product_id, items=_rows(model.similar(product_id, k)))
+
+
+@api.get("/products/{product_id}/together", response_model=RelatedItems,
+         summary="Products bought in the same orders (support, confidence, lift)")
+def together(product_id: str = PRODUCT_ID, k: int = Query(10, ge=1, le=100),
+             warehouse: Warehouse = Depends(get_warehouse)) -> RelatedItems:
+    from shoplens.recommend.related import bought_together
+
+    with warehouse.read() as con:
+        frame = bought_together(con, product_id, k)
+    return RelatedItems(product_id=product_id, items=_rows(frame))
+
+
+router.include_router(api)
+
+
+# -- dashboard ------------------------------------------------------------------------------------------------
+
+def overview(warehouse: Warehouse) -> dict[str, Any]:
+    """The page's context: the deployed model and its evaluation, and the most active customers to pick."""
+    from shoplens.recommend import api as rec
+    from shoplens.registry import ModelRegistry
+
+    with warehouse.read() as con:
+        customers = _rows(rec.active_customers(con, 30))
+    try:
+        card = ModelRegistry(warehouse.ws).card(rec.REGISTRY_NAME)
+    except NotFound:
+        return {"missing": "No recommender yet: run `shoplens recommend train` or `shoplens run`.",
+                "customers": customers}
+    return {"card": card.to_dict(), "evaluation": rec.latest_evaluation(warehouse.ws) or card.metrics,
+            "customers": customers}
+
+
+@router.get(CUSTOMER_PAGE, include_in_schema=False, response_class=Response)
+def customer_page(request: Request, customer_id: str = Query("", max_length=200), k: int = Query(10, ge=1, le=50),
+                  state: ServiceState = Depends(get_state)) -> Response:
+    """One customer: history and recommendations with explanations (HTML; a signed-in session)."""
+    from shoplens.recommend import api as rec
+    from shoplens.serve.pages import render
+    from shoplens.workspace import Workspace
+
+    info = session_key(request, state)
+    if info is None:
+        return RedirectResponse(f"/login?next={quote(PAGE_PATH)}", status_code=303)
+    context: dict[str, Any] = {"title": "Recommendations", "customer_id": customer_id}
+    status = 200
+    try:
+        warehouse = Warehouse(Workspace.open(state.workspace_path), state.gate, state.settings.write_wait_s)
+        with warehouse.read() as con:
+            context["history"] = _rows(rec.history(con, customer_id, 20))
+        model, card = _model(warehouse)
+        context["recommendations"] = _rows(model.recommend(customer_id, k))
+        context["version"] = card.version
+        context["model"] = model.name
+    except NotFound as exc:
+        context["error"], status = str(exc), 404
+    except ShoplensError as exc:
+        context["error"], status = str(exc), 503
+    return render(request, state, "recommend_customer.html", context, status_code=status, key=info,
+                  active=PAGE_PATH)
+
+
+capability = Capability(
+    name="recommend",
+    router=router,
+    pages=(Page(path=PAGE_PATH, title="Recommendations", template="recommend_overview.html", context=overview,
+                order=30),),
+    requires=("shoplens.recommend",),
+)

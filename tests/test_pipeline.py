@@ -1,0 +1,24 @@
+"""Pipeline steps: ok, failed (an error) and skipped (not applicable: the data are not there)."""
+
+from __future__ import annotations
+
+import shoplens as sl
+from shoplens.errors import InputError
+from shoplens.pipeline import NotApplicable, RunContext, Step, _run_step
+
+
+def test_step_outcomes(workspace: sl.Workspace) -> None:
+    ctx = RunContext(ws=workspace, profile="demo")
+
+    def no_reviews(_: RunContext) -> dict:
+        raise NotApplicable("the workspace has no reviews")
+
+    def broken(_: RunContext) -> dict:
+        raise InputError("bad parameter")
+
+    ok = _run_step(Step("t", "train", "fine", lambda c: {"rows": 3}), ctx)
+    skipped = _run_step(Step("t", "train", "absent", no_reviews), ctx)
+    failed = _run_step(Step("t", "train", "broken", broken), ctx)
+    assert (ok.status, ok.summary) == ("ok", {"rows": 3}) and ctx.outputs["t.fine"] == {"rows": 3}
+    assert (skipped.status, skipped.error) == ("skipped", "the workspace has no reviews")
+    assert (failed.status, failed.error) == ("failed", "bad parameter")
