@@ -1,0 +1,79 @@
+"""The report's forecast section: forecasts with intervals for the best sellers, the backtest beside
+SeasonalNaive, and the reorder table."""
+
+from __future__ import annotations
+
+import json
+
+from shoplens.report import figure_html, section, table_html
+from shoplens.workspace import Workspace
+
+TOP_PRODUCTS = 4
+HISTORY_DAYS = 56
+
+
+@section("Demand forecast and inventory", order=50)
+def forecast_section(ws: Workspace) -> str | None:
+    from shoplens.forecast.store import FORECAST_TABLE, PLAN_TABLE
+
+    tables = ws.table_names()
+    if FORECAST_TABLE not in tables:
+        return None
+    parts = [_forecast_chart(ws)]
+    backtest = _backtest_rows(ws)
+    if backtest:
+        parts += ["<h3>Backtest (rolling origin; MASE scaled by the in-sample seasonal naive)</h3>",
+                  table_html(backtest)]
+    if PLAN_TABLE in tables:
+        parts += ["<h3>Reorder table (products to order first)</h3>", table_html(_plan_rows(ws))]
+    return "".join(parts)
+
+
+def _forecast_chart(ws: Workspace) -> str:
+    import plotly.graph_objects as go
+
+    top = ws.sql("SELECT unique_id FROM forecast_daily GROUP BY unique_id ORDER BY sum(y) DESC, unique_id "
+                 f"LIMIT {TOP_PRODUCTS}")["unique_id"].tolist()
+    figure = go.Figure()
+    for uid in top:
+        fc = ws.sql("SELECT ds, y, y_lo_80, y_hi_80 FROM forecast_daily WHERE unique_id = ? ORDER BY ds", [uid])
+        history = ws.sql("SELECT day, units FROM daily_sales WHERE product_id = ? ORDER BY day DESC "
+                         f"LIMIT {HISTORY_DAYS}", [uid]).sort_values("day")
+        figure.add_trace(go.Scatter(x=list(fc["ds"]) + list(fc["ds"])[::-1],
+                                    y=list(fc["y_hi_80"]) + list(fc["y_lo_80"])[::-1], fill="toself",
+                                    opacity=0.2, line={"width": 0}, name=f"{uid} 80 %", legendgroup=uid,
+                                    showlegend=False))
+        figure.add_trace(go.Scatter(x=history["day"], y=history["units"], mode="lines", name=f"{uid} sold",
+                                    legendgroup=uid, line={"width": 1}))
+        figure.add_trace(go.Scatter(x=fc["ds"], y=fc["y"], mode="lines", name=f"{uid} forecast", legendgroup=uid,
+                                    line={"dash": "dash"}))
+    figure.update_layout(title="best sellers: units per day, forecast with 80 % interval", height=380,
+                         margin={"t": 40, "b": 40, "l": 50, "r": 20})
+    return figure_html(figure)
+
+
+def _backtest_rows(ws: Workspace) -> list[dict]:
+    from shoplens.errors import NotFound
+    from shoplens.forecast.store import MODEL_NAME
+    from shoplens.registry import ModelRegistry
+
+    try:
+        folder = ModelRegistry(ws).path(MODEL_NAME, "deployed")
+    except NotFound:  # no model yet: the section shows what exists
+        return []
+    path = folder / "backtest.json"
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text(encoding="utf-8"))
+    keys = ("model", "mase", "smape", "rmsse", "bias", "coverage_80", "coverage_95", "share_series_not_worse")
+    return [{k: row.get(k) for k in keys} for row in data["summary"]]
+
+
+def _plan_rows(ws: Workspace, limit: int = 15) -> list[dict]:
+    from shoplens.forecast.store import read_plan
+
+    plan = read_plan(ws).head(limit)
+    keys = [c for c in ("unique_id", "lead_time_days", "demand_per_day", "safety_stock", "reorder_point",
+                        "order_up_to", "on_hand", "order_now", "order_qty") if c in plan.columns]
+    return [{k: (round(v, 2) if isinstance(v, float) else v) for k, v in row.items()}
+            for row in plan[keys].to_dict(orient="records")]

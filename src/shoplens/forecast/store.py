@@ -1,0 +1,152 @@
+"""Forecasts and inventory plans in the warehouse, the trained forecaster in the model registry, and
+"demand at these prices" for pricing.
+
+Tables written (replaced on each run):
+
+- ``forecast_daily``: ``unique_id, ds, y, y_sd, y_lo_80, y_hi_80, y_lo_95, y_hi_95, level, model_version,
+  created_at`` — the latest forecast per series and period;
+- ``inventory_plan``: one row per product (see :func:`shoplens.forecast.inventory.inventory_plan`) plus
+  ``model_version`` and ``created_at``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from shoplens.errors import InputError, NotFound
+
+if TYPE_CHECKING:
+    from shoplens.forecast.forecaster import Forecaster
+    from shoplens.workspace import Workspace
+
+MODEL_NAME = "forecast"
+FORECAST_TABLE = "forecast_daily"
+PLAN_TABLE = "inventory_plan"
+
+
+def save_model(ws: Workspace, forecaster: Forecaster, metrics: list[dict[str, Any]] | None = None) -> str:
+    """Register a fitted forecaster (``models/forecast/<version>``); returns the version."""
+    from shoplens.registry import ModelRegistry
+
+    card = ModelRegistry(ws).save(MODEL_NAME, "forecast", lambda folder: forecaster.save(folder),
+                                  params=forecaster.card(), metrics=metrics or [])
+    return card.version
+
+
+def load_model(ws: Workspace, version: str = "deployed") -> Forecaster:
+    """The registered forecaster (``deployed``, ``latest`` or a version)."""
+    from shoplens.forecast.forecaster import Forecaster
+    from shoplens.registry import ModelRegistry
+
+    registry = ModelRegistry(ws)
+    try:
+        folder = registry.path(MODEL_NAME, version)
+    except NotFound:
+        raise NotFound(f"no trained forecaster in {ws.path}; run `shoplens forecast train` first") from None
+    forecaster = Forecaster.load(folder)
+    forecaster.version_ = folder.name
+    return forecaster
+
+
+def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.rename(columns=lambda c: c.replace("-", "_"))
+    return out
+
+
+def write_forecast(ws: Workspace, forecast: pd.DataFrame, version: str, level: str = "product") -> int:
+    """Replace ``forecast_daily`` with ``forecast``; returns the rows written."""
+    frame = _tidy(forecast).assign(level=level, model_version=version,
+                                   created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    _replace_table(ws, FORECAST_TABLE, frame)
+    return len(frame)
+
+
+def write_plan(ws: Workspace, plan: pd.DataFrame, version: str) -> int:
+    """Replace ``inventory_plan`` with ``plan``; returns the rows written."""
+    frame = plan.assign(model_version=version, created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    for column in ("eoq", "newsvendor_qty"):
+        if column in frame:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    _replace_table(ws, PLAN_TABLE, frame)
+    return len(frame)
+
+
+def _replace_table(ws: Workspace, name: str, frame: pd.DataFrame) -> None:
+    with ws.connect(read_only=False, command=f"forecast: writing {name}") as con:
+        con.register("frame_to_write", frame)
+        con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM frame_to_write')
+        con.unregister("frame_to_write")
+
+
+def read_forecast(ws: Workspace, products: list[str] | None = None) -> pd.DataFrame:
+    """The stored forecast (all series, or some)."""
+    _require(ws, FORECAST_TABLE, "shoplens forecast train")
+    where, params = "", []
+    if products:
+        where = f"WHERE unique_id IN ({', '.join('?' for _ in products)})"
+        params = list(products)
+    return ws.sql(f"SELECT * FROM {FORECAST_TABLE} {where} ORDER BY unique_id, ds", params)
+
+
+def read_plan(ws: Workspace) -> pd.DataFrame:
+    """The stored inventory plan, products to reorder first."""
+    _require(ws, PLAN_TABLE, "shoplens inventory plan")
+    columns = set(ws.columns(PLAN_TABLE))
+    order = "order_now DESC, " if "order_now" in columns else ""
+    return ws.sql(f"SELECT * FROM {PLAN_TABLE} ORDER BY {order}unique_id")
+
+
+def _require(ws: Workspace, table: str, command: str) -> None:
+    if table not in ws.table_names():
+        raise NotFound(f"no {table} in {ws.path} yet; run `{command}` first")
+
+
+def latest_stock(ws: Workspace) -> pd.DataFrame:
+    """Latest ``inventory`` snapshot per product: ``unique_id, on_hand, on_order, lead_time_days``."""
+    return ws.sql("SELECT product_id AS unique_id, arg_max(on_hand, ts) AS on_hand, arg_max(on_order, ts) AS on_order, "
+                  "arg_max(lead_time_days, ts) AS lead_time_days FROM inventory GROUP BY product_id")
+
+
+def demand_at_prices(ws: Workspace, prices: pd.DataFrame, horizon: int = 28,
+                     forecaster: Forecaster | None = None) -> pd.DataFrame:
+    """Forecast daily demand of some products if they were sold at the given prices.
+
+    ``prices``: ``product_id`` (or ``unique_id``), ``price`` and optionally ``ds`` (a price per day; without
+    it the price holds for the whole horizon) and ``promo``. Uses the deployed forecaster (or ``forecaster``).
+    Returns ``unique_id, ds, price, y_base, y`` where ``y_base`` is the forecast at the current price and
+    ``y`` the forecast at the given price: the base forecast times the ratio of the global LightGBM model's
+    forecasts at the two prices (the only base model that reads prices; it is constrained so that a higher
+    price never raises demand). For pricing (issue 7): a what-if of demand; the elasticity itself, with
+    controls for seasons and promotions, is the pricing capability's to estimate.
+    """
+    fc = forecaster or load_model(ws)
+    frame = prices.rename(columns={"product_id": "unique_id"}).copy()
+    if "unique_id" not in frame or "price" not in frame:
+        raise InputError("prices: need columns product_id (or unique_id) and price")
+    if "LightGBM" not in fc.settings_.models:
+        raise InputError("the forecaster has no LightGBM model, the only one that reads prices; train it with "
+                         "LightGBM among its models")
+    frame["unique_id"] = frame["unique_id"].astype(str)
+    if "ds" in frame:
+        frame["ds"] = pd.to_datetime(frame["ds"], errors="coerce")
+    base = fc.predict(horizon, models=True)
+    if "ds" not in frame:
+        days = base[["ds"]].drop_duplicates()
+        frame = frame.merge(days, how="cross")
+    unknown = sorted(set(frame["unique_id"]) - set(base["unique_id"]))
+    if unknown:
+        raise InputError(f"prices: no forecast for product(s) {', '.join(unknown[:5])}")
+    what_if = fc.predict(horizon, prices=frame, models=True)
+    merged = base[["unique_id", "ds", "y", "LightGBM"]].merge(
+        what_if[["unique_id", "ds", "LightGBM"]], on=["unique_id", "ds"], suffixes=("_base", "_new"))
+    merged = merged[merged["unique_id"].isin(frame["unique_id"])]
+    # a floor of a tenth of the series' mean keeps near-zero days from turning tiny differences into big ratios
+    floor = 0.1 * merged.groupby("unique_id")["LightGBM_base"].transform("mean") + 1e-9
+    ratio = (merged["LightGBM_new"] + floor) / (merged["LightGBM_base"] + floor)
+    out = merged[["unique_id", "ds"]].merge(frame[["unique_id", "ds", "price"]], on=["unique_id", "ds"], how="left")
+    out["y_base"] = merged["y"].to_numpy()
+    out["y"] = (merged["y"] * ratio.clip(lower=0)).to_numpy()
+    return out.reset_index(drop=True)

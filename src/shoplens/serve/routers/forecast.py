@@ -1,0 +1,219 @@
+"""Forecasts with intervals per product and the inventory plan: REST endpoints and the dashboard page.
+
+Reads the tables ``forecast_daily`` and ``inventory_plan`` that ``shoplens forecast train`` and
+``shoplens inventory plan`` (or ``shoplens run``) write; nothing is computed per request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import duckdb
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, Field
+
+from shoplens.errors import NotFound
+from shoplens.serve.deps import get_warehouse, require_read
+from shoplens.serve.models import error_responses
+from shoplens.serve.registry import Capability, Page
+from shoplens.serve.warehouse import Warehouse, jsonable
+
+FORECAST_TABLE = "forecast_daily"  # shoplens.forecast.store names them; kept here so the router imports fast
+PLAN_TABLE = "inventory_plan"
+PAGE_SERIES = 6
+PAGE_PLAN_ROWS = 25
+
+router = APIRouter(tags=["forecast"], dependencies=[Depends(require_read)], responses=error_responses(401, 403, 503))
+
+
+class SeriesInfo(BaseModel):
+    unique_id: str
+    periods: int
+    total: float = Field(description="sum of the point forecast over the horizon")
+    first: str
+    last: str
+
+
+class SeriesList(BaseModel):
+    model_version: str | None
+    created_at: str | None
+    series: list[SeriesInfo]
+    total: int
+    limit: int
+    offset: int
+
+
+class Point(BaseModel):
+    ds: str
+    y: float | None
+    y_lo_80: float | None = None
+    y_hi_80: float | None = None
+    y_lo_95: float | None = None
+    y_hi_95: float | None = None
+
+
+class Observed(BaseModel):
+    ds: str
+    y: float | None
+
+
+class SeriesForecast(BaseModel):
+    unique_id: str
+    model_version: str | None
+    history: list[Observed]
+    forecast: list[Point]
+
+
+class PlanPage(BaseModel):
+    rows: list[dict[str, Any]]
+    total: int
+    limit: int
+    offset: int
+
+
+def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                       [table]).fetchone()[0] > 0
+
+
+def _require(con: duckdb.DuckDBPyConnection, table: str, command: str) -> None:
+    if not _has(con, table):
+        raise NotFound(f"no {table} yet; run `{command}` (or `shoplens run`)")
+
+
+def _iso(value: Any) -> str:
+    return value.date().isoformat() if isinstance(value, dt.datetime) else str(value)
+
+
+def _number(value: Any) -> float | None:
+    value = jsonable(value)
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+@router.get("/api/v1/forecast", response_model=SeriesList, responses=error_responses(404),
+            summary="Forecast series, largest first")
+def list_series(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10**9),
+                warehouse: Warehouse = Depends(get_warehouse)) -> SeriesList:
+    with warehouse.read() as con:
+        _require(con, FORECAST_TABLE, "shoplens forecast train")
+        rows = con.execute(f"SELECT unique_id, count(*), sum(y), min(ds), max(ds) FROM {FORECAST_TABLE} "
+                           "GROUP BY unique_id ORDER BY sum(y) DESC, unique_id LIMIT ? OFFSET ?",
+                           [limit, offset]).fetchall()
+        total = con.execute(f"SELECT count(DISTINCT unique_id) FROM {FORECAST_TABLE}").fetchone()[0]
+        meta = con.execute(f"SELECT any_value(model_version), max(created_at) FROM {FORECAST_TABLE}").fetchone()
+    series = [SeriesInfo(unique_id=str(u), periods=n, total=_number(s) or 0.0, first=_iso(a), last=_iso(b))
+              for u, n, s, a, b in rows]
+    return SeriesList(model_version=meta[0], created_at=jsonable(meta[1]), series=series, total=total,
+                      limit=limit, offset=offset)
+
+
+def series_forecast(con: duckdb.DuckDBPyConnection, unique_id: str, history_days: int) -> SeriesForecast:
+    _require(con, FORECAST_TABLE, "shoplens forecast train")
+    cols = [c for c in ("y_lo_80", "y_hi_80", "y_lo_95", "y_hi_95")
+            if con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
+                           [FORECAST_TABLE, c]).fetchone()[0]]
+    rows = con.execute(f"SELECT ds, y, {', '.join(cols) or 'NULL'}, model_version FROM {FORECAST_TABLE} "
+                       "WHERE unique_id = ? ORDER BY ds", [unique_id]).fetchall()
+    if not rows:
+        raise NotFound(f"no forecast for {unique_id!r}")
+    history = con.execute("SELECT day, units FROM daily_sales WHERE product_id = ? ORDER BY day DESC LIMIT ?",
+                          [unique_id, history_days]).fetchall()
+    forecast = [Point(ds=_iso(r[0]), y=_number(r[1]), **{c: _number(v) for c, v in zip(cols, r[2:-1], strict=True)})
+                for r in rows]
+    observed = [Observed(ds=_iso(d), y=_number(u)) for d, u in reversed(history)]
+    return SeriesForecast(unique_id=unique_id, model_version=rows[0][-1], history=observed, forecast=forecast)
+
+
+@router.get("/api/v1/forecast/{unique_id}", response_model=SeriesForecast, responses=error_responses(404),
+            summary="One series: recent history and the forecast with 80 % and 95 % intervals")
+def get_series(unique_id: str = Path(max_length=200),
+               history_days: int = Query(56, ge=0, le=3660, description="days of history to include"),
+               warehouse: Warehouse = Depends(get_warehouse)) -> SeriesForecast:
+    with warehouse.read() as con:
+        return series_forecast(con, unique_id, history_days)
+
+
+@router.get("/api/v1/inventory/plan", response_model=PlanPage, responses=error_responses(404),
+            summary="The inventory plan: products to order first")
+def get_plan(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10**9),
+             order_now: bool | None = Query(None, description="only products to order now (or not)"),
+             warehouse: Warehouse = Depends(get_warehouse)) -> PlanPage:
+    with warehouse.read() as con:
+        return PlanPage.model_validate(plan_rows(con, limit, offset, order_now))
+
+
+def plan_rows(con: duckdb.DuckDBPyConnection, limit: int, offset: int, order_now: bool | None = None
+              ) -> dict[str, Any]:
+    _require(con, PLAN_TABLE, "shoplens inventory plan")
+    columns = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                                         "ORDER BY ordinal_position", [PLAN_TABLE]).fetchall()]
+    has_order = "order_now" in columns
+    where = "WHERE order_now = ?" if has_order and order_now is not None else ""
+    params: list[Any] = [order_now] if where else []
+    order = "order_now DESC, " if has_order else ""
+    result = con.execute(f"SELECT * FROM {PLAN_TABLE} {where} ORDER BY {order}unique_id LIMIT ? OFFSET ?",
+                         [*params, limit, offset]).fetchall()
+    total = con.execute(f"SELECT count(*) FROM {PLAN_TABLE} {where}", params).fetchone()[0]
+    rows = [{c: jsonable(v) for c, v in zip(columns, row, strict=True)} for row in result]
+    return {"rows": rows, "total": total, "limit": limit, "offset": offset}
+
+
+# -- dashboard ------------------------------------------------------------------------------------------------
+CHART_W, CHART_H, PAD = 560, 180, 28
+
+
+def svg_chart(series: SeriesForecast) -> dict[str, Any]:
+    """Coordinates of an inline SVG chart (history line, forecast line, 80 % and 95 % bands); no script, so the
+    page works under the service's Content-Security-Policy."""
+    points = [(o.ds, o.y) for o in series.history] + [(p.ds, p.y) for p in series.forecast]
+    highs = [p.y_hi_95 for p in series.forecast if p.y_hi_95 is not None]
+    top = max([v for _, v in points if v is not None] + highs + [1e-9])
+    n = max(len(points) - 1, 1)
+
+    def x(i: int) -> float:
+        return round(PAD + (CHART_W - 2 * PAD) * i / n, 1)
+
+    def y(v: float | None) -> float:
+        return round(CHART_H - PAD - (CHART_H - 2 * PAD) * (v or 0.0) / top, 1)
+
+    start = len(series.history)
+    history = " ".join(f"{x(i)},{y(o.y)}" for i, o in enumerate(series.history))
+    forecast = " ".join(f"{x(start + i)},{y(p.y)}" for i, p in enumerate(series.forecast))
+
+    def band(lo: str, hi: str) -> str:
+        upper = [f"{x(start + i)},{y(getattr(p, hi))}" for i, p in enumerate(series.forecast)]
+        lower = [f"{x(start + i)},{y(getattr(p, lo))}" for i, p in enumerate(series.forecast)]
+        return " ".join(upper + lower[::-1])
+
+    return {"width": CHART_W, "height": CHART_H, "history": history, "forecast": forecast,
+            "band80": band("y_lo_80", "y_hi_80"), "band95": band("y_lo_95", "y_hi_95"),
+            "split_x": x(start), "top": round(top, 2), "first": points[0][0] if points else "",
+            "last": points[-1][0] if points else "", "base_y": CHART_H - PAD, "pad": PAD}
+
+
+def forecast_page(warehouse: Warehouse) -> dict[str, Any]:
+    with warehouse.read() as con:
+        if not _has(con, FORECAST_TABLE):
+            return {"charts": [], "plan": None, "message": "No forecast yet: run `shoplens forecast train` "
+                                                          "(or `shoplens run`)."}
+        top = [r[0] for r in con.execute(f"SELECT unique_id FROM {FORECAST_TABLE} GROUP BY unique_id "
+                                         "ORDER BY sum(y) DESC, unique_id LIMIT ?", [PAGE_SERIES]).fetchall()]
+        charts = []
+        for uid in top:
+            series = series_forecast(con, uid, 56)
+            total = sum(p.y or 0.0 for p in series.forecast)
+            charts.append({"unique_id": uid, "total": total, "periods": len(series.forecast),
+                           "svg": svg_chart(series)})
+        plan = plan_rows(con, PAGE_PLAN_ROWS, 0) if _has(con, PLAN_TABLE) else None
+    return {"charts": charts, "plan": plan, "message": None}
+
+
+capability = Capability(
+    name="forecast",
+    router=router,
+    pages=(Page(path="/forecast", title="Forecast", template="forecast_page.html", context=forecast_page,
+                order=50),),
+    requires=("shoplens.forecast",),
+)
