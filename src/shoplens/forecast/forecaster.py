@@ -418,9 +418,10 @@ def _check_history(y: pd.DataFrame, origin: pd.Timestamp, settings: Settings) ->
         periods = {"D": "days", "W": "weeks", "M": "months"}[settings.freq]
         need = (min_history(settings.season) + settings.cv_horizon
                 + (settings.cv_windows - 1) * (settings.cv_step or settings.cv_horizon))
-        raise InsufficientHistory(f"too little history to choose and check an ensemble: the longest series needs at least "
-                         f"{need} {periods} before the first forecast origin ({origin.date()!s}); "
-                         f"use a coarser freq, fewer cv_windows or more data")
+        raise InsufficientHistory(
+            f"too little history to choose and check an ensemble: the longest series needs at least "
+            f"{need} {periods} before the first forecast origin ({origin.date()!s}); "
+            f"use a coarser freq, fewer cv_windows or more data")
 
 
 def _price_frame(prices: pd.DataFrame | None, nodes: list[str]) -> pd.DataFrame | None:
