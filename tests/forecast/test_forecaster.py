@@ -118,3 +118,19 @@ def test_bakery_pipeline_beats_seasonal_naive() -> None:
     result = Forecaster(models=["AutoETS", "SeasonalProfile", "LightGBM"], point="median",
                         cv_windows=2).backtest(series, h=7, n_windows=2, scale="whole")
     assert result.metric(OURS, "mase") < result.metric("SeasonalNaive", "mase")
+
+
+def test_median_points_of_counts_are_poisson_quantiles_chosen_before_the_origin(small_shop: sl.Workspace,
+                                                                               tmp_path: Path) -> None:
+    from shoplens.forecast.ensemble import COUNT_QUANTILES
+
+    mean_fc = Forecaster(models=FAST, horizon=7, cv_windows=3, target="units").fit(small_shop)
+    median_fc = Forecaster(models=FAST, horizon=7, cv_windows=3, target="units", point="median").fit(small_shop)
+    assert mean_fc.combination_.count_quantile is None
+    q = median_fc.combination_.count_quantile
+    assert q in COUNT_QUANTILES  # the small shop sells a few units a day: the mean is not the best point
+    points = median_fc.predict()["y"].to_numpy()
+    assert np.array_equal(points, np.round(points))  # a count's median is a count
+    again = Forecaster.load(median_fc.save(tmp_path / "median"))
+    assert again.combination_.count_quantile == q
+    pd.testing.assert_frame_equal(again.predict(), median_fc.predict())

@@ -42,6 +42,7 @@ class Settings:
     impute_closures: bool = False
     adjust: bool = True
     lgbm_params: dict[str, Any] = field(default_factory=dict)
+    point: str = "mean"  # "median": counts get the median of a Poisson predictive distribution (see below)
 
 
 @dataclass
@@ -71,6 +72,7 @@ class Combination:
     inner_mase: dict[str, float]     # per model, mean MASE over the inner windows
     adjustment: Adjustment = field(default_factory=lambda: Adjustment())
     inner_level: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))  # mean forecast per series
+    count_quantile: float | None = None  # point = this quantile of Poisson(mean) (median points of counts)
 
     def to_dict(self) -> dict[str, Any]:
         return {"retained": self.retained, "inner_mase": self.inner_mase, "corr": round(self.corr, 4),
@@ -194,11 +196,38 @@ def decide(cache: BaseCache, origin: pd.Timestamp, summing: np.ndarray | None, n
     adjustment = _adjustment(combined) if s.adjust else Adjustment()
     combined = _adjusted(combined, adjustment)
     errors = _error_model(combined, s.cv_horizon)
+    count_quantile = _count_quantile(combined) if s.point == "median" else None
     return Combination(weights=weights, sigma=errors.sigma, corr=errors.corr, z_quantiles=errors.z_quantiles,
                        sum_quantiles=errors.sum_quantiles, g_matrix=g_matrix,
                        inner_level=combined.groupby("unique_id")["y_hat"].mean(),
                        nodes=nodes, retained=retained, inner_mase={m: round(v, 4) for m, v in overall.items()},
-                       adjustment=adjustment)
+                       adjustment=adjustment, count_quantile=count_quantile)
+
+
+# Quantile levels tried for the point forecast of counts. The absolute error of a count forecast is smallest at
+# the median of its distribution, which for small means is an integer well below the mean (Poisson(0.6) has
+# median 0); the level is chosen on the inner windows because the spread of real counts exceeds Poisson's.
+COUNT_QUANTILES = (0.35, 0.4, 0.45, 0.5, 0.55)
+
+
+def _count_quantile(combined: pd.DataFrame) -> float | None:
+    """The level of :data:`COUNT_QUANTILES` whose Poisson quantiles of the inner windows' mean forecasts have
+    the lowest MASE there, or ``None`` when the data are not counts (or no level beats the mean itself)."""
+    from scipy import stats
+
+    y = combined["y"].to_numpy(dtype=float)
+    if len(y) == 0 or (y < 0).any() or not np.array_equal(y, np.round(y)) or "mae_scale" not in combined:
+        return None
+    mean = combined["y_hat"].clip(lower=0).to_numpy(dtype=float)
+    scale = combined["mae_scale"].to_numpy(dtype=float)
+    usable = np.isfinite(scale) & (scale > 0)
+
+    def mase(point: np.ndarray) -> float:
+        return float(np.mean(np.abs(y - point)[usable] / scale[usable])) if usable.any() else float("inf")
+
+    scores = {q: mase(stats.poisson.ppf(q, mean)) for q in COUNT_QUANTILES}
+    best = min(scores, key=scores.get)
+    return best if scores[best] < mase(mean) else None
 
 
 MIN_PROMO_ROWS = 30
@@ -345,6 +374,10 @@ def combine(base: pd.DataFrame, comb: Combination, summing: np.ndarray | None,
         lo = result["y"] + sd * lo_q
         result[f"y-lo-{level}"] = lo.clip(lower=0) if nonnegative else lo
         result[f"y-hi-{level}"] = result["y"] + sd * hi_q
+    if comb.count_quantile is not None:
+        from scipy import stats
+
+        result["y"] = stats.poisson.ppf(comb.count_quantile, result["y"].clip(lower=0).to_numpy())
     if "cutoff" in out:
         result.insert(2, "cutoff", out["cutoff"])
     if "y" in base.columns:

@@ -155,8 +155,17 @@ class Forecaster:
         return Settings(models=canonical_models(self.models or DEFAULT_MODELS), freq=self.freq, season=season,
                         cv_horizon=cv_horizon, cv_step=self.cv_step,
                         cv_windows=self.cv_windows, weights=self.weights, reconcile=self.reconcile,
-                        intermittent=self.intermittent, adjust=self.adjust,
+                        intermittent=self.intermittent, adjust=self.adjust, point=self.point,
                         lgbm_params={"objective": POINT_OBJECTIVES[self.point], **(self.lgbm_params or {})})
+
+    def _objective_for_counts(self, settings: Settings, y_all: pd.DataFrame) -> None:
+        """Median points of counts come from the Poisson quantile of the ensemble's mean (ensemble.py), so
+        LightGBM then forecasts the mean like the other models; an objective the user set is kept."""
+        if settings.point != "median" or "objective" in (self.lgbm_params or {}):
+            return
+        y = y_all["y"].to_numpy(dtype=float)
+        if len(y) and (y >= 0).all() and np.array_equal(y, np.round(y)):
+            settings.lgbm_params["objective"] = POINT_OBJECTIVES["mean"]
 
     def _series(self, data: Any) -> SeriesSet:
         from shoplens.workspace import Workspace
@@ -177,6 +186,7 @@ class Forecaster:
         settings = self._settings()
         series = self._series(data)
         y_all, summing, nodes = _prepared(series, settings)
+        self._objective_for_counts(settings, y_all)
         origin = y_all["ds"].max()
         _season_for_history(y_all, origin, settings)
         _check_history(y_all, origin, settings)
@@ -235,6 +245,7 @@ class Forecaster:
             settings.models = list(dict.fromkeys(settings.models + canonical_models(extra_models)))
         series = self._series(data)
         y_all, summing, nodes = _prepared(series, settings)
+        self._objective_for_counts(settings, y_all)
         step = step_size or h
         origins = window_cutoffs(y_all["ds"].max(), n_windows, step, self.freq)
         origins = [o for o in origins]  # evaluation origins: the last n_windows windows of length h
@@ -299,7 +310,7 @@ class Forecaster:
                 "sum_quantiles": {str(k): v for k, v in comb.sum_quantiles.items()}, "retained": comb.retained,
                 "inner_mase": comb.inner_mase, "adjustment": {"level": comb.adjustment.level,
                                                                  "promo": comb.adjustment.promo},
-                "settings": asdict(self.settings_)}
+                "count_quantile": comb.count_quantile, "settings": asdict(self.settings_)}
         (folder / "forecaster.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
         self.series_.y.to_parquet(folder / "series.parquet", index=False)
         self.base_.to_parquet(folder / "base.parquet", index=False)
@@ -338,7 +349,8 @@ class Forecaster:
                                       g_matrix=g_matrix, nodes=fc.nodes_, retained=meta["retained"],
                                       inner_mase=meta["inner_mase"],
                                       adjustment=Adjustment(**meta["adjustment"]),
-                                      inner_level=per_series["inner_level"].dropna())
+                                      inner_level=per_series["inner_level"].dropna(),
+                                      count_quantile=meta.get("count_quantile"))
         fc.y_all_, _, _ = _prepared(fc.series_, fc.settings_)
         fc.origin_ = pd.Timestamp(meta["origin"])
         fc.base_ = pd.read_parquet(folder / "base.parquet")

@@ -1,0 +1,142 @@
+"""Pipeline steps of analytics (``shoplens run`` / ``shoplens demo``):
+
+- preprocess: the SQL analyses (KPIs by day and month, RFM, cohorts, funnel, market-basket pairs);
+- train: CLV (BG/NBD + Gamma-Gamma), churn (LightGBM) and association rules, stored and registered;
+- evaluate: the churn backtest against BG/NBD, and against the simulator's latent states when present;
+- deploy: the registered analytics models become the versions the service loads.
+
+An analysis the data cannot support (no events for a funnel, no customers for RFM) is reported as
+skipped with the reason rather than failing the run. The demo profile uses small models.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+from shoplens.errors import ShoplensError
+from shoplens.pipeline import RunContext, step
+
+CAPABILITY = "analytics"
+MODELS = ("analytics-clv", "analytics-churn")
+BASKET_SUPPORT = 0.005  # pairs and rules: products together in at least one basket in 200
+
+
+def _timed(summary: dict[str, Any], name: str, work: Any) -> Any:
+    """Run one part; what the data cannot support becomes 'skipped: reason' in the summary."""
+    started = time.perf_counter()
+    try:
+        result = work()
+    except ShoplensError as error:
+        summary[name] = f"skipped: {error}"
+        return None
+    summary[f"{name}_seconds"] = round(time.perf_counter() - started, 2)
+    return result
+
+
+@step(CAPABILITY, "preprocess", "sql analyses")
+def sql_analyses(ctx: RunContext) -> dict[str, Any]:
+    """The SQL analyses on DuckDB, stored as analytics_* tables."""
+    from shoplens.analytics import api
+
+    summary: dict[str, Any] = {}
+    counts = ctx.ws.counts()
+    with api.AnalysisSession(ctx.ws) as session:
+        for grain in ("day", "month"):
+            table = _timed(summary, f"kpis_{grain}", lambda g=grain: api.kpis(session, g))
+            if table is not None:
+                summary[f"kpis_{grain}"] = len(table)
+        rfm = _timed(summary, "rfm", lambda: api.rfm(session))
+        if rfm is not None:
+            summary["rfm_customers"] = len(rfm.customers)
+            summary["rfm"] = {r.segment: int(r.customers) for r in rfm.segments.itertuples()}
+        cohorts = _timed(summary, "cohorts", lambda: api.cohorts(session))
+        if cohorts is not None:
+            summary["cohorts"] = int(cohorts["cohort"].nunique())
+        if counts.get("events"):
+            funnel = _timed(summary, "funnel", lambda: api.funnel(session))
+            if funnel is not None:
+                overall = funnel.steps[funnel.steps["segment"] == "all"]
+                summary["funnel_conversion"] = float(overall["conversion_from_start"].iloc[-1])
+        else:
+            summary["funnel"] = "skipped: no events"
+        if counts.get("order_items"):
+            pairs = _timed(summary, "pair_counts", lambda: api.pair_counts(session, BASKET_SUPPORT))
+            if pairs is not None:
+                summary["pair_counts"] = len(pairs)
+    return summary
+
+
+@step(CAPABILITY, "train", "clv, churn and rules")
+def train_models(ctx: RunContext) -> dict[str, Any]:
+    """Fit the models, store their outputs (analytics_clv, analytics_churn, analytics_rules) and register them."""
+    from shoplens.analytics.results import fit_churn, fit_clv, fit_rules
+    from shoplens.registry import ModelRegistry
+
+    registry = ModelRegistry(ctx.ws)
+    summary: dict[str, Any] = {}
+    fitted = _timed(summary, "clv", lambda: fit_clv(ctx.ws))
+    if fitted is not None:
+        model, predictions = fitted
+        card = registry.save("analytics-clv", CAPABILITY, model.save, params=model.params,
+                             notes="BG/NBD + Gamma-Gamma by maximum likelihood; weekly time unit")
+        summary.update(clv_version=card.version, clv_customers=len(predictions),
+                       clv_total=round(float(predictions["clv"].sum()), 2))
+    estimators = 100 if ctx.profile == "demo" else 300
+    churn = _timed(summary, "churn", lambda: fit_churn(ctx.ws, n_estimators=estimators))
+    if churn is not None:
+        model, predictions = churn
+        card = registry.save("analytics-churn", CAPABILITY, model.save,
+                             params={"horizon_days": model.horizon_days, "cutoff": model.cutoff_.isoformat(),
+                                     "n_estimators": model.n_estimators},
+                             notes="LightGBM on RFM and behaviour features; temporal training window")
+        summary.update(churn_version=card.version, churn_mean=round(float(predictions["churn_probability"].mean()), 4))
+    if ctx.ws.counts().get("order_items"):
+        rules = _timed(summary, "rules", lambda: fit_rules(ctx.ws, min_support=BASKET_SUPPORT))
+        if rules is not None:
+            summary["rules"] = len(rules.rules_)
+    return summary
+
+
+@step(CAPABILITY, "evaluate", "churn backtest")
+def evaluate_churn(ctx: RunContext) -> dict[str, Any]:
+    """Churn model vs BG/NBD on a temporal backtest; the simulator's latent states when the truth is there."""
+    from shoplens.analytics.churn import ChurnModel, prediction_cutoff
+
+    summary: dict[str, Any] = {}
+    horizon = 90
+    try:
+        cutoff = prediction_cutoff(ctx.ws) - dt.timedelta(days=horizon)
+    except ShoplensError as error:
+        return {"churn": f"skipped: {error}"}
+    estimators = 100 if ctx.profile == "demo" else 300
+    report = _timed(summary, "backtest", lambda: ChurnModel(horizon_days=horizon, n_estimators=estimators)
+                    .evaluate(ctx.ws, cutoff))
+    if report is not None:
+        summary.update({k: round(v, 4) for k, v in report["metrics"].items() if k.endswith(("_auc", "_brier"))})
+        summary["protocol"] = report["protocol"]
+    if (ctx.ws.path / "truth" / "manifest.json").exists():
+        from shoplens.analytics.truth import truth_recovery
+
+        truth = _timed(summary, "truth", lambda: truth_recovery(ctx.ws, horizon_days=horizon))
+        if truth is not None:
+            summary["truth"] = {k: round(v, 4) for k, v in truth["metrics"].items() if "auc" in k}
+    return summary
+
+
+@step(CAPABILITY, "deploy", "deploy models")
+def deploy_models(ctx: RunContext) -> dict[str, Any]:
+    """Mark the latest analytics models as the deployed versions."""
+    from shoplens.registry import ModelRegistry
+
+    registry = ModelRegistry(ctx.ws)
+    names = set(registry.names())
+    return {name: registry.deploy(name).version for name in MODELS if name in names}
+
+
+def analyze_everything(ws: Any, profile: str = "full") -> dict[str, Any]:
+    """The four steps in order, outside ``shoplens run`` (``shoplens analyze all``)."""
+    ctx = RunContext(ws=ws, profile=profile)  # type: ignore[arg-type]
+    return {"sql": sql_analyses(ctx), "models": train_models(ctx), "evaluation": evaluate_churn(ctx),
+            "deployed": deploy_models(ctx)}

@@ -1,0 +1,108 @@
+"""Training everything a workspace's reviews support, in one call (used by the CLI and the pipeline).
+
+``train(ws)`` fits the rating model where reviews have ratings, the sentiment model where they only have
+a 0/1 label, and the aspect model; evaluates each on its test split beside the baselines; saves every
+model to the registry (with its records on the card); optionally deploys them and stores predictions
+and aspect summaries in the warehouse.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from shoplens.errors import InputError, NotFound
+from shoplens.reviews.aspects import AspectModel
+from shoplens.reviews.data import from_workspace
+from shoplens.reviews.models import RatingModel, SentimentModel
+
+if TYPE_CHECKING:
+    from shoplens.evaluation import BenchmarkRecord
+    from shoplens.workspace import Workspace
+
+# demo: no fine-tuning (TF-IDF + frozen MiniLM embeddings blended), so the whole capability takes about a minute
+DEMO = {"method": "stack", "chinese_method": "tfidf"}
+FULL = {"method": "finetune-stack", "chinese_method": "stack"}
+
+
+@dataclass
+class Trained:
+    rating: RatingModel | None = None
+    sentiment: SentimentModel | None = None
+    aspects: AspectModel | None = None
+    records: list[BenchmarkRecord] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"models": self.versions, "seconds": {k: round(v, 1) for k, v in self.seconds.items()}}
+        for record in self.records:
+            if record.role == "ours":
+                out[f"{record.dataset} {record.model}"] = {k: round(v, 3) for k, v in record.metrics.items()
+                                                           if isinstance(v, float)}
+        return out
+
+
+def train(ws: Workspace, *, profile: str = "full", deploy: bool = False, store: bool = False,
+          evaluate: bool = True, **params: Any) -> Trained:
+    """Fit, evaluate and register the review models the workspace's reviews support."""
+    frame = from_workspace(ws)
+    if frame.empty:
+        raise InputError(f"{ws.path} has no reviews with text; ingest some first (`shoplens ingest reviews …`)")
+    settings = {**(DEMO if profile == "demo" else FULL), **params}
+    out = Trained()
+    rated = pd.to_numeric(frame["rating"], errors="coerce").notna().sum()
+    labelled = pd.to_numeric(frame["label"], errors="coerce").notna().sum()
+    if rated >= 30:
+        out.rating = _fit(RatingModel(**settings), ws, out, "rating", evaluate)
+    elif labelled >= 30:
+        out.sentiment = _fit(SentimentModel(**settings), ws, out, "sentiment", evaluate)
+    started = time.perf_counter()
+    try:
+        out.aspects = AspectModel(workspace=ws).fit(frame)
+        out.versions["reviews-aspects"] = out.aspects.save_to_registry(ws).version
+    except InputError as error:  # too few clauses or no labels: the rest is still useful
+        out.versions["reviews-aspects"] = f"not trained: {error}"
+    out.seconds["aspects"] = time.perf_counter() - started
+    if deploy:
+        from shoplens.registry import ModelRegistry
+
+        registry = ModelRegistry(ws)
+        for name, version in out.versions.items():
+            if not version.startswith("not trained"):
+                registry.deploy(name, version)
+    if store:
+        from shoplens.reviews.store import score_workspace
+
+        score_workspace(ws, rating=out.rating, sentiment=out.sentiment, aspects=out.aspects)
+    return out
+
+
+def _fit(model: Any, ws: Workspace, out: Trained, kind: str, evaluate: bool) -> Any:
+    started = time.perf_counter()
+    model.fit(ws)
+    if any(s in ("pytorch", "onnx") for s in model.serving_.values()):
+        model.optimize_for_serving(ws, ws.dir("tmp") / f"reviews-{kind}-onnx")
+    out.seconds[kind] = time.perf_counter() - started
+    records = model.evaluate(ws, baselines=True) if evaluate else []
+    out.records += records
+    out.versions[model.registry_name] = model.save_to_registry(ws, records).version
+    return model
+
+
+def load_deployed(ws: Workspace) -> dict[str, Any]:
+    """The deployed review models of a workspace (``rating``, ``sentiment``, ``aspects``; absent ones left out)."""
+    from shoplens.registry import ModelRegistry
+
+    registry = ModelRegistry(ws)
+    found: dict[str, Any] = {}
+    for key, loader in (("rating", RatingModel), ("sentiment", SentimentModel), ("aspects", AspectModel)):
+        try:
+            registry.path(loader.registry_name)
+        except NotFound:
+            continue
+        found[key] = loader.from_registry(ws)
+    return found

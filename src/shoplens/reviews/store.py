@@ -1,0 +1,122 @@
+"""Review results stored in the warehouse, for the dashboard, the report and the API (which only read):
+
+- ``reviews_predictions``: per review, predicted stars, sentiment and its probabilities, language;
+- ``reviews_aspect_mentions``: per clause that names an aspect, the aspect, its sentiment and the quote;
+- ``reviews_aspect_summary``: per product and per category (``level``), each aspect's counts, net
+  sentiment (positive − negative, over mentions) and representative quotes.
+
+They are rewritten whole by :func:`score_workspace` (``shoplens reviews aspects`` or ``shoplens run``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from shoplens.reviews.aspects import AspectModel, summarize
+from shoplens.reviews.data import from_workspace
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from shoplens.reviews.models import RatingModel, SentimentModel
+    from shoplens.workspace import Workspace
+
+PREDICTIONS = "reviews_predictions"
+MENTIONS = "reviews_aspect_mentions"
+SUMMARY = "reviews_aspect_summary"
+TABLES = (PREDICTIONS, MENTIONS, SUMMARY)
+
+
+def predictions(frame: pd.DataFrame, rating: RatingModel | None, sentiment: SentimentModel | None) -> pd.DataFrame:
+    """Stars and sentiment for every review of ``frame`` (from the rating model, else the sentiment model)."""
+    out = frame[["review_id", "product_id", "category", "review_ts", "language", "rating"]].copy()
+    texts, languages = frame["text"].tolist(), frame["language"].tolist()
+    if rating is not None:
+        out["predicted_stars"] = rating.predict(texts, languages).astype(int)
+        probs = rating.sentiment_proba(texts, languages)
+        out["sentiment"] = rating.predict_sentiment(texts, languages)
+        out["p_negative"], out["p_neutral"], out["p_positive"] = probs[:, 0], probs[:, 1], probs[:, 2]
+    elif sentiment is not None:
+        probs = sentiment.predict_proba(texts, languages)
+        names = list(sentiment.class_names_)
+        out["predicted_stars"] = np.nan
+        out["sentiment"] = sentiment.predict(texts, languages)
+        for name in ("negative", "neutral", "positive"):
+            out[f"p_{name}"] = probs[:, names.index(name)] if name in names else 0.0
+    return out
+
+
+def summaries(mentions: pd.DataFrame) -> pd.DataFrame:
+    """Per product and per category: the aspect summaries, stacked with a ``level`` column."""
+    parts = []
+    for level, column in (("product", "product_id"), ("category", "category")):
+        if column in mentions.columns and mentions[column].notna().any():
+            part = summarize(mentions.dropna(subset=[column]), column).rename(columns={column: "key"})
+            parts.append(part.assign(level=level))
+    if not parts:
+        return pd.DataFrame(columns=["level", "key", "aspect", "label", "mentions", "positive", "neutral", "negative",
+                                     "net", "positive_quotes", "negative_quotes"])
+    table = pd.concat(parts, ignore_index=True)
+    for column in ("positive_quotes", "negative_quotes"):
+        table[column] = table[column].map(lambda q: json.dumps(q, ensure_ascii=False))
+    return table[["level", "key", "aspect", "label", "mentions", "positive", "neutral", "negative", "net",
+                  "positive_quotes", "negative_quotes"]]
+
+
+def score_workspace(ws: Workspace, *, rating: RatingModel | None = None, sentiment: SentimentModel | None = None,
+                    aspects: AspectModel | None = None) -> dict[str, int]:
+    """Predict every review of the workspace and store the three tables; returns their row counts."""
+    frame = from_workspace(ws)
+    tables: dict[str, pd.DataFrame] = {}
+    if rating is not None or sentiment is not None:
+        tables[PREDICTIONS] = predictions(frame, rating, sentiment)
+    if aspects is not None:
+        mentions = aspects.mention_table(frame)
+        tables[MENTIONS] = mentions
+        tables[SUMMARY] = summaries(mentions)
+    with ws.connect(read_only=False, command="reviews: store predictions and aspects") as con:
+        for name, table in tables.items():
+            _replace(con, name, table)
+    return {name: len(table) for name, table in tables.items()}
+
+
+def _replace(con: duckdb.DuckDBPyConnection, name: str, table: pd.DataFrame) -> None:
+    con.register("incoming", table)
+    try:
+        con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM incoming')
+    finally:
+        con.unregister("incoming")
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+                            "AND table_name = ?", [name]).fetchall()[0][0])
+
+
+def sentiment_over_time(con: duckdb.DuckDBPyConnection, freq: str = "month") -> pd.DataFrame:
+    """Per period: reviews, share positive / neutral / negative (predicted) and mean rating where given."""
+    if freq not in ("day", "week", "month", "quarter"):
+        from shoplens.errors import InputError
+
+        raise InputError(f"freq must be day, week, month or quarter, not {freq!r}")
+    return con.execute(f"""
+        SELECT date_trunc('{freq}', review_ts) AS period, count(*) AS reviews,
+               avg(CASE WHEN sentiment = 'positive' THEN 1.0 ELSE 0.0 END) AS positive,
+               avg(CASE WHEN sentiment = 'neutral' THEN 1.0 ELSE 0.0 END) AS neutral,
+               avg(CASE WHEN sentiment = 'negative' THEN 1.0 ELSE 0.0 END) AS negative,
+               avg(rating) AS mean_rating, avg(predicted_stars) AS mean_predicted_stars
+        FROM {PREDICTIONS} WHERE review_ts IS NOT NULL GROUP BY 1 ORDER BY 1""").df()
+
+
+def aspect_summary(con: duckdb.DuckDBPyConnection, level: str, key: str) -> list[dict[str, Any]]:
+    rows = con.execute(f"SELECT * FROM {SUMMARY} WHERE level = ? AND key = ? ORDER BY mentions DESC, aspect",
+                       [level, key]).df()
+    records = rows.to_dict("records")
+    for row in records:
+        for column in ("positive_quotes", "negative_quotes"):
+            row[column] = json.loads(row[column])
+    return records

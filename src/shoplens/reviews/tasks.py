@@ -1,0 +1,150 @@
+"""The benchmark tasks of review intelligence, on the published files, with the stored splits.
+
+| task | data | labels | rows |
+|---|---|---|---|
+| ``womens_clothing_5star`` | Women's clothing reviews with text (845 without text left out) | stars 1–5 | 22,641 |
+| ``womens_clothing_binary`` | the same split minus 3-star rows | 0 = 1–2 stars, 1 = 4–5 | 19,770 |
+| ``womens_clothing_3class`` | the same split | 0 = 1–2, 1 = 3, 2 = 4–5 | 22,641 |
+| ``online_shopping_10_cats`` | all reviews (Chinese) | 0 negative, 1 positive | 62,774 |
+
+Text of a women's clothing review = title + ". " + review text (the text alone when there is no title).
+Splits are 80/10/10 stratified by the label (stars for the three women's clothing tasks), seed 0, stored
+as 0-based row positions of the published CSV files in ``splits/<dataset>.json.gz`` (indices, never
+data); :func:`make_split` recreates them, and a test checks that it still does.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from shoplens.data.datasets import online_shopping_10_cats, womens_clothing_reviews
+from shoplens.data.datasets._common import locate, read_csv
+from shoplens.errors import InputError, NotFound
+
+SPLITS_DIR = Path(__file__).parent / "splits"
+SPLIT_NAMES = ("train", "validation", "test")
+RATIO = (0.8, 0.1, 0.1)
+SEED = 0
+STAR_NAMES = ["1", "2", "3", "4", "5"]
+SENTIMENT_NAMES = ["negative", "neutral", "positive"]
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    dataset: str  # the ../shared/data folder
+    language: str
+    kind: str  # "stars" | "binary" | "3class"
+    class_names: tuple[str, ...]
+
+
+TASKS: dict[str, Task] = {
+    "womens_clothing_5star": Task("womens_clothing_5star", "womens_clothing_reviews", "en", "stars",
+                                  tuple(STAR_NAMES)),
+    "womens_clothing_binary": Task("womens_clothing_binary", "womens_clothing_reviews", "en", "binary",
+                                   ("negative", "positive")),
+    "womens_clothing_3class": Task("womens_clothing_3class", "womens_clothing_reviews", "en", "3class",
+                                   tuple(SENTIMENT_NAMES)),
+    "online_shopping_10_cats": Task("online_shopping_10_cats", "online_shopping_10_cats", "zh", "binary",
+                                    ("negative", "positive")),
+}
+
+
+def make_split(labels: Sequence[int], seed: int = SEED) -> dict[str, np.ndarray]:
+    """Positions of ``labels`` split 80/10/10, stratified, reproducibly (sorted within each part)."""
+    from sklearn.model_selection import train_test_split
+
+    positions = np.arange(len(labels))
+    labels = np.asarray(labels)
+    train, rest = train_test_split(positions, test_size=RATIO[1] + RATIO[2], stratify=labels, random_state=seed)
+    validation, test = train_test_split(rest, test_size=RATIO[2] / (RATIO[1] + RATIO[2]), stratify=labels[rest],
+                                        random_state=seed)
+    return {"train": np.sort(train), "validation": np.sort(validation), "test": np.sort(test)}
+
+
+def read_source(dataset: str, path: str | Path) -> pd.DataFrame:
+    """The dataset's rows with ``row`` (0-based position in the file), ``text`` and the raw label columns."""
+    if dataset == "womens_clothing_reviews":
+        source = locate(path, dataset, womens_clothing_reviews.FILES)
+        frame = read_csv(source, ["Title", "Review Text", "Rating"])
+        body = frame["Review Text"].fillna("").astype(str).str.strip()
+        title = frame["Title"].fillna("").astype(str).str.strip()
+        text = np.where(title != "", title + ". " + body, body)
+        out = pd.DataFrame({"row": np.arange(len(frame)), "text": text, "body": body,
+                            "rating": pd.to_numeric(frame["Rating"], errors="coerce")})
+        return out[out["body"] != ""].drop(columns="body").reset_index(drop=True)
+    if dataset == "online_shopping_10_cats":
+        source = locate(path, dataset, online_shopping_10_cats.FILES)
+        frame = read_csv(source, ["cat", "label", "review"])
+        text = frame["review"].fillna("").astype(str).str.lstrip("\ufeff")
+        return pd.DataFrame({"row": np.arange(len(frame)), "text": text, "category": frame["cat"],
+                             "label": pd.to_numeric(frame["label"], errors="coerce")})
+    raise NotFound(f"no review task data {dataset!r}; known: womens_clothing_reviews, online_shopping_10_cats")
+
+
+def _stratify_labels(dataset: str, frame: pd.DataFrame) -> np.ndarray:
+    return (frame["rating"] if dataset == "womens_clothing_reviews" else frame["label"]).astype(int).to_numpy()
+
+
+def split_file(dataset: str) -> Path:
+    return SPLITS_DIR / f"{dataset}.json.gz"
+
+
+def write_split(dataset: str, path: str | Path) -> Path:
+    """Recreate and store the split of ``dataset`` (row positions of the published file)."""
+    frame = read_source(dataset, path)
+    parts = make_split(_stratify_labels(dataset, frame))
+    rows = frame["row"].to_numpy()
+    payload = {"dataset": dataset, "rows_in_file": int(rows.max()) + 1, "rows_used": len(frame),
+               "ratio": list(RATIO), "seed": SEED, "stratified_by": "rating" if "rating" in frame else "label",
+               **{name: rows[parts[name]].tolist() for name in SPLIT_NAMES}}
+    target = split_file(dataset)
+    with gzip.open(target, "wt", encoding="utf-8") as handle:
+        json.dump(payload, handle, separators=(",", ":"))
+    return target
+
+
+def stored_split(dataset: str) -> dict[str, np.ndarray]:
+    """The stored split: part name → row positions of the published file."""
+    path = split_file(dataset)
+    if not path.exists():
+        raise NotFound(f"no stored split for {dataset!r} in {SPLITS_DIR}")
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        payload = json.load(handle)
+    return {name: np.asarray(payload[name], dtype=np.int64) for name in SPLIT_NAMES}
+
+
+def load_task(name: str, path: str | Path) -> pd.DataFrame:
+    """Rows of a task: ``row``, ``text``, ``label`` (0-based class index), ``split`` (train/validation/test).
+
+    ``path`` is the dataset's folder or file (e.g. ``../shared/data/womens_clothing_reviews``).
+    """
+    if name not in TASKS:
+        raise NotFound(f"no review task {name!r}; tasks are {', '.join(TASKS)}")
+    task = TASKS[name]
+    frame = read_source(task.dataset, path)
+    split = stored_split(task.dataset)
+    part_of = pd.Series(index=np.concatenate(list(split.values())),
+                        data=np.repeat(SPLIT_NAMES, [len(v) for v in split.values()]))
+    if len(part_of) != len(frame) or not frame["row"].isin(part_of.index).all():
+        raise InputError(f"the file does not match the stored split of {task.dataset!r} ({len(part_of):,} rows "
+                         f"expected, {len(frame):,} found): is it the published file?", file=str(path))
+    frame["split"] = part_of.loc[frame["row"]].to_numpy()
+    if task.dataset == "womens_clothing_reviews":
+        stars = frame["rating"].astype(int)
+        if task.kind == "stars":
+            frame["label"] = stars - 1
+        elif task.kind == "binary":
+            frame = frame[stars != 3].copy()
+            frame["label"] = (frame["rating"] >= 4).astype(int)
+        else:
+            frame["label"] = np.select([stars <= 2, stars == 3], [0, 1], 2)
+    frame["label"] = frame["label"].astype(int)
+    return frame[["row", "text", "label", "split"]].reset_index(drop=True)

@@ -1,0 +1,230 @@
+"""Review intelligence in the service: predict stars and sentiment for a batch of texts (with the words that
+drove each prediction), aspects of a product or category with quotes, sentiment over time; and the dashboard
+page. Predictions use the deployed models (loaded once, reloaded when another version is deployed); aspects
+and sentiment over time read the tables ``shoplens reviews train`` / ``shoplens run`` stored."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi import Path as PathParam
+from pydantic import BaseModel, Field
+
+from shoplens.errors import NotFound
+from shoplens.serve.deps import get_warehouse, require_read
+from shoplens.serve.models import error_responses
+from shoplens.serve.registry import Capability, Page
+from shoplens.serve.warehouse import Warehouse, jsonable
+
+MAX_TEXTS = 256
+MAX_CHARS = 5000
+MAX_EXPLAIN = 32  # explanations cost one model pass per word: limited per request
+TRAIN_COMMAND = "shoplens reviews train"
+
+router = APIRouter(prefix="/api/v1/reviews", tags=["reviews"], dependencies=[Depends(require_read)],
+                   responses=error_responses(401, 403, 503))
+
+
+class PredictRequest(BaseModel):
+    texts: list[str] = Field(min_length=1, max_length=MAX_TEXTS, description=f"1–{MAX_TEXTS} review texts")
+    languages: list[str] | None = Field(None, description="language per text (en, zh …); detected when absent")
+    explain: bool = Field(False, description=f"also return the words that drove each prediction (≤ {MAX_EXPLAIN} "
+                                             "texts)")
+
+    model_config = {"json_schema_extra": {"examples": [{"texts": ["Lovely fabric but it runs small",
+                                                                  "质量很好，物流也快"], "explain": True}]}}
+
+
+class Word(BaseModel):
+    text: str
+    start: int
+    end: int
+    weight: float = Field(description="fall of the predicted label's probability without this word")
+
+
+class Prediction(BaseModel):
+    text: str
+    stars: int | None = Field(None, description="1–5 (rating models only)")
+    sentiment: str
+    confidence: float
+    explained_label: str | None = None
+    words: list[Word] | None = None
+
+
+class PredictResponse(BaseModel):
+    model: str
+    version: str
+    predictions: list[Prediction]
+
+
+class AspectRow(BaseModel):
+    aspect: str
+    label: str
+    mentions: int
+    positive: int
+    neutral: int
+    negative: int
+    net: float = Field(description="(positive − negative) / mentions")
+    positive_quotes: list[str]
+    negative_quotes: list[str]
+
+
+class AspectsResponse(BaseModel):
+    level: Literal["product", "category"]
+    key: str
+    summary: str
+    aspects: list[AspectRow]
+
+
+class SentimentPoint(BaseModel):
+    period: str
+    reviews: int
+    positive: float
+    neutral: float
+    negative: float
+    mean_rating: float | None
+    mean_predicted_stars: float | None
+
+
+# -- deployed models, loaded once per version ---------------------------------------------------------------
+_LOADED: dict[tuple[str, str, str], Any] = {}
+_LOCK = threading.Lock()
+
+
+def deployed_model(warehouse: Warehouse) -> tuple[str, str, Any]:
+    """(name, version, model) of the deployed rating model, else the sentiment model."""
+    from shoplens.registry import ModelRegistry
+    from shoplens.reviews.models import RatingModel, SentimentModel
+
+    registry = ModelRegistry(warehouse.ws)
+    for model_class in (RatingModel, SentimentModel):
+        try:
+            card = registry.card(model_class.registry_name)
+        except NotFound:
+            continue
+        key = (str(warehouse.ws.path), card.name, card.version)
+        with _LOCK:
+            if key not in _LOADED:
+                for old in [k for k in _LOADED if k[:2] == key[:2]]:
+                    del _LOADED[old]
+                _LOADED[key] = model_class.load(registry.path(card.name, card.version))
+            return card.name, card.version, _LOADED[key]
+    raise NotFound(f"no review model in this workspace yet: train one with `{TRAIN_COMMAND}`")
+
+
+@router.post("/predict", response_model=PredictResponse, summary="Stars and sentiment of a batch of review texts",
+             responses=error_responses(400, 404))
+def predict(request: PredictRequest, warehouse: Warehouse = Depends(get_warehouse)) -> PredictResponse:
+    from shoplens.errors import InputError
+    from shoplens.reviews.cli import predict_rows
+
+    too_long = next((i for i, t in enumerate(request.texts) if len(t) > MAX_CHARS), None)
+    if too_long is not None:
+        raise InputError(f"texts[{too_long}] has {len(request.texts[too_long]):,} characters; at most {MAX_CHARS:,}")
+    if request.languages is not None and len(request.languages) != len(request.texts):
+        raise InputError(f"{len(request.languages)} languages for {len(request.texts)} texts")
+    if request.explain and len(request.texts) > MAX_EXPLAIN:
+        raise InputError(f"explanations are limited to {MAX_EXPLAIN} texts per request; got {len(request.texts)}")
+    name, version, model = deployed_model(warehouse)
+    rows = predict_rows(model, request.texts, request.explain)
+    return PredictResponse(model=name, version=version, predictions=[Prediction(**row) for row in rows])
+
+
+def _aspects(warehouse: Warehouse, level: str, key: str) -> AspectsResponse:
+    from shoplens.reviews.aspects import summary_sentence
+    from shoplens.reviews.store import SUMMARY, aspect_summary, has_table
+
+    with warehouse.read() as con:
+        if not has_table(con, SUMMARY):
+            raise NotFound(f"no aspect summaries yet: compute them with `{TRAIN_COMMAND}` or "
+                           f"`shoplens reviews aspects --refresh`")
+        rows = aspect_summary(con, level, key)
+    if not rows:
+        raise NotFound(f"no aspect mentions for {level} {key!r}")
+    import pandas as pd
+
+    return AspectsResponse(level=level, key=key, summary=summary_sentence(pd.DataFrame(rows)),
+                           aspects=[AspectRow(**{k: v for k, v in r.items() if k in AspectRow.model_fields})
+                                    for r in rows])
+
+
+@router.get("/products/{product_id}/aspects", response_model=AspectsResponse,
+            summary="What customers praise and complain about for one product, with counts and quotes",
+            responses=error_responses(404))
+def product_aspects(product_id: str = PathParam(max_length=200),
+                    warehouse: Warehouse = Depends(get_warehouse)) -> AspectsResponse:
+    return _aspects(warehouse, "product", product_id)
+
+
+@router.get("/categories/aspects", response_model=AspectsResponse,
+            summary="Aspects of one category (its full path, e.g. 'Clothing > Women > Dresses')",
+            responses=error_responses(404))
+def category_aspects(category: str = Query(max_length=500), warehouse: Warehouse = Depends(get_warehouse)
+                     ) -> AspectsResponse:
+    return _aspects(warehouse, "category", category)
+
+
+@router.get("/sentiment", response_model=list[SentimentPoint], summary="Predicted sentiment shares per period",
+            responses=error_responses(404))
+def sentiment(freq: Literal["day", "week", "month", "quarter"] = "month",
+              warehouse: Warehouse = Depends(get_warehouse)) -> list[SentimentPoint]:
+    from shoplens.reviews.store import PREDICTIONS, has_table, sentiment_over_time
+
+    with warehouse.read() as con:
+        if not has_table(con, PREDICTIONS):
+            raise NotFound(f"no review predictions yet: compute them with `{TRAIN_COMMAND}`")
+        series = sentiment_over_time(con, freq)
+    return [SentimentPoint(**{k: jsonable(v) for k, v in row.items()} | {"period": str(row["period"])[:10]})
+            for row in series.to_dict("records")]
+
+
+# -- dashboard ---------------------------------------------------------------------------------------------
+EXPLAINED_REVIEWS = 6
+PRODUCTS_SHOWN = 8
+
+
+def reviews_page(warehouse: Warehouse) -> dict[str, Any]:
+    import json
+
+    from shoplens.reviews.aspects import summary_sentence
+    from shoplens.reviews.charts import highlighted, sentiment_lines
+    from shoplens.reviews.store import PREDICTIONS, SUMMARY, has_table, sentiment_over_time
+
+    with warehouse.read() as con:
+        if not has_table(con, PREDICTIONS):
+            return {"missing": f"Nothing computed yet: run `{TRAIN_COMMAND}` (or `shoplens run`)."}
+        series = sentiment_over_time(con, "month")
+        summary = con.execute(f"SELECT * FROM {SUMMARY} WHERE level = 'product'").df() \
+            if has_table(con, SUMMARY) else None
+        recent = con.execute(f"""SELECT p.review_id, p.product_id, p.sentiment, r.title, r.body FROM {PREDICTIONS} p
+                                 JOIN reviews r USING (review_id) ORDER BY p.review_ts DESC NULLS LAST, p.review_id
+                                 LIMIT ?""", [EXPLAINED_REVIEWS]).df()
+    products = []
+    if summary is not None and not summary.empty:
+        busiest = summary.groupby("key")["mentions"].sum().sort_values(ascending=False).head(PRODUCTS_SHOWN)
+        for product in busiest.index:
+            rows = summary[summary["key"] == product].sort_values("mentions", ascending=False)
+            products.append({"product_id": product, "sentence": summary_sentence(rows),
+                             "aspects": [{**r, "positive_quotes": json.loads(r["positive_quotes"]),
+                                          "negative_quotes": json.loads(r["negative_quotes"])}
+                                         for r in rows.to_dict("records")]})
+    explained = []
+    if not recent.empty:
+        from shoplens.reviews.data import review_text
+
+        texts = review_text(recent["title"], recent["body"]).tolist()
+        _, _, model = deployed_model(warehouse)
+        for row, why in zip(recent.to_dict("records"), model.explain(texts), strict=True):
+            explained.append({"review_id": row["review_id"], "product_id": row["product_id"], "label": why["label"],
+                              "probability": why["probability"], "html": highlighted(why["text"], why["words"])})
+    return {"svg": sentiment_lines(series), "periods": len(series), "products": products, "explained": explained}
+
+
+capability = Capability(
+    name="reviews",
+    router=router,
+    pages=(Page(path="/reviews", title="Reviews", template="reviews_overview.html", context=reviews_page, order=30),),
+    requires=("shoplens.reviews",),
+)
