@@ -57,3 +57,22 @@ def test_errors_are_one_line(shop: str) -> None:
     assert code == 1 and "BG/NBD needs at least" in out
     code, out = analyze("rfm", "-w", str(Path(shop).parent / "missing"))
     assert code == 1 and "not a shoplens workspace" in out
+    code, out = analyze("kpis", "--dimension", "planet", "-w", shop)
+    assert code == 1 and "--dimension 'planet'" in out
+    code, out = analyze("all", "--profile", "huge", "-w", shop)
+    assert code == 1 and "--profile 'huge'" in out
+    code, out = analyze("baskets", "--top", "0", "-w", shop)
+    assert code == 2 and "--top" in out  # typer's range check: a usage error
+    code, out = analyze("cohorts", "--measure", "happiness", "-w", shop)
+    assert code == 1 and "no cohort measure 'happiness'" in out
+
+
+def test_model_settings_are_checked_before_the_data(tiny_shop: sl.Workspace) -> None:
+    from shoplens.analytics.churn import ChurnModel
+    from shoplens.analytics.clv import CLVModel
+    from shoplens.errors import InputError
+
+    for model, message in ((CLVModel(months=0), "months 0"), (CLVModel(discount_rate=-0.1), "discount_rate"),
+                           (ChurnModel(horizon_days=0), "horizon_days 0"), (ChurnModel(learning_rate=0), "learning")):
+        with pytest.raises(InputError, match=message):
+            model.fit(tiny_shop)

@@ -17,6 +17,7 @@ from shoplens.analytics import api, queries
 from shoplens.analytics.funnels import Funnel
 from shoplens.analytics.parity import differences
 from shoplens.engine.sql import PortableQuery
+from shoplens.errors import NotFound
 from tests.analytics.conftest import CUSTOMERS, EVENTS, ORDER_ITEMS, ORDERS, PRODUCTS, copy_workspace, write
 
 pytestmark = pytest.mark.spark
@@ -36,7 +37,8 @@ def every_analysis() -> list[PortableQuery]:
     session_funnel = Funnel.parse(["view", "wishlist?", "cart=add_to_cart|checkout", "purchase"],
                                   breakdown="properties.device")
     customer_funnel = Funnel.parse(["view", "purchase"], entity="customer", window="7d", breakdown="country")
-    return [*queries.kpis("day"), *queries.kpis("month"), *queries.rfm(), *queries.cohorts("attributes.tier"),
+    return [*queries.kpis("day"), *queries.kpis("week"), *queries.kpis("month"), *queries.rfm(),
+            *queries.cohorts("attributes.tier"),
             *queries.funnel(session_funnel), *[renamed(q, "_c") for q in queries.funnel(customer_funnel)[:2]],
             *queries.baskets(0.02), queries.query("basket_lines"), *queries.clv_summary(),
             *queries.customer_features("2024-06-01", "2024-08-01"), renamed(queries.rfm("2024-05-01")[0], "_as_of")]
@@ -55,8 +57,7 @@ def mixed_shop(small_shop: sl.Workspace, tmp_path_factory: pytest.TempPathFactor
 
 def test_every_sql_analysis_is_the_same_on_duckdb_and_spark(mixed_shop: sl.Workspace, spark) -> None:
     batch = every_analysis()
-    assert {q.name.removesuffix("_c").removesuffix("_as_of") for q in batch} == set(queries.SQL_ANALYSES) - {
-        "kpis_week"}  # kpis_week differs from kpis_month by one literal
+    assert {q.name.removesuffix("_c").removesuffix("_as_of") for q in batch} == set(queries.SQL_ANALYSES)
     with api.AnalysisSession(mixed_shop, "duckdb", store=False) as session:
         duck = session.run(batch, fetch_all=True)
     with api.AnalysisSession(mixed_shop, "spark", spark=spark, store=False) as session:
@@ -82,3 +83,12 @@ def test_spark_sql_is_exact(mixed_shop: sl.Workspace) -> None:
     assert "PERCENTILE_DISC(0.2) WITHIN GROUP (ORDER BY recency_days)" in text and "APPROX" not in text.upper()
     assert "FROM_UTC_TIMESTAMP" in text
     assert isinstance(Path(mixed_shop.path), Path)
+
+
+def test_both_engines_tell_empty_tables(mixed_shop: sl.Workspace, spark) -> None:
+    for engine, options in (("duckdb", {}), ("spark", {"spark": spark})):
+        with api.AnalysisSession(mixed_shop, engine, store=False, **options) as session:
+            assert session.engine.has_rows("orders") and session.engine.has_rows("events")
+            assert not session.engine.has_rows("ratings") and not session.engine.has_rows("no_such_table")
+            with pytest.raises(NotFound, match="needs rows in the 'ratings' table"):
+                session.require(("orders", "ratings"), "a test")

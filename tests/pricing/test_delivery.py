@@ -80,13 +80,24 @@ def test_pipeline_steps_register_and_deploy_then_the_report_shows_them(delivery_
     assert "Pricing" in page and "Suggested prices" in page and "Can identify" in page
 
 
-def test_a_shop_without_product_sales_is_skipped(workspace: sl.Workspace, tmp_path: Path) -> None:
+def test_a_shop_without_product_sales_is_not_applicable(workspace: sl.Workspace, tmp_path: Path) -> None:
     path = tmp_path / "o.csv"
     path.write_text("order_id,order_ts,total_amount\nA,2024-01-01,5\n", encoding="utf-8")
     workspace.ingest("orders", path)
     results = run(workspace, ["pricing"], profile="demo")
-    assert results[0].status == "ok" and "no product sales" in results[0].summary["skipped"]
-    assert results[1].summary == {"skipped": "no pricing model was trained in this run"}
+    assert [r.status for r in results] == ["skipped", "skipped"]
+    assert "no product sales" in results[0].error and results[1].error == results[0].error
+
+
+def test_a_shop_whose_prices_never_moved_is_not_applicable(workspace: sl.Workspace) -> None:
+    days = pd.date_range("2024-01-01", periods=150)
+    frame = pd.DataFrame({"order_id": [f"O{i}" for i in range(len(days))], "order_ts": days, "line_no": 1,
+                          "product_id": ["P1", "P2"] * (len(days) // 2), "quantity": 2, "unit_price": 4.99})
+    workspace.ingest("orders", frame[["order_id", "order_ts"]])
+    workspace.ingest("order_items", frame[["order_id", "line_no", "product_id", "quantity", "unit_price"]])
+    results = run(workspace, ["pricing"], profile="full")
+    assert results[0].status == "skipped" and "no price variation" in results[0].error, results[0].error
+    assert "2 products" in results[0].error
 
 
 @pytest.fixture

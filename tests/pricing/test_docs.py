@@ -18,3 +18,18 @@ def test_the_opening_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     exec(compile(code.group(1), str(DOC), "exec"), {})
     out = capsys.readouterr().out
     assert "elasticity" in out and "[]" in out  # the table, and no constraint violated
+
+
+def test_every_command_and_endpoint_is_documented() -> None:
+    from shoplens.pricing.cli import app
+    from shoplens.serve.routers.pricing import router
+
+    doc = DOC.read_text(encoding="utf-8")
+    commands = [c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands]
+    assert set(commands) == {"elasticity", "optimize", "plan-test", "analyze-test", "identify"}
+    for command in commands:
+        assert f"| `shoplens pricing {command}" in doc, f"command {command} lacks its row in docs/pricing.md"
+    for route in router.routes:
+        for method in route.methods:
+            assert f"{method} {route.path}" in doc, f"{method} {route.path} is not documented"
+    assert "GET /pricing" in doc  # the dashboard page

@@ -125,3 +125,31 @@ def test_a_demand_forecast_replaces_the_baseline() -> None:
     assert planned.loc["B", "change"] < 0  # forecast demand makes it priceable
     with pytest.raises(InputError, match="units_per_day"):
         optimizer.optimize(table, demand=forecast.assign(units_per_day=[-1.0, 2.0]))
+
+
+def test_the_forecast_modules_inventory_plan_supplies_stock_and_demand(delivery_ws: object) -> None:
+    """With a stored inventory plan (shoplens.forecast), its inventory position caps sales and its forecast
+    demand per day replaces the last year's average at the current price."""
+    from shoplens.forecast import inventory_plan
+    from shoplens.forecast.store import write_plan
+    from shoplens.pricing.inputs import forecast_demand
+    from shoplens.pricing.workflow import suggest
+
+    model = ElasticityModel(history_days=364).fit(delivery_ws)
+    identified = model.elasticities_[model.elasticities_["status"] == "identified"]
+    planned = identified["product_id"].head(4).tolist()
+    days = pd.date_range("2025-02-05", periods=28)
+    forecast = pd.DataFrame([(p, d, 3.0 + i) for i, p in enumerate(planned) for d in days],
+                            columns=["unique_id", "ds", "y"])
+    on_hand = pd.DataFrame({"unique_id": planned, "on_hand": [5.0, 500.0, 500.0, 500.0], "on_order": 0.0})
+    write_plan(delivery_ws, inventory_plan(forecast, stock=on_hand), "test")
+    stock = available_stock(delivery_ws)
+    assert stock["source"].iloc[0].startswith("forecast inventory plan")
+    assert dict(zip(stock["product_id"], stock["available"], strict=True)) == dict(zip(planned, on_hand["on_hand"],
+                                                                                       strict=True))
+    assert forecast_demand(delivery_ws)["units_per_day"].tolist() == [3.0, 4.0, 5.0, 6.0]
+    rows = suggest(delivery_ws, model).table.set_index("product_id").loc[planned]
+    assert rows["baseline_units_per_day"].tolist() == [3.0, 4.0, 5.0, 6.0]
+    assert rows["stock"].tolist() == [5.0, 500.0, 500.0, 500.0]
+    # 5 units for 28 days of a demand of 3 a day: no cut, and sales never exceed the stock
+    assert rows.loc[planned[0], "change"] >= 0 and rows.loc[planned[0], "units_suggested"] <= 5 + 1e-9

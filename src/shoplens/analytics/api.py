@@ -26,8 +26,8 @@ import pyarrow as pa
 
 from shoplens.analytics import queries
 from shoplens.analytics.funnels import DEFAULT_STEPS, Entity, Funnel, FunnelStep
-from shoplens.engine import Engine, PortableQuery, make_engine
-from shoplens.errors import InputError
+from shoplens.engine import Engine, PortableQuery, WarehouseSource, make_engine
+from shoplens.errors import InputError, NotFound
 
 # Results that other analyses read but people rarely look at (large: one row per session, per basket line):
 # kept for the session only (never stored in the warehouse) and not returned unless asked for.
@@ -73,6 +73,15 @@ class AnalysisSession:
                 self.engine.drop(q.name)
         return results
 
+    def require(self, tables: tuple[str, ...], purpose: str) -> None:
+        """Refuse (``NotFound``, naming the table and the data) an analysis whose driving tables are empty."""
+        if self.engine is None:
+            raise InputError("the analysis session is not open; use it in a `with` block")
+        for table in tables:
+            if not self.engine.has_rows(table):
+                raise NotFound(f"{purpose} needs rows in the {table!r} table, and {_describe(self.engine.source)} "
+                               f"has none: ingest {table} first (`shoplens ingest {table} FILE`)")
+
     def store(self, name: str, frame: pd.DataFrame | pa.Table) -> None:
         """Keep a Python-computed result (model predictions, rules) as ``analytics_<name>``."""
         if self.engine is None:
@@ -85,13 +94,23 @@ class AnalysisSession:
         return self.engine.source if self.engine is not None else None
 
 
-def run_queries(data: Any, batch: list[PortableQuery], *, engine: str = "duckdb",
-                store: bool = True) -> dict[str, pa.Table]:
-    """Run a batch of analyses on ``data`` (an open session is reused, else one is opened and closed)."""
+def run_queries(data: Any, batch: list[PortableQuery], *, engine: str = "duckdb", store: bool = True,
+                needs: tuple[str, ...] = (), purpose: str | None = None) -> dict[str, pa.Table]:
+    """Run a batch of analyses on ``data`` (an open session is reused, else one is opened and closed);
+    ``needs`` names the tables that must hold rows (else ``NotFound`` says which is empty)."""
+    purpose = purpose or (batch[0].name if batch else "the analysis")
     if isinstance(data, AnalysisSession):
+        data.require(needs, purpose)
         return data.run(batch)
     with AnalysisSession(data, engine, store=store) as session:
+        session.require(needs, purpose)
         return session.run(batch)
+
+
+def _describe(source: Any) -> str:
+    if isinstance(source, WarehouseSource):
+        return f"the workspace {source.ws.path}"
+    return "the Parquet source"
 
 
 def store_result(data: Any, name: str, frame: pd.DataFrame | pa.Table, *, engine: str = "duckdb") -> None:
@@ -111,7 +130,8 @@ def _frame(table: pa.Table, order: list[str]) -> pd.DataFrame:
 def kpis(data: Any, grain: str = "day", *, engine: str = "duckdb", store: bool = True) -> pd.DataFrame:
     """Revenue, refunds, orders, AOV, units, customers (new, returning, repeat rate), refund rate per
     period, overall (``dimension == "all"``) and by country, channel and category."""
-    table = run_queries(data, queries.kpis(grain), engine=engine, store=store)[f"kpis_{grain}"]
+    table = run_queries(data, queries.kpis(grain), engine=engine, store=store, needs=("orders",),
+                        purpose="KPIs")[f"kpis_{grain}"]
     return _frame(table, ["dimension", "value", "period"])
 
 
@@ -126,14 +146,15 @@ class RFMResult:
 def rfm(data: Any, as_of: dt.date | str | None = None, *, engine: str = "duckdb", store: bool = True) -> RFMResult:
     """RFM quintile scores (cut-offs, not ranks) and named segments, as of a day (default: the day after
     the last purchase)."""
-    tables = run_queries(data, queries.rfm(as_of), engine=engine, store=store)
+    tables = run_queries(data, queries.rfm(as_of), engine=engine, store=store, needs=("orders",), purpose="RFM")
     return RFMResult(_frame(tables["rfm"], ["customer_id"]), _frame(tables["rfm_segments"], ["rank"]))
 
 
 def cohorts(data: Any, breakdown: str | None = None, *, engine: str = "duckdb", store: bool = True) -> pd.DataFrame:
     """Monthly acquisition cohorts in long form (cohort, segment, period): retention, revenue and the
     repeat-purchase curve; ``breakdown`` is a customer column or ``attributes.<key>``."""
-    table = run_queries(data, queries.cohorts(breakdown), engine=engine, store=store)["cohorts"]
+    table = run_queries(data, queries.cohorts(breakdown), engine=engine, store=store, needs=("orders",),
+                        purpose="cohorts")["cohorts"]
     return _frame(table, ["segment", "cohort", "period"])
 
 
@@ -164,12 +185,14 @@ def funnel(data: Any, steps: list[str | FunnelStep] | tuple[str, ...] = DEFAULT_
     from the first step, per session (rebuilt from 30 minutes of inactivity when missing) or customer."""
     spec = Funnel.parse(steps, window=window, entity=entity, breakdown=breakdown,
                         session_gap_minutes=session_gap_minutes, start=start, end=end)
-    tables = run_queries(data, queries.funnel(spec), engine=engine, store=store)
+    tables = run_queries(data, queries.funnel(spec), engine=engine, store=store, needs=("events",),
+                         purpose="a funnel")
     return FunnelResult(spec, _frame(tables["funnel"], ["segment", "step_no"]),
                         _frame(tables["funnel_times"], ["segment", "bucket_no"]))
 
 
 def pair_counts(data: Any, min_support: float = 0.01, *, engine: str = "duckdb", store: bool = True) -> pd.DataFrame:
     """Products bought together: pairs of frequent items with support, confidence and lift."""
-    table = run_queries(data, queries.baskets(min_support), engine=engine, store=store)["pair_counts"]
+    table = run_queries(data, queries.baskets(min_support), engine=engine, store=store, needs=("order_items",),
+                        purpose="pair counts")["pair_counts"]
     return _frame(table, ["item_a", "item_b"])

@@ -43,7 +43,7 @@ class AssociationRules:
         batch = queries.baskets(self.min_support)
         if self.max_len is None or self.max_len >= 3:
             batch.append(queries.query("basket_lines"))
-        tables = run_queries(data, batch, engine=self.engine)
+        tables = run_queries(data, batch, engine=self.engine, needs=("order_items",), purpose="market baskets")
         items = tables["basket_items"].to_pandas()
         if items.empty:
             raise InputError(f"no item is in {self.min_support:.2%} of the baskets (or there are no order lines)")

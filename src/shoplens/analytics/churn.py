@@ -53,8 +53,20 @@ class ChurnModel:
     def train_horizon(self) -> int:
         return self.train_horizon_days or self.horizon_days
 
+    def check(self) -> None:
+        """Refuse settings that cannot give a churn model (before any data is read)."""
+        for name in ("horizon_days", "train_horizon_days", "n_estimators", "min_child_samples"):
+            value = getattr(self, name)
+            if value is not None and (int(value) != value or value < 1):
+                raise InputError(f"{name} {value!r}: give a whole number, at least 1")
+        if self.num_leaves < 2:
+            raise InputError(f"num_leaves {self.num_leaves!r} must be at least 2")
+        if not self.learning_rate > 0:
+            raise InputError(f"learning_rate {self.learning_rate!r} must be positive")
+
     def fit(self, data: Any) -> ChurnModel:
         """Train for predictions at ``cutoff`` on labels observed before it."""
+        self.check()
         cutoff = self._cutoff(data)
         train_cutoff = cutoff - dt.timedelta(days=self.train_horizon)
         train = features_at(data, train_cutoff, cutoff, self.engine)

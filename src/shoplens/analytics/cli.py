@@ -8,12 +8,14 @@ from typing import Annotated, Any
 import typer
 
 from shoplens.clitools import JsonOpt, WorkspaceOpt, console, emit, handle_errors, open_workspace, table_of
+from shoplens.errors import InputError
 
 app = typer.Typer(help="Behaviour analytics: KPIs, RFM segments, cohorts, funnels, CLV and churn, baskets.",
                   no_args_is_help=True)
 
 EngineOpt = Annotated[str, typer.Option("--engine", help="duckdb (default) or spark (needs shoplens[spark]).")]
 MasterOpt = Annotated[str, typer.Option("--spark-master", help="Spark master for --engine spark.")]
+DIMENSIONS = ("all", "country", "channel", "category")
 
 
 def _session(workspace: Any, engine: str, master: str) -> Any:
@@ -32,12 +34,14 @@ def _records(frame: Any) -> list[dict[str, Any]]:
 @handle_errors
 def kpis(grain: Annotated[str, typer.Option(help="day, week or month (shop time).")] = "day",
          dimension: Annotated[str, typer.Option(help="Rows to print: all, country, channel or category.")] = "all",
-         last: Annotated[int, typer.Option(help="Periods to print (the latest).")] = 14,
+         last: Annotated[int, typer.Option(min=1, help="Periods to print (the latest).")] = 14,
          engine: EngineOpt = "duckdb", spark_master: MasterOpt = "local[2]",
          workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Revenue, orders, AOV, units, new vs returning customers, repeat and refund rates per period."""
     from shoplens.analytics.api import kpis as run
 
+    if dimension not in DIMENSIONS:
+        raise InputError(f"--dimension {dimension!r}: use {', '.join(DIMENSIONS)}")
     with _session(workspace, engine, spark_master) as session:
         table = run(session, grain)
     shown = table[table["dimension"] == dimension]
@@ -122,9 +126,9 @@ def funnel(step: Annotated[list[str] | None, typer.Option(
 @handle_errors
 def clv(calibration_end: Annotated[str | None, typer.Option(help="Last day of the history (default: the last "
                                                                   "purchase day).")] = None,
-        months: Annotated[int, typer.Option(help="Months of CLV.")] = 12,
-        discount_rate: Annotated[float, typer.Option(help="Monthly discount rate.")] = 0.01,
-        top: Annotated[int, typer.Option(help="Customers to print (highest CLV).")] = 10,
+        months: Annotated[int, typer.Option(min=1, help="Months of CLV.")] = 12,
+        discount_rate: Annotated[float, typer.Option(min=0, help="Monthly discount rate.")] = 0.01,
+        top: Annotated[int, typer.Option(min=1, help="Customers to print (highest CLV).")] = 10,
         workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """BG/NBD + Gamma-Gamma: P(alive), expected purchases and discounted CLV per customer."""
     from shoplens.analytics.results import fit_clv
@@ -145,9 +149,9 @@ def clv(calibration_end: Annotated[str | None, typer.Option(help="Last day of th
 
 @app.command()
 @handle_errors
-def churn(horizon: Annotated[int, typer.Option(help="Days without a purchase that count as churn.")] = 90,
-          train_horizon: Annotated[int | None, typer.Option(help="Label days of the training window "
-                                                                  "(default: the horizon).")] = None,
+def churn(horizon: Annotated[int, typer.Option(min=1, help="Days without a purchase that count as churn.")] = 90,
+          train_horizon: Annotated[int | None, typer.Option(min=1, help="Label days of the training window "
+                                                                         "(default: the horizon).")] = None,
           evaluate_at: Annotated[str | None, typer.Option(
               "--evaluate-at", help="Backtest at this cutoff against BG/NBD instead of predicting now.")] = None,
           workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
@@ -176,7 +180,7 @@ def churn(horizon: Annotated[int, typer.Option(help="Days without a purchase tha
 @handle_errors
 def baskets(min_support: Annotated[float, typer.Option(help="Minimum share of baskets.")] = 0.01,
             min_confidence: Annotated[float, typer.Option(help="Minimum confidence of a rule.")] = 0.1,
-            top: Annotated[int, typer.Option(help="Rules to print.")] = 20,
+            top: Annotated[int, typer.Option(min=1, help="Rules to print.")] = 20,
             workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Frequent itemsets and association rules (support, confidence, lift) from order lines."""
     from shoplens.analytics.results import fit_rules
@@ -196,6 +200,9 @@ def run_all(profile: Annotated[str, typer.Option(help="demo (small, fast) or ful
             workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Every analysis and model above with default settings (what `shoplens run` does for analytics)."""
     from shoplens.analytics.steps import analyze_everything
+
+    if profile not in ("demo", "full"):
+        raise InputError(f"--profile {profile!r}: use demo or full")
 
     summary = analyze_everything(open_workspace(workspace), profile)
     rows = [{"part": part, "item": key, "value": ", ".join(f"{k}: {v}" for k, v in value.items())

@@ -54,7 +54,7 @@ def _minimize(objective: Any, n_params: int) -> np.ndarray:
                       options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000, "maxfev": 40000})
     best = polish if polish.fun <= first.fun else first
     if not np.all(np.isfinite(best.x)) or not math.isfinite(best.fun):
-        raise ShoplensError("the maximum-likelihood fit did not converge (too few customers or repeat purchases?)")
+        raise InputError("the maximum-likelihood fit did not converge (too few customers or repeat purchases?)")
     return best.x
 
 
@@ -190,8 +190,20 @@ class CLVModel:
     penalizer: float = 0.0
     engine: str = "duckdb"
 
+    def check(self) -> None:
+        """Refuse settings that cannot give a CLV (before any data is read)."""
+        if not self.time_unit_days > 0:
+            raise InputError(f"time_unit_days {self.time_unit_days!r} must be positive")
+        if int(self.months) != self.months or self.months < 1:
+            raise InputError(f"months {self.months!r}: give a whole number of months, at least 1")
+        if not 0 <= self.discount_rate < 1:
+            raise InputError(f"discount_rate {self.discount_rate!r} must be a monthly fraction in [0, 1)")
+        if self.penalizer < 0:
+            raise InputError(f"penalizer {self.penalizer!r} must not be negative")
+
     def fit(self, data: Any) -> CLVModel:
         """``data``: a Workspace / analysis source, or a summary frame (``clv_summary`` columns)."""
+        self.check()
         summary = data if isinstance(data, pd.DataFrame) else self.summary(data)
         self.summary_ = summary
         frequency, recency, t = self.units(summary)

@@ -5,8 +5,11 @@
 - evaluate: the churn backtest against BG/NBD, and against the simulator's latent states when present;
 - deploy: the registered analytics models become the versions the service loads.
 
-An analysis the data cannot support (no events for a funnel, no customers for RFM) is reported as
-skipped with the reason rather than failing the run. The demo profile uses small models.
+A workspace with nothing to analyse (no orders and no events) makes the SQL step raise ``NotApplicable``,
+and one without orders makes the model step raise it (CLV, churn and rules need orders): analytics is then
+skipped with the reason. An analysis that the rest of the data cannot support (a funnel without events,
+pair counts without order lines, BG/NBD on a handful of customers) is listed as skipped, with the reason, in
+its step's summary; real errors (an engine failure) fail the step. The demo profile uses small models.
 """
 
 from __future__ import annotations
@@ -15,20 +18,25 @@ import datetime as dt
 import time
 from typing import Any
 
-from shoplens.errors import ShoplensError
-from shoplens.pipeline import RunContext, step
+from shoplens.errors import InputError, NotFound
+from shoplens.pipeline import NotApplicable, RunContext, step
 
 CAPABILITY = "analytics"
 MODELS = ("analytics-clv", "analytics-churn")
 BASKET_SUPPORT = 0.005  # pairs and rules: products together in at least one basket in 200
 
 
+NO_DATA = "no orders and no events to analyse: ingest orders (with order_items) or events"
+NO_ORDERS = "no orders: CLV, churn and association rules need orders that name customers"
+
+
 def _timed(summary: dict[str, Any], name: str, work: Any) -> Any:
-    """Run one part; what the data cannot support becomes 'skipped: reason' in the summary."""
+    """Run one part; what the data cannot support (an ``InputError`` or ``NotFound``: too few customers, an
+    empty table) becomes 'skipped: reason' in the summary. Other errors fail the step."""
     started = time.perf_counter()
     try:
         result = work()
-    except ShoplensError as error:
+    except (InputError, NotFound) as error:
         summary[name] = f"skipped: {error}"
         return None
     summary[f"{name}_seconds"] = round(time.perf_counter() - started, 2)
@@ -42,18 +50,23 @@ def sql_analyses(ctx: RunContext) -> dict[str, Any]:
 
     summary: dict[str, Any] = {}
     counts = ctx.ws.counts()
+    if not counts.get("orders") and not counts.get("events"):
+        raise NotApplicable(NO_DATA)
     with api.AnalysisSession(ctx.ws) as session:
-        for grain in ("day", "month"):
-            table = _timed(summary, f"kpis_{grain}", lambda g=grain: api.kpis(session, g))
-            if table is not None:
-                summary[f"kpis_{grain}"] = len(table)
-        rfm = _timed(summary, "rfm", lambda: api.rfm(session))
-        if rfm is not None:
-            summary["rfm_customers"] = len(rfm.customers)
-            summary["rfm"] = {r.segment: int(r.customers) for r in rfm.segments.itertuples()}
-        cohorts = _timed(summary, "cohorts", lambda: api.cohorts(session))
-        if cohorts is not None:
-            summary["cohorts"] = int(cohorts["cohort"].nunique())
+        if counts.get("orders"):
+            for grain in ("day", "month"):
+                table = _timed(summary, f"kpis_{grain}", lambda g=grain: api.kpis(session, g))
+                if table is not None:
+                    summary[f"kpis_{grain}"] = len(table)
+            rfm = _timed(summary, "rfm", lambda: api.rfm(session))
+            if rfm is not None:
+                summary["rfm_customers"] = len(rfm.customers)
+                summary["rfm"] = {r.segment: int(r.customers) for r in rfm.segments.itertuples()}
+            cohorts = _timed(summary, "cohorts", lambda: api.cohorts(session))
+            if cohorts is not None:
+                summary["cohorts"] = int(cohorts["cohort"].nunique())
+        else:
+            summary["orders"] = "skipped: no orders (KPIs, RFM, cohorts)"
         if counts.get("events"):
             funnel = _timed(summary, "funnel", lambda: api.funnel(session))
             if funnel is not None:
@@ -65,6 +78,8 @@ def sql_analyses(ctx: RunContext) -> dict[str, Any]:
             pairs = _timed(summary, "pair_counts", lambda: api.pair_counts(session, BASKET_SUPPORT))
             if pairs is not None:
                 summary["pair_counts"] = len(pairs)
+        else:
+            summary["pair_counts"] = "skipped: no order lines"
     return summary
 
 
@@ -74,6 +89,9 @@ def train_models(ctx: RunContext) -> dict[str, Any]:
     from shoplens.analytics.results import fit_churn, fit_clv, fit_rules
     from shoplens.registry import ModelRegistry
 
+    counts = ctx.ws.counts()
+    if not counts.get("orders"):
+        raise NotApplicable(NO_ORDERS)
     registry = ModelRegistry(ctx.ws)
     summary: dict[str, Any] = {}
     fitted = _timed(summary, "clv", lambda: fit_clv(ctx.ws))
@@ -92,10 +110,12 @@ def train_models(ctx: RunContext) -> dict[str, Any]:
                                      "n_estimators": model.n_estimators},
                              notes="LightGBM on RFM and behaviour features; temporal training window")
         summary.update(churn_version=card.version, churn_mean=round(float(predictions["churn_probability"].mean()), 4))
-    if ctx.ws.counts().get("order_items"):
+    if counts.get("order_items"):
         rules = _timed(summary, "rules", lambda: fit_rules(ctx.ws, min_support=BASKET_SUPPORT))
         if rules is not None:
             summary["rules"] = len(rules.rules_)
+    else:
+        summary["rules"] = "skipped: no order lines"
     return summary
 
 
@@ -106,9 +126,11 @@ def evaluate_churn(ctx: RunContext) -> dict[str, Any]:
 
     summary: dict[str, Any] = {}
     horizon = 90
+    if not ctx.ws.counts().get("orders"):
+        raise NotApplicable(NO_ORDERS)
     try:
         cutoff = prediction_cutoff(ctx.ws) - dt.timedelta(days=horizon)
-    except ShoplensError as error:
+    except (InputError, NotFound) as error:
         return {"churn": f"skipped: {error}"}
     estimators = 100 if ctx.profile == "demo" else 300
     report = _timed(summary, "backtest", lambda: ChurnModel(horizon_days=horizon, n_estimators=estimators)
@@ -136,7 +158,18 @@ def deploy_models(ctx: RunContext) -> dict[str, Any]:
 
 
 def analyze_everything(ws: Any, profile: str = "full") -> dict[str, Any]:
-    """The four steps in order, outside ``shoplens run`` (``shoplens analyze all``)."""
+    """The four steps in order, outside ``shoplens run`` (``shoplens analyze all``). Nothing to analyse at all
+    is an error (``NotFound``); a later step that does not apply (no orders for the models) is listed as
+    skipped, with the steps after it."""
     ctx = RunContext(ws=ws, profile=profile)  # type: ignore[arg-type]
-    return {"sql": sql_analyses(ctx), "models": train_models(ctx), "evaluation": evaluate_churn(ctx),
-            "deployed": deploy_models(ctx)}
+    try:
+        summary: dict[str, Any] = {"sql": sql_analyses(ctx)}
+    except NotApplicable as reason:
+        raise NotFound(f"{ws.path}: {reason}") from None
+    for name, func in (("models", train_models), ("evaluation", evaluate_churn), ("deployed", deploy_models)):
+        try:
+            summary[name] = func(ctx)
+        except NotApplicable as reason:
+            summary[name] = {"skipped": str(reason)}
+            break
+    return summary

@@ -107,6 +107,13 @@ class DuckDBEngine:
         finally:
             self.connection.unregister("_shoplens_result")
 
+    def has_rows(self, table: str) -> bool:
+        """Whether the source's ``table`` exists and holds at least one row."""
+        try:
+            return self.connection.execute(f'SELECT 1 FROM "{table}" LIMIT 1').fetchone() is not None
+        except duckdb.CatalogException:
+            return False
+
     def drop(self, name: str) -> None:
         """Forget a temporary result (``analytics_<name>`` of this connection)."""
         self.connection.execute(f"DROP TABLE IF EXISTS temp.analytics_{name}")

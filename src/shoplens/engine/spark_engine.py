@@ -110,6 +110,17 @@ class SparkEngine:
             store_table(self.source, target, result)
         return result if fetch else None
 
+    def has_rows(self, table: str) -> bool:
+        """Whether the source's ``table`` exists and holds at least one row."""
+        if self.spark is None:
+            raise ShoplensError("the Spark engine is not open; use it in a `with` block")
+        if isinstance(self.source, ParquetSource) and table not in self.source.files:
+            return False
+        if isinstance(self.source, WarehouseSource) and table not in self.source.ws.table_names():
+            return False
+        self._register(table)
+        return bool(self.spark.table(table).limit(1).count())
+
     def drop(self, name: str) -> None:
         """Forget a temporary result (``analytics_<name>``)."""
         target = f"analytics_{name}"

@@ -103,7 +103,7 @@ def identification_report(ws: Workspace) -> IdentificationReport:
         moves = _row(con, PRICE_MOVES_SQL.format(min_days=MIN_DAYS)) if sales["products"] else {}
         within = _row(con, WITHIN_DAY_SQL) if sales["products"] else {}
         quantity = _row(con, QUANTITY_PRICE_SQL) if sales["products"] else {}
-        discounts = _catalog_discounts(con)
+        discounts = catalog_discounts(con)
     report = IdentificationReport(facts={
         "catalog products": catalog["products"], "with a price": catalog["with_price"],
         "with a cost": catalog["with_cost"], "categories": catalog["categories"],
@@ -185,7 +185,9 @@ def _costs(report: IdentificationReport, catalog: dict[str, Any], sales: dict[st
                              "can still be optimised)")
 
 
-def _catalog_discounts(con: Any) -> dict[str, Any]:
+def catalog_discounts(con: Any) -> dict[str, Any]:
+    """Listings with an original (list) price, how many sell below it and the median discount depth, and the
+    correlation of log price with log review count across listings (empty when the catalog lacks them)."""
     casts = [f"TRY_CAST(json_extract_string(attributes, '$.{key}') AS DOUBLE)" for key in ORIGINAL_PRICE_KEYS]
     extract = f"coalesce({', '.join(casts)})"
     query = f"""

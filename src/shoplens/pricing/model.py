@@ -26,7 +26,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from shoplens.errors import InputError, NotFound, ShoplensError
-from shoplens.pricing.panel import PRODUCTS_SQL, PricePanel, build_panel, panel_from_workspace
+from shoplens.pricing.panel import PRODUCTS_SQL, InsufficientData, PricePanel, build_panel, panel_from_workspace
 from shoplens.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ class ElasticityModel:
         self.fit_rows_ = np.flatnonzero(eligible)
         fit_panel = panel.select(self.fit_rows_)
         if fit_panel.n_products == 0:
-            raise InputError(f"no product has {self.min_days} days on sale and {self.min_units} units sold; "
+            raise InsufficientData(f"no product has {self.min_days} days on sale and {self.min_units} units sold; "
                              "elasticities need a sales history (lower min_days/min_units for a quick look)")
         estimate, se, extras = self._estimate(fit_panel)
         raw = pd.DataFrame({"product_id": fit_panel.products, "estimate": estimate, "estimate_se": se})

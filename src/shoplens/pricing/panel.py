@@ -40,6 +40,11 @@ NO_SALES = ("no product sales in daily_sales: pricing needs orders with lines (o
 # Two prices closer than this (relative) are the same price: paid prices are rounded to cents.
 SAME_PRICE = 0.005
 
+
+class InsufficientData(InputError):
+    """The data hold no product sales over time (or too few): nothing to estimate. The pipeline reports
+    pricing as not applicable for this reason rather than as a failure."""
+
 SALES_SQL = """
 SELECT s.product_id, s.day, s.units, s.revenue, s.promo
 FROM daily_sales s
@@ -152,7 +157,7 @@ def panel_from_workspace(ws: Workspace, *, prices: pd.DataFrame | None = None,
         sales = con.execute(SALES_SQL).df()
         products = con.execute(PRODUCTS_SQL).df()
     if sales.empty:
-        raise InputError(f"{ws.path}: {NO_SALES}")
+        raise InsufficientData(f"{ws.path}: {NO_SALES}")
     return build_panel(sales, products, prices=prices, history_days=history_days)
 
 
@@ -190,7 +195,7 @@ def _checked_sales(sales: pd.DataFrame) -> pd.DataFrame:
                          "(the daily_sales view)")
     sales = sales[sales["product_id"].notna() & (sales["product_id"] != ALL_PRODUCTS)].copy()
     if sales.empty:
-        raise InputError(NO_SALES)
+        raise InsufficientData(NO_SALES)
     sales["day"] = pd.to_datetime(sales["day"]).dt.tz_localize(None).dt.normalize()
     if "promo" not in sales.columns:
         sales["promo"] = False

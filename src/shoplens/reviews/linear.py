@@ -75,7 +75,8 @@ class _Linear:
 
 
 class TfidfLogReg(_Linear):
-    """TF-IDF + logistic regression. ``analyzer="word"`` (English) or ``"char"`` (Chinese, CJK)."""
+    """TF-IDF + logistic regression. ``analyzer="word"`` (English), ``"char"`` (Chinese, CJK) or ``"jieba"``
+    (Chinese words from the jieba segmenter, n-grams of them)."""
 
     def __init__(self, analyzer: str = "word", ngram_range: tuple[int, int] = (1, 2), C: float = 4.0,
                  min_df: int = 2, class_weight: str | None = None, max_features: int | None = 400_000) -> None:
@@ -92,7 +93,14 @@ class TfidfLogReg(_Linear):
         from sklearn.linear_model import LogisticRegression
 
         y = self._classes(labels, class_names)
-        self.vectorizer_ = TfidfVectorizer(analyzer=self.analyzer, ngram_range=tuple(self.ngram_range),
+        words: dict[str, Any] = {}
+        if self.analyzer == "jieba":
+            from shoplens.reviews.chinese import jieba_words
+
+            words = {"analyzer": "word", "tokenizer": jieba_words, "token_pattern": None}
+        elif self.analyzer not in ("word", "char", "char_wb"):
+            raise InputError(f"analyzer must be 'word', 'char', 'char_wb' or 'jieba', not {self.analyzer!r}")
+        self.vectorizer_ = TfidfVectorizer(**{"analyzer": self.analyzer, **words}, ngram_range=tuple(self.ngram_range),
                                            min_df=min(self.min_df, max(1, len(y) // 100)), sublinear_tf=True,
                                            max_features=self.max_features, lowercase=True)
         features = self.vectorizer_.fit_transform(check_texts(texts))
@@ -216,6 +224,10 @@ def load_member(folder: Path, kind: str) -> Any:
     """A saved classifier of any kind: linear, fine-tuned (PyTorch) or exported (ONNX)."""
     if kind in LINEAR_MODELS:
         return _Linear.load(folder)
+    if kind == "CharNetClassifier":
+        from shoplens.reviews.chinese import CharNetClassifier
+
+        return CharNetClassifier.load(folder)
     from shoplens.text.classifier import OnnxClassifier, TransformerClassifier
 
     if kind == "TransformerClassifier":

@@ -351,26 +351,28 @@ class TransformerClassifier:
         model.curves_ = read_curves(source)
         return model
 
-    def export_onnx(self, folder: str | os.PathLike, *, quantize: bool = True) -> OnnxClassifier:
-        """An ONNX copy (int8 dynamic quantisation when ``quantize``) that :class:`OnnxClassifier` loads."""
-        from shoplens.text.onnx import export_onnx, quantize_int8, token_axes
+    def export_onnx(self, folder: str | os.PathLike, *, quantize: bool = True,
+                    keep_float: Sequence[str] = ()) -> OnnxClassifier:
+        """An ONNX copy that :class:`OnnxClassifier` loads, made by :func:`shoplens.text.onnx.fuse_and_quantize`:
+        the fused graph, with ``quantize`` in int8 (per-channel weights, float head; node names in ``keep_float``
+        stay float too)."""
+        from shoplens.text import onnx
 
         self._check_fitted()
         target = Path(folder)
         target.mkdir(parents=True, exist_ok=True)
         example = self.tokenizer_(["an example", "another example text"], padding=True, return_tensors="pt")
         float_path = target / "model.float.onnx"
-        export_onnx(self.net_, (example["input_ids"], example["attention_mask"]), float_path,
-                    input_names=["input_ids", "attention_mask"], output_names=["logits"],
-                    dynamic_axes=token_axes("logits"))
-        if quantize:
-            quantize_int8(float_path, target / "model.onnx")
-            float_path.unlink()
-        else:
-            float_path.replace(target / "model.onnx")
+        with onnx.eager_attention(self.net_.base):
+            onnx.export_onnx(self.net_, (example["input_ids"], example["attention_mask"]), float_path,
+                             input_names=["input_ids", "attention_mask"], output_names=["logits"],
+                             dynamic_axes=onnx.token_axes("logits"))
+        export = onnx.fuse_and_quantize(float_path, target / "model.onnx", **onnx.heads_of(self.net_.base.config),
+                                        quantize=quantize, check=onnx.example_feed(example), keep_float=keep_float)
+        float_path.unlink()
         self.tokenizer_.save_pretrained(str(target))
         (target / CONFIG_FILE).write_text(json.dumps({"class_names": self.class_names_, "max_length": self.max_length,
-                                                      "quantized": quantize}), encoding="utf-8")
+                                                      "quantized": quantize, "export": export}), encoding="utf-8")
         return OnnxClassifier.load(target, num_threads=self.num_threads)
 
 
@@ -407,13 +409,19 @@ class OnnxClassifier:
         return target
 
     def predict_logits(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Logits in input order: the texts are tokenised once, run in batches of similar length, each padded
+        (on the right) only to its own longest text."""
+        from shoplens.text.onnx import pad_right
+
         items = check_texts(texts)
-        ids = self.tokenizer_(items, truncation=True, max_length=self.max_length)["input_ids"]
         out = np.zeros((len(items), len(self.class_names_)), dtype=np.float32)
+        if not items:
+            return out
+        ids = self.tokenizer_(items, truncation=True, max_length=self.max_length)["input_ids"]
+        pad_id = self.tokenizer_.pad_token_id or 0
         for batch in length_batches([len(x) for x in ids], batch_size):
-            padded = self.tokenizer_.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="np")
-            out[batch] = self.session.run(None, {"input_ids": padded["input_ids"].astype(np.int64),
-                                                 "attention_mask": padded["attention_mask"].astype(np.int64)})[0]
+            input_ids, mask = pad_right([ids[i] for i in batch], pad_id)
+            out[batch] = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
         return out
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:

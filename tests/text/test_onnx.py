@@ -1,0 +1,120 @@
+"""The serving export of a fine-tuned classifier: fused graph, per-channel int8, float head, inputs in order.
+
+A MiniLM classifier fine-tuned for a few steps on real women's clothing reviews (fast) stands in for the
+benchmark's model; the speed gate itself is measured by benchmarks/reviews.py --part serving."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from shoplens.errors import InputError
+from shoplens.reviews.tasks import load_task
+from shoplens.text.classifier import OnnxClassifier, TransformerClassifier
+from shoplens.text.onnx import pad_right, quantize_int8
+from tests.conftest import shared_path
+
+
+@pytest.fixture(scope="module")
+def reviews():
+    frame = load_task("womens_clothing_5star", shared_path("womens_clothing_reviews"))
+    train = frame[frame["split"] == "train"].head(96)
+    held_out = frame[frame["split"] == "test"].head(96)
+    return train, held_out["text"].tolist()
+
+
+@pytest.fixture(scope="module")
+def tuned(reviews):
+    train, _ = reviews
+    return TransformerClassifier(batch_size=16, max_steps=6, learning_rate=3e-4, max_length=128).fit(
+        train["text"].tolist(), train["label"].to_numpy(), class_names=["1", "2", "3", "4", "5"])
+
+
+@pytest.fixture(scope="module")
+def exports(tuned, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("onnx")
+    return {"int8": tuned.export_onnx(folder / "int8"), "float": tuned.export_onnx(folder / "float", quantize=False),
+            "folder": folder}
+
+
+def _graph_ops(path) -> dict[str, int]:
+    import onnx
+
+    ops: dict[str, int] = {}
+    for node in onnx.load(str(path)).graph.node:
+        ops[node.op_type] = ops.get(node.op_type, 0) + 1
+    return ops
+
+
+def test_export_is_fused_and_int8_with_a_float_head(exports) -> None:
+    card = json.loads((exports["int8"].folder / "classifier.json").read_text(encoding="utf-8"))["export"]
+    assert card["method"] == "fused+int8-per-channel" and card["per_channel"] is True
+    assert card["fused"]["Attention"] == 6 and card["fused"]["EmbedLayerNormalization"] == 1  # MiniLM: 6 layers
+    ops = _graph_ops(exports["int8"].folder / "model.onnx")
+    assert ops.get("QAttention") == 6 and "Attention" not in ops  # Q/K/V projections in int8
+    assert ops.get("MatMulInteger", 0) == 18  # attention output, intermediate and output dense of 6 layers
+    assert ops.get("MatMul") == 1 and "Gemm" not in ops  # the head: a float MatMul + Add after the quantiser
+    assert not (exports["folder"] / "int8" / "model.float.onnx").exists()
+
+
+def test_fused_float_graph_matches_pytorch_alone_and_in_padded_batches(exports, tuned, reviews) -> None:
+    texts = reviews[1][:24]
+    reference = tuned.predict_logits(texts)
+    fused = exports["float"]
+    assert _graph_ops(fused.folder / "model.onnx").get("Attention") == 6
+    np.testing.assert_allclose(fused.predict_logits(texts, batch_size=8), reference, atol=2e-4)
+    alone = np.vstack([fused.predict_logits([t]) for t in texts[:6]])
+    np.testing.assert_allclose(alone, reference[:6], atol=2e-4)  # padding to a batch's longest changes nothing
+
+
+def test_int8_is_closer_to_pytorch_than_the_per_tensor_unfused_export(exports, tuned, reviews, tmp_path) -> None:
+    texts = reviews[1]
+    reference = tuned.predict_logits(texts)
+    ours = exports["int8"].predict_logits(texts)
+    # the earlier method: the unfused graph, one scale per weight matrix, head and attention scores int8 too
+    from shoplens.text.onnx import eager_attention, export_onnx, token_axes
+
+    example = tuned.tokenizer_(["an example", "another example text"], padding=True, return_tensors="pt")
+    plain = tmp_path / "old" / "model.float.onnx"
+    with eager_attention(tuned.net_.base):
+        export_onnx(tuned.net_, (example["input_ids"], example["attention_mask"]), plain,
+                    input_names=["input_ids", "attention_mask"], output_names=["logits"],
+                    dynamic_axes=token_axes("logits"))
+    quantize_int8(plain, tmp_path / "old" / "model.onnx")
+    plain.unlink()
+    for name in ("tokenizer.json", "tokenizer_config.json", "classifier.json"):
+        (tmp_path / "old" / name).write_bytes((exports["int8"].folder / name).read_bytes())
+    old = OnnxClassifier.load(tmp_path / "old").predict_logits(texts)
+    ours_error, old_error = np.abs(ours - reference).mean(), np.abs(old - reference).mean()
+    assert ours_error < 0.75 * old_error, (ours_error, old_error)
+    assert (ours.argmax(1) == reference.argmax(1)).mean() >= 0.95
+
+
+def test_outputs_follow_the_input_order(exports) -> None:
+    texts = ["Lovely.", "The dress ran two sizes small and the seams came apart after one wash, so it went back.",
+             "Great color, soft fabric, fits true to size."]
+    model = exports["float"]
+    forward = model.predict_logits(texts)
+    backward = model.predict_logits(texts[::-1])
+    np.testing.assert_allclose(backward[::-1], forward, atol=2e-4)
+    assert not np.allclose(forward[0], forward[1], atol=1e-2)  # the texts do differ
+
+
+def test_saved_export_loads_with_identical_logits(exports, reviews, tmp_path) -> None:
+    texts = reviews[1][:10]
+    copy = exports["int8"].save(tmp_path / "copy")
+    again = OnnxClassifier.load(copy)
+    np.testing.assert_array_equal(again.predict_logits(texts), exports["int8"].predict_logits(texts))
+
+
+def test_pad_right_and_bad_input(exports) -> None:
+    ids, mask = pad_right([[5, 6, 7], [8]], pad_id=0)
+    assert ids.tolist() == [[5, 6, 7], [8, 0, 0]] and mask.tolist() == [[1, 1, 1], [1, 0, 0]]
+    assert ids.dtype == np.int64 and mask.dtype == np.int64
+    assert exports["int8"].predict_logits([]).shape == (0, 5)
+    with pytest.raises(InputError, match="not one string"):
+        exports["int8"].predict("one review")
+    with pytest.raises(InputError, match=r"texts\[1\] is float"):
+        exports["int8"].predict_logits(["fine", 2.5])
