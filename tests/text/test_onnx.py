@@ -13,7 +13,7 @@ import pytest
 from shoplens.errors import InputError
 from shoplens.reviews.tasks import load_task
 from shoplens.text.classifier import OnnxClassifier, TransformerClassifier
-from shoplens.text.onnx import pad_right, quantize_int8
+from shoplens.text.onnx import TokenIds, pad_right, quantize_int8
 from tests.conftest import shared_path
 
 
@@ -56,6 +56,9 @@ def test_export_is_fused_and_int8_with_a_float_head(exports) -> None:
     assert ops.get("QAttention") == 6 and "Attention" not in ops  # Q/K/V projections in int8
     assert ops.get("MatMulInteger", 0) == 18  # attention output, intermediate and output dense of 6 layers
     assert ops.get("MatMul") == 1 and "Gemm" not in ops  # the head: a float MatMul + Add after the quantiser
+    # layer norms as plain operators (onnxruntime's own kernels are slower): two ReduceMean for each of 12
+    assert "SkipLayerNormalization" not in ops and "LayerNormalization" not in ops and ops["ReduceMean"] == 24
+    assert card["fused"]["LayerNormalization split"] == 12
     assert not (exports["folder"] / "int8" / "model.float.onnx").exists()
 
 
@@ -118,3 +121,12 @@ def test_pad_right_and_bad_input(exports) -> None:
         exports["int8"].predict("one review")
     with pytest.raises(InputError, match=r"texts\[1\] is float"):
         exports["int8"].predict_logits(["fine", 2.5])
+
+
+def test_token_ids_match_the_tokenizer_call(tuned, reviews) -> None:
+    texts = [*reviews[1][:40], "", "   ", "Größe passt 👍 — très jolie", "word " * 400]
+    expected = tuned.tokenizer_(texts, truncation=True, max_length=128)["input_ids"]
+    fast = TokenIds(tuned.tokenizer_, 128)
+    assert fast.backend is not None and fast(texts) == expected
+    assert max(len(x) for x in fast(texts)) == 128
+    assert tuned.tokenizer_("word " * 400)["input_ids"].__len__() > 128  # our copy's truncation left theirs alone

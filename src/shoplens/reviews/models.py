@@ -9,10 +9,10 @@ stars.evaluate(ws)                            # test-split records, TF-IDF and f
 
 Language groups: ``en`` (every Latin-script or unmarked review) and ``zh`` (Chinese, Japanese, Korean
 script). English fine-tunes a BERT-class encoder (MiniLM by default, ``encoder="mpnet"`` for the larger
-one); Chinese uses a stack of character n-gram TF-IDF and frozen multilingual embeddings (USE Multilingual
-with a logistic regression and with a small perceptron), because the
-packaged English encoders cannot read Chinese (their tokenizer maps most characters to [UNK]) and no
-Chinese BERT ships on PyPI (docs/reviews.md, "Chinese").
+one); Chinese uses a stack of character and jieba-word n-gram TF-IDF, frozen multilingual embeddings (USE
+Multilingual with a logistic regression and with a small perceptron) and a character CNN trained on the
+reviews (:mod:`shoplens.reviews.chinese`), because the packaged English encoders cannot read Chinese (their
+tokenizer maps most characters to [UNK]) and no Chinese BERT ships on PyPI (docs/reviews.md, "Chinese").
 
 Without a ``split`` column the data are split 80/10/10 stratified by label with seed 0 (the split of
 the benchmarks): the model trains on 80%, stops early and tunes its decoding on 10%, and ``evaluate``

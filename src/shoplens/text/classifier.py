@@ -417,7 +417,11 @@ class OnnxClassifier:
         out = np.zeros((len(items), len(self.class_names_)), dtype=np.float32)
         if not items:
             return out
-        ids = self.tokenizer_(items, truncation=True, max_length=self.max_length)["input_ids"]
+        if getattr(self, "_token_ids", None) is None:
+            from shoplens.text.onnx import TokenIds
+
+            self._token_ids = TokenIds(self.tokenizer_, self.max_length)
+        ids = self._token_ids(items)
         pad_id = self.tokenizer_.pad_token_id or 0
         for batch in length_batches([len(x) for x in ids], batch_size):
             input_ids, mask = pad_right([ids[i] for i in batch], pad_id)
