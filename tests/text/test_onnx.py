@@ -130,3 +130,35 @@ def test_token_ids_match_the_tokenizer_call(tuned, reviews) -> None:
     assert fast.backend is not None and fast(texts) == expected
     assert max(len(x) for x in fast(texts)) == 128
     assert tuned.tokenizer_("word " * 400)["input_ids"].__len__() > 128  # our copy's truncation left theirs alone
+
+
+@pytest.mark.parametrize("opset", [17, 18])
+def test_split_layer_norms_keeps_the_arithmetic(opset: int) -> None:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from shoplens.text.onnx import split_layer_norms
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(2.0, 3.0, size=(3, 5, 8)).astype(np.float32)
+    scale, bias = rng.normal(size=8).astype(np.float32), rng.normal(size=8).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("LayerNormalization", ["x", "scale", "bias"], ["y"], axis=-1, epsilon=1e-6),
+         helper.make_node("LayerNormalization", ["y", "scale"], ["z"], axis=-1),  # no bias, default epsilon
+         helper.make_node("LayerNormalization", ["z", "scale"], ["w"], axis=1)],  # not the last axis: kept
+        "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 5, 8])],
+        [helper.make_tensor_value_info("w", TensorProto.FLOAT, [3, 5, 8])],
+        [numpy_helper.from_array(scale, "scale"), numpy_helper.from_array(bias, "bias")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    import onnxruntime as ort
+
+    def run(m: onnx.ModelProto) -> np.ndarray:
+        return ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+
+    expected = run(model)
+    assert split_layer_norms(model) == 2
+    onnx.checker.check_model(model)
+    kinds = [node.op_type for node in model.graph.node]
+    assert kinds.count("LayerNormalization") == 1 and kinds.count("ReduceMean") == 4
+    np.testing.assert_allclose(run(model), expected, atol=1e-5)

@@ -360,8 +360,10 @@ def export_encoder(encoder: TransformerEncoder, folder: str | os.PathLike, *, qu
 
 
 def heads_of(config: Any) -> dict[str, int]:
-    """``num_heads`` and ``hidden_size`` of a Hugging Face config, for the transformer optimizer."""
-    return {"num_heads": int(config.num_attention_heads), "hidden_size": int(config.hidden_size)}
+    """``num_heads`` and ``hidden_size`` of a Hugging Face config, for the transformer optimizer (0: unknown,
+    the optimizer reads them from the graph)."""
+    return {"num_heads": int(getattr(config, "num_attention_heads", 0) or 0),
+            "hidden_size": int(getattr(config, "hidden_size", 0) or 0)}
 
 
 def example_feed(example: Any) -> dict[str, np.ndarray]:
