@@ -109,6 +109,11 @@ def get_kpis(grain: Literal["day", "week", "month"] = "day",
                                                   limit=page_limit(limit, settings), offset=offset))
 
 
+def _segment_filter(segment: str | None) -> tuple[str, list[str]]:
+    """The WHERE clause and parameters of an optional segment filter."""
+    return ("segment = ?", [segment]) if segment else ("", [])
+
+
 @router.get("/rfm/segments", response_model=TableRows, summary="RFM segments: size, revenue share, profile",
             responses=error_responses(404))
 def get_segments(warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
@@ -121,7 +126,7 @@ def get_segments(warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
 def get_rfm(segment: str | None = Segment, limit: int | None = Limit, offset: int = Offset,
             settings: ServiceSettings = Depends(get_settings),
             warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
-    where, params = ("segment = ?", [segment]) if segment else ("", [])
+    where, params = _segment_filter(segment)
     with warehouse.read() as con:
         return TableRows.model_validate(read_rows(con, "analytics_rfm", where=where, params=params,
                                                   order="monetary DESC, customer_id",
@@ -133,7 +138,7 @@ def get_rfm(segment: str | None = Segment, limit: int | None = Limit, offset: in
 def get_cohorts(segment: str | None = Segment, limit: int | None = Limit, offset: int = Offset,
                 settings: ServiceSettings = Depends(get_settings),
                 warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
-    where, params = ("segment = ?", [segment]) if segment else ("", [])
+    where, params = _segment_filter(segment)
     with warehouse.read() as con:
         return TableRows.model_validate(read_rows(con, "analytics_cohorts", where=where, params=params,
                                                   order="segment, cohort, period",
@@ -143,7 +148,7 @@ def get_cohorts(segment: str | None = Segment, limit: int | None = Limit, offset
 @router.get("/funnel", response_model=TableRows, summary="Funnel steps: entities and conversion per segment",
             responses=error_responses(404))
 def get_funnel(segment: str | None = Segment, warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
-    where, params = ("segment = ?", [segment]) if segment else ("", [])
+    where, params = _segment_filter(segment)
     with warehouse.read() as con:
         return TableRows.model_validate(read_rows(con, "analytics_funnel", where=where, params=params,
                                                   order="segment, step_no", limit=1000, offset=0))
@@ -152,7 +157,7 @@ def get_funnel(segment: str | None = Segment, warehouse: Warehouse = Depends(get
 @router.get("/funnel/times", response_model=TableRows, summary="Time to convert, in buckets, per segment",
             responses=error_responses(404))
 def get_funnel_times(segment: str | None = Segment, warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
-    where, params = ("segment = ?", [segment]) if segment else ("", [])
+    where, params = _segment_filter(segment)
     with warehouse.read() as con:
         return TableRows.model_validate(read_rows(con, "analytics_funnel_times", where=where, params=params,
                                                   order="segment, bucket_no", limit=1000, offset=0))
