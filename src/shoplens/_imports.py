@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 
 def import_if_present(module: str) -> ModuleType | None:
@@ -14,3 +16,15 @@ def import_if_present(module: str) -> ModuleType | None:
         if error.name and (module == error.name or module.startswith(error.name + ".")):
             return None
         raise
+
+
+def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` for ``package`` that imports each name of ``exports`` (name → module) on first
+    use, so that importing a capability package stays cheap."""
+
+    def __getattr__(name: str) -> Any:
+        if name in exports:
+            return getattr(importlib.import_module(exports[name]), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__

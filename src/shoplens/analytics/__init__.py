@@ -16,8 +16,7 @@ Names are imported on first use, so ``import shoplens.analytics`` stays cheap fo
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from shoplens._imports import lazy_exports
 
 _EXPORTS = {
     "AnalysisSession": "api", "FunnelResult": "api", "RFMResult": "api", "cohort_matrix": "api", "cohorts": "api",
@@ -33,7 +32,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, {name: f"{__name__}.{module}" for name, module in _EXPORTS.items()})

@@ -6,7 +6,7 @@ package is cheap.
 
 from __future__ import annotations
 
-from typing import Any
+from shoplens._imports import lazy_exports
 
 _EXPORTS = {
     "Forecaster": "shoplens.forecast.forecaster",
@@ -30,9 +30,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'shoplens.forecast' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

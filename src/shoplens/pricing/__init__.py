@@ -12,7 +12,7 @@ Heavy modules (LightGBM for the DML estimator) load only when used, so importing
 
 from __future__ import annotations
 
-from typing import Any
+from shoplens._imports import lazy_exports
 
 _EXPORTS = {
     "ElasticityModel": "shoplens.pricing.model",
@@ -35,9 +35,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'shoplens.pricing' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -15,7 +15,7 @@ See docs/reviews.md. Importing this package loads no model library; classes load
 
 from __future__ import annotations
 
-from typing import Any
+from shoplens._imports import lazy_exports
 
 _EXPORTS = {
     "RatingModel": "shoplens.reviews.models", "SentimentModel": "shoplens.reviews.models",
@@ -28,9 +28,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'shoplens.reviews' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
