@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 # demo: no fine-tuning (TF-IDF + frozen MiniLM embeddings blended), so the whole capability takes about a minute
 DEMO = {"method": "stack", "chinese_method": "tfidf"}
-FULL = {"method": "finetune-stack", "chinese_method": "stack"}
+FULL = {"method": "finetune-stack", "chinese_method": "finetune-stack"}
 
 
 @dataclass

@@ -30,7 +30,8 @@ def _show_records(rows: list[dict[str, Any]], title: str) -> None:
 @handle_errors
 def train(method: Annotated[str, typer.Option(help="English: finetune-stack (default), finetune, stack, tfidf, "
                                                    "embedding.")] = "finetune-stack",
-          chinese_method: Annotated[str, typer.Option(help="Chinese: stack (default) or tfidf.")] = "stack",
+          chinese_method: Annotated[str, typer.Option(help="Chinese: finetune-stack (default), finetune, stack, "
+                                                                 "tfidf.")] = "finetune-stack",
           encoder: Annotated[str, typer.Option(help="Encoder to fine-tune: minilm or mpnet (or a folder).")] = "minilm",
           epochs: Annotated[int, typer.Option(min=1, help="Fine-tuning epochs (early stopping on validation).")] = 2,
           max_steps: Annotated[int | None, typer.Option(min=1, help="Stop fine-tuning after this many steps.")] = None,

