@@ -390,8 +390,8 @@ def chinese(smoke: bool, workspace: Any, details: dict[str, Any]) -> list[Benchm
              "weights) fine-tuned one epoch (AdamW 5e-5, mean pooling, early stopping on validation), character "
              "1-3-gram TF-IDF + LR, jieba word 1-2-gram TF-IDF + LR, USE Multilingual frozen embeddings + LR and "
              "+ a 256-unit perceptron, and a character CNN (widths 1-5, trained here), each fitted on train, "
-             f"blended by a logistic regression on validation; {runs.note('predict')}; speed {speed / reference:.2f}x the TF-IDF baseline "
-             "measured in the same run")
+             f"blended by a logistic regression on validation; {runs.note('predict')}; speed "
+             f"{speed / reference:.2f}x the TF-IDF baseline measured in the same run")
     out.insert(0, record(task, "zh-e5-stack", "ours", {**metrics, "reviews_per_s": round(speed, 1)},
                          len(test), seconds=seconds, peak_mb=peak.mb, notes=notes))
     print(f"  {task:26s} {'zh-e5-stack':28s} {_fmt(metrics)} (trained in {seconds / 60:.1f} min)", flush=True)
