@@ -3,7 +3,8 @@ baselines trained and scored on the same split in the same run, and the int8 ONN
 
     python benchmarks/reviews.py                    # both languages → benchmarks/results/reviews.json
     python benchmarks/reviews.py --part english     # or chinese
-    python benchmarks/reviews.py --part serving     # re-export the saved English model to int8 and time it
+    python benchmarks/reviews.py --part serving     # re-export the saved models to int8 and time them
+    python benchmarks/reviews.py --part serving-zh  # the same for the saved Chinese model only
     python benchmarks/reviews.py --smoke            # tiny subsample, checks the script → benchmarks/.work/
 
 Data: ../shared/data/womens_clothing_reviews (text = title + ". " + review text, the 845 rows without text
@@ -263,6 +264,48 @@ def serving(smoke: bool, details: dict[str, Any]) -> list[BenchmarkRecord]:
     return records
 
 
+def serving_chinese(smoke: bool, details: dict[str, Any]) -> list[BenchmarkRecord]:
+    """``--part serving``, Chinese: the SentimentModel saved by ``--part chinese`` (not retrained), its fine-tuned
+    e5-small member exported to int8 ONNX and checked on validation by the same rule as English; the stack as it
+    then serves is scored and timed on the test texts (median of 3) beside PyTorch's record of --part chinese."""
+    from shoplens.evaluation import load_results
+
+    task = "online_shopping_10_cats"
+    source = WORK / "reviews-zh-model"
+    if not (source / "review_model.json").exists():
+        print(f"serving: {source} holds no saved Chinese model (run --part chinese); Chinese int8 skipped", flush=True)
+        return []
+    model = SentimentModel.load(source)
+    frame = task_frames([task], smoke)[task]
+    started = time.perf_counter()
+    check = model.optimize_for_serving(frame.assign(language="zh"), WORK / "reviews-zh-onnx")
+    export_seconds = time.perf_counter() - started
+    print(f"serving (Chinese): exported and checked on validation in {export_seconds:.0f} s: {check}", flush=True)
+    test = frame[frame["split"] == "test"]
+    texts = test["text"].tolist()
+    model.predict_index(texts[:128], ["zh"] * 128)  # warm-up
+    with PeakMemory() as peak:
+        runs = timed(lambda: model.predict_index(texts, ["zh"] * len(texts)), runs=3)
+    metrics: dict[str, Any] = {**classification_metrics(test["label"], runs.result),
+                               "reviews_per_s": round(len(texts) / runs.median, 1)}
+    trained = next((r for r in load_results(BENCHMARK) if r.key == (task, "default", "zh-e5-stack")), None)
+    if trained is not None and not smoke:
+        metrics.update(pytorch_reviews_per_s=trained.metrics["reviews_per_s"],
+                       speedup_vs_pytorch=round(metrics["reviews_per_s"] / trained.metrics["reviews_per_s"], 2),
+                       pytorch_accuracy=trained.metrics["accuracy"])
+    details[f"{task}/zh-e5-stack-int8"] = {"validation_check": check,
+                                           **class_report(test["label"], runs.result, ["negative", "positive"])}
+    notes = (f"the saved SentimentModel(chinese_method='finetune-stack') of --part chinese, its fine-tuned "
+             f"multilingual-e5-small member exported to int8 ONNX (SentimentModel.optimize_for_serving: serves "
+             f"{model.serving_['zh']}; validation accuracy {check['zh']['onnx_accuracy']:.4f} vs PyTorch "
+             f"{check['zh']['pytorch_accuracy']:.4f}); the other members and the blender unchanged; test texts, "
+             f"batch 64, max length 128, 2 threads: {runs.note('predict')}")
+    seconds = model.train_seconds_.get("zh", 0.0) + export_seconds
+    print(f"  {task:26s} zh-e5-stack-int8 {_fmt(metrics)}", flush=True)
+    return [record(task, "zh-e5-stack-int8", "ours", metrics, len(test), variant="onnx_int8", seconds=seconds,
+                   peak_mb=peak.mb, notes=notes)]
+
+
 def cpu_idle_share(seconds: float = 2.0) -> float:
     """Share of the machine's CPU time that was idle over the next ``seconds`` (/proc/stat; 1.0 elsewhere)."""
     def sample() -> tuple[int, int]:
@@ -433,8 +476,9 @@ def _fmt(metrics: dict[str, Any]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", choices=["english", "chinese", "serving", "all"], default="all",
-                        help="serving: re-export the saved English model to int8 and time it (no training)")
+    parser.add_argument("--part", choices=["english", "chinese", "serving", "serving-zh", "all"], default="all",
+                        help="serving: re-export the saved English and Chinese models to int8 and time them (no "
+                             "training); serving-zh: the Chinese one only")
     parser.add_argument("--smoke", action="store_true", help="a tiny subsample, written to benchmarks/.work/")
     args = parser.parse_args()
     import torch
@@ -452,10 +496,12 @@ def main() -> int:
         records += chinese(args.smoke, workspace, details)
     if args.part == "serving":
         records += serving(args.smoke, details)
+    if args.part in ("serving", "serving-zh"):
+        records += serving_chinese(args.smoke, details)
     output = WORK / "results" / "reviews.json" if args.smoke else None
     path = write_results(BENCHMARK, records, output)
     details_path = WORK / f"reviews_details{'_smoke' if args.smoke else ''}.json"
-    if args.part == "serving" and details_path.exists():  # keep the training run's details beside
+    if args.part.startswith("serving") and details_path.exists():  # keep the training run's details beside
         details = {**json.loads(details_path.read_text(encoding="utf-8")), **details}
     details_path.write_text(json.dumps(details, indent=2, default=float), encoding="utf-8")
     print(f"wrote {path}")
