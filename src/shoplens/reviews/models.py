@@ -67,6 +67,8 @@ def build_classifier(method: str, group: str, params: dict[str, Any], ordinal: b
     multilingual = "use-multilingual"
     tfidf = (TfidfLogReg(analyzer="char", ngram_range=(1, 3), C=8.0) if group == "zh"
              else TfidfLogReg(analyzer="word", ngram_range=(1, 2), C=4.0))
+    embedding = EmbeddingLogReg(multilingual if group == "zh" else params["encoder"], C=2.0,
+                                max_length=params["max_length"], workspace=workspace)
     if method.startswith("finetune"):
         from shoplens.text.classifier import TransformerClassifier
 
@@ -83,10 +85,8 @@ def build_classifier(method: str, group: str, params: dict[str, Any], ordinal: b
             return fine_tuned
         # finetune-stack: the fine-tuned model blended on validation with members that err differently
         if group == "zh":
-            return StackedClassifier([*chinese_stack_members(tfidf, None, workspace), fine_tuned])
+            return StackedClassifier([*chinese_stack_members(tfidf, embedding, workspace), fine_tuned])
         return StackedClassifier([fine_tuned, tfidf])
-    embedding = EmbeddingLogReg(multilingual if group == "zh" else params["encoder"], C=2.0,
-                                max_length=params["max_length"], workspace=workspace)
     if method == "tfidf":
         return tfidf
     if method == "embedding":
@@ -97,7 +97,7 @@ def build_classifier(method: str, group: str, params: dict[str, Any], ordinal: b
     return StackedClassifier(members)
 
 
-def chinese_stack_members(tfidf: Any, embedding: Any | None, workspace: Workspace | None = None) -> list[Any]:
+def chinese_stack_members(tfidf: Any, embedding: Any, workspace: Workspace | None = None) -> list[Any]:
     """The members of the Chinese stack (chosen on the validation split of online_shopping_10_cats,
     docs/reviews.md "Chinese"): character TF-IDF, jieba word TF-IDF, USE Multilingual with a logistic
     regression and with a perceptron (a non-linear head adds what the linear members miss), and a character
@@ -105,7 +105,6 @@ def chinese_stack_members(tfidf: Any, embedding: Any | None, workspace: Workspac
     from shoplens.reviews.chinese import CharNetClassifier
     from shoplens.reviews.linear import EmbeddingLogReg, TfidfLogReg
 
-    embedding = embedding or EmbeddingLogReg("use-multilingual", C=2.0, workspace=workspace)
     return [tfidf, TfidfLogReg(analyzer="jieba", ngram_range=(1, 2), C=8.0), embedding,
             EmbeddingLogReg("use-multilingual", head="mlp", workspace=workspace),
             CharNetClassifier(arch="cnn", epochs=3, time_budget_s=20 * 60)]
