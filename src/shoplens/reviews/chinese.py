@@ -239,15 +239,9 @@ class CharNetClassifier:
                 corrupted[chosen & (draw < 0.8)] = MASK
                 random = chosen & (draw >= 0.8) & (draw < 0.9)
                 corrupted[random] = torch.randint(SPECIALS, vocab_size, (int(random.sum()),))
-                for group in optimizer.param_groups:
-                    group["lr"] = self.mlm_learning_rate * _schedule(step, total)
                 loss = torch.nn.functional.cross_entropy(net.mlm(net.hidden(corrupted)[chosen]), x[chosen])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-                optimizer.step()
+                running.append(_optimizer_step(net, optimizer, loss, self.mlm_learning_rate * _schedule(step, total)))
                 step += 1
-                running.append(loss.item())
                 if step % 50 == 0:
                     self.curves_["pretrain"].append({"step": step, "loss": float(np.mean(running))})
                     running = []
@@ -274,15 +268,9 @@ class CharNetClassifier:
             eval_at = {round(len(batches) * (k + 1) / self.evals_per_epoch) for k in range(self.evals_per_epoch)}
             for in_epoch, batch in enumerate(batches, start=1):
                 net.train()
-                for group in optimizer.param_groups:
-                    group["lr"] = self.learning_rate * _schedule(step, total)
                 loss = torch.nn.functional.cross_entropy(net(self._pad([ids[i] for i in batch])), target[batch])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-                optimizer.step()
+                running.append(_optimizer_step(net, optimizer, loss, self.learning_rate * _schedule(step, total)))
                 step += 1
-                running.append(loss.item())
                 if step % 50 == 0:
                     self.curves_["train"].append({"step": step, "epoch": epoch + in_epoch / len(batches),
                                                   "loss": float(np.mean(running))})
@@ -365,6 +353,19 @@ class CharNetClassifier:
 
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if k != "_vocab_index"}
+
+
+def _optimizer_step(net: Any, optimizer: Any, loss: Any, learning_rate: float) -> float:
+    """One AdamW step at ``learning_rate`` with gradients clipped to norm 1; returns the loss."""
+    import torch
+
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+    optimizer.step()
+    return float(loss.item())
 
 
 def _schedule(step: int, total: int, warmup_ratio: float = 0.06) -> float:
