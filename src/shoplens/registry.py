@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shoplens._files import replace_folder
 from shoplens.errors import InputError, NotFound
 
 if TYPE_CHECKING:
@@ -59,16 +58,12 @@ class ModelRegistry:
                          created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                          data_fingerprint=self.ws.data_fingerprint(), params=params or {},
                          metrics=metrics or [], notes=notes)
-        target = self.root / name / version
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=target.parent))
-        try:
+
+        def fill(staging: Path) -> None:
             write_files(staging)
             (staging / "card.json").write_text(json.dumps(card.to_dict(), indent=2, default=str), encoding="utf-8")
-            staging.rename(target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+
+        replace_folder(self.root / name / version, fill)
         return card
 
     def versions(self, name: str) -> list[ModelCard]:

@@ -9,14 +9,13 @@ place, so a failed save leaves nothing half-written.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from shoplens._files import replace_folder
 from shoplens.errors import InputError, NotFound
 
 if TYPE_CHECKING:
@@ -58,18 +57,12 @@ def save_model(model: Recommender, path: Path) -> Path:
     arrays, scalars, kinds = _flatten(model)
     description = {"format": FORMAT_VERSION, "class": type(model).name, "params": json_safe(model.get_params()),
                    "scalars": json_safe(scalars), "kinds": kinds}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
-    try:
+
+    def fill(staging: Path) -> None:
         (staging / MODEL_FILE).write_text(json.dumps(description, indent=2), encoding="utf-8")
         np.savez(staging / ARRAYS_FILE, **arrays)
-        if path.exists():
-            shutil.rmtree(path)
-        staging.rename(path)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return path
+
+    return replace_folder(path, fill)
 
 
 def load_model(path: Path) -> Recommender:

