@@ -355,6 +355,12 @@ class CharNetClassifier:
         return {k: v for k, v in vars(self).items() if k != "_vocab_index"}
 
 
+def _schedule(step: int, total: int, warmup_ratio: float = 0.06) -> float:
+    from shoplens.text.classifier import linear_schedule, warmup_steps
+
+    return linear_schedule(step, total, warmup_steps(total, warmup_ratio))
+
+
 def _optimizer_step(net: Any, optimizer: Any, loss: Any, learning_rate: float) -> float:
     """One AdamW step at ``learning_rate`` with gradients clipped to norm 1; returns the loss."""
     import torch
@@ -366,11 +372,3 @@ def _optimizer_step(net: Any, optimizer: Any, loss: Any, learning_rate: float) -
     torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
     optimizer.step()
     return float(loss.item())
-
-
-def _schedule(step: int, total: int, warmup_ratio: float = 0.06) -> float:
-    """Linear warm-up, then linear decay to zero at ``total``."""
-    warmup = max(1, int(total * warmup_ratio))
-    if step < warmup:
-        return (step + 1) / warmup
-    return max(0.0, (total - step) / max(1, total - warmup))

@@ -58,6 +58,17 @@ def class_weights(labels: np.ndarray, n_classes: int, mode: str | None) -> np.nd
     return weights / (weights * counts).sum() * counts.sum()  # mean weight over the samples is 1
 
 
+def warmup_steps(total: int, warmup_ratio: float) -> int:
+    return max(1, int(total * warmup_ratio))
+
+
+def linear_schedule(step: int, total: int, warmup: int) -> float:
+    """Learning-rate factor: linear warm-up over ``warmup`` steps, then linear decay to zero at ``total``."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return max(0.0, (total - step) / max(1, total - warmup))
+
+
 def training_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
     """Random batches of similar length: shuffle, sort within mega-batches, cut, shuffle the batches."""
     order = rng.permutation(len(lengths))
@@ -269,14 +280,10 @@ class TransformerClassifier:
             (no_decay if parameter.ndim < 2 or "LayerNorm" in name else decay).append(parameter)
         optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": self.weight_decay},
                                        {"params": no_decay, "weight_decay": 0.0}], lr=self.learning_rate)
-        warmup = max(1, int(plan["total"] * self.warmup_ratio))
-
-        def schedule(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / warmup
-            return max(0.0, (plan["total"] - step) / max(1, plan["total"] - warmup))
-
-        return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+        warmup = warmup_steps(plan["total"], self.warmup_ratio)
+        # plan["total"] is read at each step: it shrinks when the time budget will not fit the planned steps
+        return optimizer, torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: linear_schedule(step, plan["total"], warmup))
 
     # -- inference ------------------------------------------------------------------------------------
     def _tokenize(self, texts: list[str]) -> list[list[int]]:
