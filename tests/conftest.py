@@ -45,6 +45,34 @@ def small_shop(tmp_path_factory: pytest.TempPathFactory) -> sl.Workspace:
 
 
 @pytest.fixture(scope="session")
+def demo_shop(tmp_path_factory: pytest.TempPathFactory) -> sl.Workspace:
+    """The demo shop after ``shoplens run --profile demo``: every capability trained, evaluated and deployed,
+    with the report written (about 90 s, once per test run). Tests only read it: a test that writes works on
+    ``copy_workspace(demo_shop, tmp_path)``."""
+    from shoplens.cli import DEMO_SHOP
+    from shoplens.data.synth import simulate
+    from shoplens.pipeline import run
+    from shoplens.report import build_report
+
+    ws = sl.Workspace.init(tmp_path_factory.mktemp("demo_shop") / "ws", name="demo shop")
+    simulate(**DEMO_SHOP, seed=0).write(ws)
+    results = run(ws, profile="demo")
+    failed = [f"{r.capability}.{r.name}: {r.error}" for r in results if r.status != "ok"]
+    assert not failed, failed
+    build_report(ws, results)
+    return ws
+
+
+def copy_workspace(ws: sl.Workspace, folder: Path) -> sl.Workspace:
+    """A writable copy of a workspace (the lock file is left behind)."""
+    import shutil
+
+    target = folder / "ws-copy"
+    shutil.copytree(ws.path, target, ignore=shutil.ignore_patterns("warehouse.lock", "*.wal"))
+    return sl.Workspace.open(target)
+
+
+@pytest.fixture(scope="session")
 def spark():
     """One local Spark session for the whole test run (UTC, small shuffles, no UI)."""
     pytest.importorskip("pyspark", reason="pyspark is not installed (extra shoplens[spark])")
