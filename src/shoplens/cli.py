@@ -138,11 +138,19 @@ def quarantine_show(table: Annotated[str, typer.Argument(help="Canonical table."
 @app.command()
 @handle_errors
 def forget(customer_id: Annotated[str, typer.Argument(help="The customer's id, or the e-mail it was given as.")],
+           allow_missing: Annotated[bool, typer.Option(
+               "--allow-missing", help="Succeed when the customer is not there (repeated erasures).")] = False,
            workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
-    """Erase a customer: profile, reviews and ratings deleted; orders and events kept without them."""
-    affected = open_workspace(workspace).forget(customer_id)
-    emit(affected, as_json, lambda: console.print(
-        "erased: " + ", ".join(f"{k} {v:,}" for k, v in affected.items()), highlight=False))
+    """Erase a customer from everything the workspace holds: tables, derived results, models, caches, reports."""
+    report = open_workspace(workspace).forget(customer_id, allow_missing=allow_missing)
+
+    def render() -> None:
+        rows = [{"place": c.place, "action": c.action, "count": c.count} for c in report.cleaned if c.count]
+        console.print(table_of(rows, ["place", "action", "count"], title=f"erased {report.customer_key}"))
+        if not report.found:
+            console.print("the customer was not in the tables (--allow-missing): leftovers cleaned", highlight=False)
+        console.print(f"no trace left in the {len(report.checked):,} places searched", highlight=False)
+    emit(report.to_dict(), as_json, render)
 
 
 # -- simulator and demo ---------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import json
 import os
 import secrets
 import sys
+import threading
 import time
 import tomllib
 from collections.abc import Iterator
@@ -40,9 +41,12 @@ from shoplens.errors import InputError, NotFound, WorkspaceBusy, WorkspaceError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from shoplens.data.erasure import ErasureReport
     from shoplens.data.ingest import IngestReport
 
 SCHEMA_VERSION = 1
+# (lock file, thread) → depth: the write lock a thread of this process holds, for re-entry
+_HELD_LOCKS: dict[tuple[str, int], int] = {}
 DEFAULT_DIR = "shoplens-workspace"
 SUBDIRS = ("quarantine", "models", "index", "graph", "reports", "secrets", "tmp")
 
@@ -178,8 +182,19 @@ class Workspace:
     # -- connections ----------------------------------------------------------------------------------
     @contextlib.contextmanager
     def write_lock(self, command: str | None = None, timeout: float = 60.0) -> Iterator[None]:
-        """Hold the workspace's single-writer lock; waits up to ``timeout`` seconds for another writer."""
+        """Hold the workspace's single-writer lock; waits up to ``timeout`` seconds for another writer.
+
+        Re-entrant within a thread: a command that holds the lock for several steps (``forget``) may open
+        write connections inside it."""
         lock_path = self.path / "warehouse.lock"
+        held_key = (str(lock_path.resolve()), threading.get_ident())
+        if _HELD_LOCKS.get(held_key):
+            _HELD_LOCKS[held_key] += 1
+            try:
+                yield
+            finally:
+                _HELD_LOCKS[held_key] -= 1
+            return
         with open(lock_path, "a+", encoding="utf-8") as handle:
             deadline = time.monotonic() + timeout
             while True:
@@ -192,6 +207,7 @@ class Workspace:
                         holder = handle.read().strip() or "another process"
                         raise WorkspaceBusy(f"{self.path} is being written by {holder}; try again later") from None
                     time.sleep(0.1)
+            _HELD_LOCKS[held_key] = 1
             try:
                 handle.seek(0)
                 handle.truncate()
@@ -200,6 +216,7 @@ class Workspace:
                 handle.flush()
                 yield
             finally:
+                del _HELD_LOCKS[held_key]
                 handle.seek(0)
                 handle.truncate()
                 fcntl.flock(handle, fcntl.LOCK_UN)
@@ -307,11 +324,11 @@ class Workspace:
 
         return ingest(self, table, source, **options)
 
-    def forget(self, customer_id: str) -> dict[str, int]:
-        """Erase a customer (see :func:`shoplens.data.privacy.forget`)."""
-        from shoplens.data.privacy import forget
+    def forget(self, customer_id: str, *, allow_missing: bool = False) -> ErasureReport:
+        """Erase a customer from every place the workspace owns (see :func:`shoplens.data.erasure.forget`)."""
+        from shoplens.data.erasure import forget
 
-        return forget(self, customer_id)
+        return forget(self, customer_id, allow_missing=allow_missing)
 
     def set_timezone(self, timezone: str) -> None:
         """Change the shop's timezone; the day-bucketing views follow."""

@@ -56,6 +56,29 @@ def test_save_load_gives_identical_top_k(model: Recommender, small_shop: sl.Work
     assert len(first) == 5 and first["reason"].str.len().gt(0).all()
 
 
+@pytest.mark.parametrize("model", [*FAST_MODELS, TextHybrid()], ids=lambda m: m.name)
+def test_forgetting_customers_removes_every_row_they_had(model: Recommender, small_shop: sl.Workspace,
+                                                         customers: list[str]) -> None:
+    import copy
+
+    import scipy.sparse as sp
+
+    model = copy.deepcopy(model).fit(small_shop)
+    n_users, n_items = len(model.user_ids_), len(model.item_ids_)
+    assert n_users != n_items  # else a per-customer array could not be told from a per-item one below
+    kept, erased = customers[1], customers[:1] + customers[2:4]
+    kept_before = model.recommend(kept, 10)
+    assert model.forget_users(erased + ["NOT-A-CUSTOMER"]) == len(erased)
+    assert len(model.user_ids_) == n_users - len(erased) and not set(erased) & set(model.user_ids_)
+    for name, value in vars(model).items():  # nothing with one row per customer was left at the old size
+        if name.endswith("_") and (isinstance(value, np.ndarray) or sp.issparse(value)) and value.ndim:
+            assert value.shape[0] != n_users, f"{model.name}.{name} still has a row per old customer"
+    unknown = model.recommend("NOT-A-CUSTOMER", 10)
+    for customer in erased:
+        pd.testing.assert_frame_equal(model.recommend(customer, 10), unknown)
+    pd.testing.assert_frame_equal(model.recommend(kept, 10)[["product_id"]], kept_before[["product_id"]])
+
+
 def test_explanations_name_a_history_item_or_a_category(small_shop: sl.Workspace, customers: list[str]) -> None:
     model = EASE(lam=100).fit(small_shop)
     recs = model.recommend(customers[0], 10)

@@ -14,16 +14,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow.parquet as pq
 
 if TYPE_CHECKING:
-    from shoplens.workspace import Workspace
+    pass
 
 # RE2 (DuckDB) and Python re share this syntax.
 EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
@@ -103,78 +100,3 @@ def mask_text_sql(expr: str) -> str:
 
 def _sql_escape(text: str) -> str:
     return text.replace("'", "''")
-
-
-# -- erasure ------------------------------------------------------------------------------------------
-# What erasing a customer does to each table: delete the rows, or keep them without the customer.
-ERASE_ACTIONS = {
-    "customers": "delete",
-    "reviews": "delete",
-    "ratings": "delete",
-    "orders": "unlink",
-    "events": "unlink",
-    "session_features": "unlink",
-}
-
-
-def forget(ws: Workspace, customer_id: str) -> dict[str, int]:
-    """Erase a customer: their profile, reviews and ratings are deleted; orders, events and sessions
-    are kept for aggregate figures with the customer removed; quarantined rows that mention them are
-    dropped. ``customer_id`` may be the raw value (an e-mail address) or the stored pseudonym.
-    Returns the number of rows affected per table; the erasure itself is logged with a pseudonym.
-    """
-    keys = ws.pii_keys()
-    candidates = {customer_id, customer_id.strip()}
-    if looks_personal(customer_id):
-        candidates.add(pseudonym(customer_id.strip(), keys))
-    affected: dict[str, int] = {}
-    with ws.connect(read_only=False, command=f"forget {pseudonym(customer_id, keys)}") as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            # an e-mail or phone given as the id also finds the profile that holds it as an attribute
-            for token in list(candidates):
-                if token.startswith(PSEUDONYM_PREFIX):
-                    rows = con.execute("SELECT customer_id FROM customers "
-                                       "WHERE contains(CAST(attributes AS VARCHAR), ?)", [token]).fetchall()
-                    candidates.update(r[0] for r in rows)
-            placeholders = ", ".join("?" for _ in candidates)
-            for table, action in ERASE_ACTIONS.items():
-                where = f"customer_id IN ({placeholders})"
-                count = con.execute(f"SELECT count(*) FROM {table} WHERE {where}", list(candidates)).fetchone()[0]
-                if count:
-                    if action == "delete":
-                        con.execute(f"DELETE FROM {table} WHERE {where}", list(candidates))
-                    else:
-                        con.execute(f"UPDATE {table} SET customer_id = NULL WHERE {where}", list(candidates))
-                affected[table] = count
-            affected["quarantine"] = _forget_in_quarantine(ws, candidates)
-            con.execute("INSERT INTO erasures VALUES (now()::TIMESTAMP, ?, ?)",
-                        [pseudonym(customer_id.strip(), keys), json.dumps(affected)])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-    return affected
-
-
-def _mentions(row: dict, candidates: set[str]) -> bool:
-    values = json.loads(row.get("values") or "{}")
-    if any(str(v).strip() in candidates for v in values.values() if v is not None):
-        return True
-    raw = row.get("raw") or ""
-    return any(re.search(rf"(?<![\w@.-]){re.escape(c)}(?![\w@.-])", raw) for c in candidates if c)
-
-
-def _forget_in_quarantine(ws: Workspace, candidates: set[str]) -> int:
-    """Drop quarantined rows whose values or raw text mention the customer; returns how many."""
-    removed = 0
-    for path in sorted(Path(ws.dir("quarantine")).glob("*/*.parquet")):
-        table = pq.read_table(path)
-        rows = table.to_pylist()
-        kept = [r for r in rows if not _mentions(r, candidates)]
-        if len(kept) != len(rows):
-            removed += len(rows) - len(kept)
-            tmp = path.with_suffix(".tmp")
-            pq.write_table(table.schema.empty_table().from_pylist(kept, schema=table.schema), tmp)
-            tmp.replace(path)
-    return removed

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow.parquet as pq
@@ -39,3 +42,26 @@ def read_quarantine(ws: Workspace, table: str, limit: int = 100, offset: int = 0
         if len(rows) >= limit:
             break
     return rows
+
+
+def _mentions(row: dict, candidates: set[str]) -> bool:
+    values = json.loads(row.get("values") or "{}")
+    if any(str(v).strip() in candidates for v in values.values() if v is not None):
+        return True
+    raw = row.get("raw") or ""
+    return any(re.search(rf"(?<![\w@.-]){re.escape(c)}(?![\w@.-])", raw) for c in candidates if c)
+
+
+def forget_in_quarantine(ws: Workspace, candidates: set[str]) -> int:
+    """Drop quarantined rows whose values or raw text mention the customer; returns how many."""
+    removed = 0
+    for path in sorted(Path(ws.dir("quarantine")).glob("*/*.parquet")):
+        table = pq.read_table(path)
+        rows = table.to_pylist()
+        kept = [r for r in rows if not _mentions(r, candidates)]
+        if len(kept) != len(rows):
+            removed += len(rows) - len(kept)
+            tmp = path.with_suffix(".tmp")
+            pq.write_table(table.schema.empty_table().from_pylist(kept, schema=table.schema), tmp)
+            tmp.replace(path)
+    return removed

@@ -23,6 +23,7 @@ import pandas as pd
 from shoplens.errors import InputError, NotFound
 from shoplens.recommend.base import MODELS, Recommender
 from shoplens.recommend.data import ITEM, USER, interactions_frame, products_frame, run_sql
+from shoplens.recommend.persist import ARRAYS_FILE
 
 REGISTRY_NAME = "recommend"
 DEFAULT_MODEL = "session_ease"
@@ -34,7 +35,8 @@ SELECT i.ts, i.kind, i.product_id, p.title, p.category, i.weight
 FROM interactions i LEFT JOIN products p USING (product_id)
 WHERE i.customer_id = ? AND i.weight > 0 ORDER BY i.ts DESC NULLS LAST, i.product_id, i.kind LIMIT ?
 """
-_CACHE: dict[tuple[str, str], Recommender] = {}
+# (folder, version) → ((inode, mtime) of the arrays file, model)
+_CACHE: dict[tuple[str, str], tuple[tuple[int, int], Recommender]] = {}
 _CACHE_LOCK = threading.Lock()
 
 
@@ -140,15 +142,19 @@ def _dataset_name(ws: Any) -> str:
 
 
 def load(ws: Any, version: str = "deployed") -> Recommender:
-    """The registered model (deployed, else the latest), loaded once per process and version."""
+    """The registered model (deployed, else the latest), loaded once per process and version, and again when
+    the version's files were rewritten (an erasure scrubs customers from them in place)."""
     from shoplens.registry import ModelRegistry
 
     folder = ModelRegistry(ws).path(REGISTRY_NAME, version)
     key = (str(folder.resolve()), version)
+    stat = (folder / ARRAYS_FILE).stat()
+    written = (stat.st_ino, stat.st_mtime_ns)
     with _CACHE_LOCK:
-        if key not in _CACHE:
-            _CACHE[key] = Recommender.load(folder)
-        return _CACHE[key]
+        cached = _CACHE.get(key)
+        if cached is None or cached[0] != written:
+            cached = _CACHE[key] = (written, Recommender.load(folder))
+        return cached[1]
 
 
 def for_user(ws: Any, customer_id: str, k: int = 10, *, version: str = "deployed") -> pd.DataFrame:

@@ -47,6 +47,8 @@ class Recommender:
 
     name: ClassVar[str] = "recommender"
     batch_size: ClassVar[int] = 512
+    # Fitted attributes with one row per customer (``user_ids_`` order): what erasing a customer removes.
+    user_rows: ClassVar[tuple[str, ...]] = ("X_", "kinds_")
 
     # -- parameters -------------------------------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
@@ -113,6 +115,31 @@ class Recommender:
 
     def _extend(self, frame: pd.DataFrame) -> None:
         """Models that keep more than ``X_`` about histories (sequences) update it here."""
+
+    def forget_users(self, customer_ids: Any) -> int:
+        """Remove customers from everything the model keeps per customer (``user_rows``: histories, factors,
+        sequences), so that they get the answer of an unknown customer. Returns how many it knew.
+
+        What was learned about items from everyone (similarities, item factors) stays: it describes products,
+        not a customer; the popularity counts are recomputed without them."""
+        self._check_fitted()
+        users = self.user_indices(customer_ids)
+        users = users[users >= 0]
+        if not len(users):
+            return 0
+        keep = np.ones(len(self.user_ids_), dtype=bool)
+        keep[users] = False
+        self._forget_rows(keep)
+        for name in self.user_rows:
+            value = getattr(self, name)
+            setattr(self, name, value[keep].tocsr() if sp.issparse(value) else value[keep])
+        self.user_ids_ = self.user_ids_[keep]
+        self.item_users_ = np.asarray(self.X_.sum(axis=0), dtype=np.float64).ravel()
+        return len(users)
+
+    def _forget_rows(self, keep: np.ndarray) -> None:
+        """Models whose per-customer state is not one row per customer (sequences) drop it here; ``keep`` is
+        a boolean mask over the current ``user_ids_``."""
 
     def _after_load(self) -> None:
         """Rebuild what is derived from the saved arrays (caches, a torch module); nothing by default."""

@@ -25,6 +25,7 @@ def _implicit_module(name: str) -> Any:
 
 class _Factorization(Recommender):
     threads = 2
+    user_rows = (*Recommender.user_rows, "user_factors_")
 
     def _make(self) -> Any:
         raise NotImplementedError

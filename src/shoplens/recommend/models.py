@@ -142,6 +142,7 @@ class SessionEASE(_ItemWeights):
     """
 
     name = "session_ease"
+    user_rows = (*Recommender.user_rows, "user_last_seen_")
 
     def __init__(self, lam: float = 300.0, session_weight: float = 1.0, session_hours: float = 0.5,
                  popularity_regularization: float = 2.0, popularity_exponent: float = -0.1,

@@ -52,17 +52,23 @@ def _flatten(model: Recommender) -> tuple[dict[str, np.ndarray], dict[str, Any],
 
 def save_model(model: Recommender, path: Path) -> Path:
     """Write ``model`` into the folder ``path`` (replaced when it exists)."""
+    return replace_folder(path, lambda staging: write_model_files(model, staging))
+
+
+def write_model_files(model: Recommender, folder: Path) -> None:
+    """The model's two files (``model.json``, ``arrays.npz``) into an existing folder, beside what it holds."""
     from shoplens.recommend.base import FORMAT_VERSION, json_safe
 
     arrays, scalars, kinds = _flatten(model)
     description = {"format": FORMAT_VERSION, "class": type(model).name, "params": json_safe(model.get_params()),
                    "scalars": json_safe(scalars), "kinds": kinds}
+    (folder / MODEL_FILE).write_text(json.dumps(description, indent=2), encoding="utf-8")
+    np.savez(folder / ARRAYS_FILE, **arrays)
 
-    def fill(staging: Path) -> None:
-        (staging / MODEL_FILE).write_text(json.dumps(description, indent=2), encoding="utf-8")
-        np.savez(staging / ARRAYS_FILE, **arrays)
 
-    return replace_folder(path, fill)
+def is_saved_model(path: Path) -> bool:
+    """Whether a folder holds a saved recommender."""
+    return (path / MODEL_FILE).is_file() and (path / ARRAYS_FILE).is_file()
 
 
 def load_model(path: Path) -> Recommender:

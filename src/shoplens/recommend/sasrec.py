@@ -305,6 +305,11 @@ class SASRec(Recommender):
         self.seq_indptr_ = np.concatenate([[0], np.cumsum([len(s) for s in sequences])])
         self.seq_items_ = np.concatenate(sequences).astype(np.int64)
 
+    def _forget_rows(self, keep: np.ndarray) -> None:
+        sequences = [self._sequence(u) for u in np.flatnonzero(keep)]
+        self.seq_indptr_ = np.concatenate([[0], np.cumsum([len(s) for s in sequences])]).astype(np.int64)
+        self.seq_items_ = (np.concatenate(sequences) if sequences else np.zeros(0)).astype(np.int64)
+
     def score_histories(self, histories: list[list[str]]) -> np.ndarray:
         """Scores for ordered histories (oldest first): the sequence order is what SASRec reads."""
         self._check_fitted()

@@ -80,11 +80,11 @@ def score_workspace(ws: Workspace, *, rating: RatingModel | None = None, sentime
         tables[SUMMARY] = summaries(mentions)
     with ws.connect(read_only=False, command="reviews: store predictions and aspects") as con:
         for name, table in tables.items():
-            _replace(con, name, table)
+            replace_table(con, name, table)
     return {name: len(table) for name, table in tables.items()}
 
 
-def _replace(con: duckdb.DuckDBPyConnection, name: str, table: pd.DataFrame) -> None:
+def replace_table(con: duckdb.DuckDBPyConnection, name: str, table: pd.DataFrame) -> None:
     con.register("incoming", table)
     try:
         con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM incoming')
