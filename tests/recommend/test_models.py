@@ -68,7 +68,7 @@ def test_forgetting_customers_removes_every_row_they_had(model: Recommender, sma
     assert n_users != n_items  # else a per-customer array could not be told from a per-item one below
     kept, erased = customers[1], customers[:1] + customers[2:4]
     kept_before = model.recommend(kept, 10)
-    assert model.forget_users(erased + ["NOT-A-CUSTOMER"]) == len(erased)
+    assert model.forget_users([*erased, "NOT-A-CUSTOMER"]) == len(erased)
     assert len(model.user_ids_) == n_users - len(erased) and not set(erased) & set(model.user_ids_)
     for name, value in vars(model).items():  # nothing with one row per customer was left at the old size
         if name.endswith("_") and (isinstance(value, np.ndarray) or sp.issparse(value)) and value.ndim:
