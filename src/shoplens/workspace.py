@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
     from shoplens.data.erasure import ErasureReport
     from shoplens.data.ingest import IngestReport
+    from shoplens.registry import ModelRegistry
 
 SCHEMA_VERSION = 1
 # (lock file, thread) → depth: the write lock a thread of this process holds, for re-entry
@@ -163,6 +164,13 @@ class Workspace:
         if not candidate.is_relative_to(self.path.resolve()):
             raise InputError(f"path {str(relative)!r} is outside the workspace")
         return candidate
+
+    @property
+    def models(self) -> ModelRegistry:
+        """The workspace's model registry (``models/``): versions, cards, the deployed one."""
+        from shoplens.registry import ModelRegistry
+
+        return ModelRegistry(self)
 
     # -- secrets --------------------------------------------------------------------------------------
     def _write_pii_key(self) -> None:

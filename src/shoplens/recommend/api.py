@@ -21,9 +21,9 @@ from typing import Any
 import pandas as pd
 
 from shoplens.errors import InputError, NotFound
-from shoplens.recommend.base import MODELS, Recommender
+from shoplens.recommend.base import Recommender
 from shoplens.recommend.data import ITEM, USER, interactions_frame, products_frame, run_sql
-from shoplens.recommend.persist import ARRAYS_FILE
+from shoplens.recommend.persist import ARRAYS_FILE, MODELS
 
 REGISTRY_NAME = "recommend"
 DEFAULT_MODEL = "session_ease"
@@ -41,9 +41,6 @@ _CACHE_LOCK = threading.Lock()
 
 
 def model_names() -> list[str]:
-    from shoplens.recommend.models import ensure_registered
-
-    ensure_registered()
     return sorted(MODELS)
 
 
@@ -79,7 +76,6 @@ def train(ws: Any, model: str = DEFAULT_MODEL, *, params: dict[str, Any] | None 
     With ``evaluate_first`` the card carries the model's metrics on a per-user stratified 75/25 split
     (fitted on the 75 %, tested on the 25 %) beside popularity's, so every registered model says how
     good it is; the registered model itself is then fitted on everything."""
-    from shoplens.registry import ModelRegistry
 
     frame = interactions_frame(ws)
     products = products_frame(ws)
@@ -88,14 +84,9 @@ def train(ws: Any, model: str = DEFAULT_MODEL, *, params: dict[str, Any] | None 
         metrics = [r.to_json_dict() for r in evaluate(ws, models=(model,), baselines=("popularity",),
                                                       params={model: params or {}}, seed=seed, frame=frame)]
     fitted = make_model(model, **(params or {})).fit(frame, products)
-    registry = ModelRegistry(ws)
-    card = registry.save(REGISTRY_NAME, "recommend", fitted.save, params={"model": model, **fitted.get_params()},
-                         metrics=metrics, notes=f"{model} on {len(frame):,} interactions of "
-                                                f"{len(fitted.user_ids_):,} customers and "
-                                                f"{len(fitted.item_ids_):,} products")
-    if deploy:
-        registry.deploy(REGISTRY_NAME, card.version)
-    return card
+    return fitted.register(ws, deploy=deploy, metrics=metrics,
+                           notes=f"{model} on {len(frame):,} interactions of {len(fitted.user_ids_):,} customers "
+                                 f"and {len(fitted.item_ids_):,} products")
 
 
 def evaluate(ws: Any, models: tuple[str, ...] = (DEFAULT_MODEL,), *, baselines: tuple[str, ...] = BASELINES,

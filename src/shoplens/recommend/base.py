@@ -9,8 +9,6 @@ explanations, persistence — lives here once.
 
 from __future__ import annotations
 
-import inspect
-import json
 import time
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -19,25 +17,17 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from shoplens.base import Estimator
 from shoplens.errors import InputError, NotFound
-from shoplens.recommend.data import ITEM, USER, interactions_frame, products_frame, user_item_matrix
-
-FORMAT_VERSION = 1
-# Strongest kind of interaction first: the verb of an explanation names the strongest one.
-KIND_VERBS: dict[str, str] = {"purchase": "bought", "checkout": "ordered", "add_to_cart": "put in your cart",
-                              "rating": "rated", "review": "reviewed", "wishlist": "saved", "view": "viewed"}
-KIND_CODES = {kind: code for code, kind in enumerate(reversed(list(KIND_VERBS)), start=1)}
-CODE_VERBS = {code: KIND_VERBS[kind] for kind, code in KIND_CODES.items()}
-MODELS: dict[str, type[Recommender]] = {}
+from shoplens.recommend.data import ITEM, KIND_CODES, USER, interactions_frame, products_frame, user_item_matrix
+from shoplens.recommend.evaluate import evaluate_model, record_for
+from shoplens.recommend.explain import explain_items
+from shoplens.recommend.persist import load_model, save_model
+from shoplens.recommend.ranking import top_k_rows
+from shoplens.recommend.related import similar_items
 
 
-def register(cls: type[Recommender]) -> type[Recommender]:
-    """Make a model class loadable by its ``name``."""
-    MODELS[cls.name] = cls
-    return cls
-
-
-class Recommender:
+class Recommender(Estimator):
     """Base of every recommender: ``fit(data)`` → ``recommend(customer_id)`` with explanations.
 
     Fitted attributes end with ``_``: ``user_ids_``, ``item_ids_`` (sorted text ids; the catalogue
@@ -46,26 +36,11 @@ class Recommender:
     """
 
     name: ClassVar[str] = "recommender"
+    registry_name: ClassVar[str] = "recommend"
+    capability: ClassVar[str] = "recommend"
     batch_size: ClassVar[int] = 512
     # Fitted attributes with one row per customer (``user_ids_`` order): what erasing a customer removes.
     user_rows: ClassVar[tuple[str, ...]] = ("X_", "kinds_")
-
-    # -- parameters -------------------------------------------------------------------------------------
-    def get_params(self) -> dict[str, Any]:
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {p: getattr(self, p) for p in names}
-
-    def set_params(self, **params: Any) -> Self:
-        known = self.get_params()
-        for key, value in params.items():
-            if key not in known:
-                raise InputError(f"{type(self).__name__} has no parameter {key!r}; parameters are {', '.join(known)}")
-            setattr(self, key, value)
-        return self
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({params})"
 
     # -- fitting ----------------------------------------------------------------------------------------
     def fit(self, data: Any, products: Any = None) -> Self:
@@ -96,6 +71,9 @@ class Recommender:
 
     def _fit(self, frame: pd.DataFrame) -> None:
         raise NotImplementedError
+
+    def card_params(self) -> dict[str, Any]:
+        return {"model": self.name, **super().card_params()}
 
     def extend_history(self, data: Any) -> Self:
         """Add interactions that happened after training (today's orders, a held-out validation item) to
@@ -209,7 +187,7 @@ class Recommender:
             if exclude_seen:
                 coo = history.tocoo()
                 scores[coo.row, coo.col] = -np.inf
-            top_items, top_scores = _top_k_rows(scores, k)
+            top_items, top_scores = top_k_rows(scores, k)
             items_out[start:start + len(block)] = top_items
             scores_out[start:start + len(block)] = top_scores
         return items_out, scores_out
@@ -284,8 +262,6 @@ class Recommender:
                 kinds: sp.csr_matrix | None, explain: bool) -> pd.DataFrame:
         frame = self._frame(items, scores)
         if explain:
-            from shoplens.recommend.explain import explain_items
-
             frame["reason"] = explain_items(self, history, kinds, items[items >= 0])
         return frame
 
@@ -302,23 +278,17 @@ class Recommender:
 
     def similar(self, product_id: str, k: int = 10) -> pd.DataFrame:
         """Products most similar to one product (by who interacted with both; cosine)."""
-        from shoplens.recommend.related import similar_items
-
         return similar_items(self, product_id, k)
 
     # -- persistence ------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         """Write the fitted model into a folder (parameters as JSON, arrays as .npz)."""
-        from shoplens.recommend.persist import save_model
-
         self._check_fitted()
         return save_model(self, Path(path))
 
     @classmethod
     def load(cls, path: str | Path) -> Recommender:
         """A model saved with :meth:`save` (of this class or, from ``Recommender.load``, any class)."""
-        from shoplens.recommend.persist import load_model
-
         model = load_model(Path(path))
         if cls is not Recommender and not isinstance(model, cls):
             raise InputError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
@@ -329,32 +299,6 @@ class Recommender:
                  protocol: Any = None, role: str = "ours", model_name: str | None = None,
                  notes: str = "") -> list[Any]:
         """Benchmark records of this fitted model on held-out interactions ``test`` (full ranking)."""
-        from shoplens.recommend.evaluate import evaluate_model, record_for
-
         metrics = evaluate_model(self, test, ks=ks)
         return [record_for(self, metrics, dataset=dataset, protocol=protocol, role=role,
                            model_name=model_name, notes=notes)]
-
-
-def _top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, the ``k`` best columns (best first; ties by lower index) and their scores; -1 for -inf."""
-    n_items = scores.shape[1]
-    if k < n_items:
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    else:
-        part = np.tile(np.arange(n_items), (scores.shape[0], 1))
-    part_scores = np.take_along_axis(scores, part, axis=1)
-    order = np.lexsort((part, -part_scores), axis=1)
-    items = np.take_along_axis(part, order, axis=1)
-    top = np.take_along_axis(part_scores, order, axis=1)
-    items = np.where(np.isfinite(top), items, -1)
-    if items.shape[1] < k:
-        pad = k - items.shape[1]
-        items = np.pad(items, ((0, 0), (0, pad)), constant_values=-1)
-        top = np.pad(top, ((0, 0), (0, pad)), constant_values=-np.inf)
-    return items, top.astype(np.float32)
-
-
-def json_safe(value: Any) -> Any:
-    """Parameters as JSON values (tuples → lists, numpy scalars → Python)."""
-    return json.loads(json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v)))

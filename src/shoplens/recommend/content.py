@@ -23,8 +23,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 from shoplens.errors import InputError, ShoplensError
-from shoplens.recommend.base import Recommender, register
+from shoplens.recommend.base import Recommender
 from shoplens.recommend.data import ITEM, products_frame
+from shoplens.recommend.persist import register
+from shoplens.recommend.ranking import ease_weights, top_per_column
 
 TEXT_FIELDS = ("title", "brand", "category", "description")
 
@@ -113,14 +115,13 @@ class TfidfKNN(_ContentModel):
     def _fit(self, frame: pd.DataFrame) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        from shoplens.recommend.models import _top_per_column
 
         vectors = TfidfVectorizer(max_features=self.max_features, sublinear_tf=True,
                                   ngram_range=(1, 2), min_df=1).fit_transform(self._texts())
         similarity = (vectors @ vectors.T).tocsr()
         similarity.setdiag(0.0)
         similarity.eliminate_zeros()
-        self.W_ = _top_per_column(similarity, self.neighbors)
+        self.W_ = top_per_column(similarity, self.neighbors)
 
     def _score_rows(self, rows: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
         return (rows @ self.W_).toarray()
@@ -170,7 +171,6 @@ class TextHybrid(_ContentModel):
         warm = self.item_users_ > 0
         self.A_ = self._solve(self.X_[:, warm], self.features_[warm])
         if self.collaborative_weight > 0:
-            from shoplens.recommend.models import ease_weights
 
             gram = (self.X_.T @ self.X_).toarray()
             self.W_ = ease_weights(gram, self.collaborative_lam)

@@ -9,7 +9,7 @@ cart) are not interactions with the item and are left out.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,10 +17,12 @@ import scipy.sparse as sp
 
 from shoplens.errors import InputError
 
-if TYPE_CHECKING:
-    pass
-
 USER, ITEM, TS, WEIGHT = "customer_id", "product_id", "ts", "weight"
+# Strongest kind of interaction first: the verb of an explanation names the strongest one.
+KIND_VERBS: dict[str, str] = {"purchase": "bought", "checkout": "ordered", "add_to_cart": "put in your cart",
+                              "rating": "rated", "review": "reviewed", "wishlist": "saved", "view": "viewed"}
+KIND_CODES = {kind: code for code, kind in enumerate(reversed(list(KIND_VERBS)), start=1)}
+CODE_VERBS = {code: KIND_VERBS[kind] for kind, code in KIND_CODES.items()}
 INTERACTIONS_SQL = """
 SELECT customer_id, product_id, ts, kind, weight FROM interactions
 WHERE weight > 0 ORDER BY customer_id, ts NULLS FIRST, product_id, kind

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -21,8 +21,11 @@ import scipy.sparse as sp
 
 from shoplens.errors import InputError
 from shoplens.evaluation.ranking import ranking_metrics
-from shoplens.recommend.base import Recommender
 from shoplens.recommend.data import ITEM, USER
+from shoplens.recommend.ranking import top_k_rows
+
+if TYPE_CHECKING:
+    from shoplens.recommend.base import Recommender
 
 DEFAULT_KS = (10, 20)
 
@@ -114,9 +117,7 @@ def evaluate_histories(model: Recommender, histories: list[list[str]], targets: 
 
 
 def _top_rows(scores: np.ndarray, k: int) -> np.ndarray:
-    from shoplens.recommend.base import _top_k_rows
-
-    return _top_k_rows(scores, k)[0]
+    return top_k_rows(scores, k)[0]
 
 
 def record_for(model: Recommender, metrics: dict[str, float], *, dataset: str, protocol: Any, role: str = "ours",

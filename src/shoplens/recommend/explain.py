@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
-from shoplens.recommend.base import CODE_VERBS
+from shoplens.recommend.data import CODE_VERBS
 
 if TYPE_CHECKING:
     from shoplens.recommend.base import Recommender

@@ -11,7 +11,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from shoplens.errors import ShoplensError
-from shoplens.recommend.base import Recommender, register
+from shoplens.recommend.base import Recommender
+from shoplens.recommend.persist import register
 
 
 def _implicit_module(name: str) -> Any:

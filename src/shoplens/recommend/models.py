@@ -12,15 +12,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 from shoplens.errors import InputError
-from shoplens.recommend.base import Recommender, register
+from shoplens.recommend.base import Recommender
 from shoplens.recommend.data import time_number
-
-
-def ensure_registered() -> None:
-    """Import every module that registers a model class (they import their heavy libraries lazily)."""
-    import shoplens.recommend.content
-    import shoplens.recommend.factor
-    import shoplens.recommend.sasrec  # noqa: F401
+from shoplens.recommend.persist import register
+from shoplens.recommend.ranking import ease_weights, top_per_column
 
 
 @register
@@ -71,42 +66,7 @@ class ItemKNN(_ItemWeights):
         values = overlap.data / (norms[overlap.row] * norms[overlap.col] + self.shrink)
         keep = overlap.row != overlap.col
         sim = sp.csr_matrix((values[keep], (overlap.row[keep], overlap.col[keep])), shape=overlap.shape)
-        self.W_ = _top_per_column(sim, self.neighbors)
-
-
-def _top_per_column(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
-    """Keep the ``k`` largest entries of each column (each target item keeps its k best neighbours)."""
-    csc = matrix.tocsc()
-    rows, cols, vals = [], [], []
-    for j in range(csc.shape[1]):
-        start, end = csc.indptr[j], csc.indptr[j + 1]
-        if end == start:
-            continue
-        data, index = csc.data[start:end], csc.indices[start:end]
-        if end - start > k:
-            best = np.argpartition(-data, k - 1)[:k]
-            data, index = data[best], index[best]
-        rows.append(index)
-        cols.append(np.full(len(index), j))
-        vals.append(data)
-    if not rows:
-        return sp.csr_matrix(matrix.shape, dtype=np.float32)
-    return sp.csr_matrix((np.concatenate(vals).astype(np.float32), (np.concatenate(rows), np.concatenate(cols))),
-                         shape=matrix.shape)
-
-
-def ease_weights(gram: np.ndarray, lam: float, popularity_regularization: float = 0.0) -> np.ndarray:
-    """EASE's closed form (Steck, WWW 2019) with a zero diagonal: ``B = I − P · diag(1 / diag(P))``,
-    ``P = (G + Λ)^-1``, ``Λ = λ I + c · diag(G)`` (c > 0: the dropout-like emphasis of EDLAE, Steck 2020)."""
-    if lam <= 0 and popularity_regularization <= 0:
-        raise InputError(f"EASE needs a positive regularisation λ; got {lam}")
-    regularised = np.array(gram, dtype=np.float64)
-    diagonal = np.diag(regularised).copy()
-    regularised[np.diag_indices_from(regularised)] += lam + popularity_regularization * diagonal
-    inverse = np.linalg.inv(regularised)
-    weights = -inverse / np.diag(inverse)
-    np.fill_diagonal(weights, 0.0)
-    return weights.astype(np.float32)
+        self.W_ = top_per_column(sim, self.neighbors)
 
 
 @register

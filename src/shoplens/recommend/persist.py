@@ -16,13 +16,24 @@ import numpy as np
 import scipy.sparse as sp
 
 from shoplens._files import replace_folder
+from shoplens.base import json_safe
 from shoplens.errors import InputError, NotFound
 
 if TYPE_CHECKING:
     from shoplens.recommend.base import Recommender
 
 MODEL_FILE, ARRAYS_FILE = "model.json", "arrays.npz"
+FORMAT_VERSION = 1
+# Model classes by name, so that a saved model can say what it is (each model module registers its classes;
+# importing ``shoplens.recommend`` imports them all).
+MODELS: dict[str, type[Recommender]] = {}
 SPARSE_PARTS = ("data", "indices", "indptr", "shape")
+
+
+def register(cls: type[Recommender]) -> type[Recommender]:
+    """Make a model class loadable by its ``name``."""
+    MODELS[cls.name] = cls
+    return cls
 
 
 def _flatten(model: Recommender) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, str]]:
@@ -57,8 +68,6 @@ def save_model(model: Recommender, path: Path) -> Path:
 
 def write_model_files(model: Recommender, folder: Path) -> None:
     """The model's two files (``model.json``, ``arrays.npz``) into an existing folder, beside what it holds."""
-    from shoplens.recommend.base import FORMAT_VERSION, json_safe
-
     arrays, scalars, kinds = _flatten(model)
     description = {"format": FORMAT_VERSION, "class": type(model).name, "params": json_safe(model.get_params()),
                    "scalars": json_safe(scalars), "kinds": kinds}
@@ -73,10 +82,6 @@ def is_saved_model(path: Path) -> bool:
 
 def load_model(path: Path) -> Recommender:
     """The model saved in folder ``path``."""
-    from shoplens.recommend.base import MODELS
-    from shoplens.recommend.models import ensure_registered
-
-    ensure_registered()
     description_file = path / MODEL_FILE
     if not description_file.exists():
         raise NotFound(f"{path} holds no saved recommender (no {MODEL_FILE})")

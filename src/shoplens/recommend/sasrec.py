@@ -22,8 +22,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 from shoplens.errors import InputError, ShoplensError
-from shoplens.recommend.base import Recommender, register
+from shoplens.recommend.base import Recommender
 from shoplens.recommend.data import ITEM, USER, time_number
+from shoplens.recommend.persist import register
+from shoplens.recommend.ranking import top_k_rows
 
 
 def _torch() -> Any:
@@ -326,7 +328,5 @@ class SASRec(Recommender):
         sequence = items[items >= 0] + 1
         scores = self._score_sequences(self._net, [sequence])
         scores[0, sequence - 1] = -np.inf
-        from shoplens.recommend.base import _top_k_rows
-
-        top, values = _top_k_rows(scores, k)
+        top, values = top_k_rows(scores, k)
         return self._result(top[0], values[0], self.history_row(product_ids), None, True)
