@@ -1,7 +1,8 @@
 """The ``shoplens`` command line: one typer app; every command is a thin call into the Python API.
 
 Every command takes ``--workspace`` (default ``$SHOPLENS_WORKSPACE`` or ``./shoplens-workspace``), prints
-tables for people and JSON with ``--json``, and exits non-zero with a one-line message on failure.
+tables for people and JSON with ``--json``, and exits non-zero with a one-line message on failure (with ``--json``:
+one JSON object on stdout, ``{"error", "file", "row", "column"}``; see :mod:`shoplens.clitools`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import typer
 
 from shoplens._imports import import_if_present
 from shoplens.clitools import (
+    JsonErrorsGroup,
     JsonOpt,
     WorkspaceOpt,
     console,
@@ -30,7 +32,7 @@ from shoplens.errors import ShoplensError
 from shoplens.workspace import Workspace, default_path
 
 app = typer.Typer(name="shoplens", help="Turn an online shop's raw data into decisions.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+                  pretty_exceptions_enable=False, add_completion=False, cls=JsonErrorsGroup)
 datasets_app = typer.Typer(help="Public datasets: list them, load one into the workspace.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys of the REST service.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Rows that ingest rejected, with reasons.", no_args_is_help=True)

@@ -85,7 +85,7 @@ class Config:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            raise WorkspaceError(f"{path}: not valid TOML ({exc})") from None
+            raise WorkspaceError(f"{path}: not valid TOML ({exc})", file=str(path)) from None
         known = {k: v for k, v in data.get("shop", {}).items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
@@ -111,7 +111,7 @@ class Workspace:
             ws = cls.open(root)
         else:
             if root.exists() and not root.is_dir():
-                raise WorkspaceError(f"{root} exists and is not a folder")
+                raise WorkspaceError(f"{root} exists and is not a folder", file=str(root))
             root.mkdir(parents=True, exist_ok=True)
             config = Config(name=name or root.resolve().name, timezone=_check_timezone(timezone),
                             currency=currency.upper())
@@ -131,10 +131,12 @@ class Workspace:
         config_file = root / "shoplens.toml"
         if not config_file.exists():
             raise WorkspaceError(
-                f"{root} is not a shoplens workspace (no shoplens.toml); create one with `shoplens init {root}`")
+                f"{root} is not a shoplens workspace (no shoplens.toml); create one with `shoplens init {root}`",
+                file=str(root))
         config = Config.read(config_file)
         if config.schema_version > SCHEMA_VERSION:
-            raise WorkspaceError(f"{root} was written by a newer shoplens (schema {config.schema_version})")
+            raise WorkspaceError(f"{root} was written by a newer shoplens (schema {config.schema_version})",
+                                 file=str(config_file))
         for sub in SUBDIRS:
             (root / sub).mkdir(exist_ok=True)
         return cls(root, config)
