@@ -55,6 +55,9 @@ META_SQL = [
     """CREATE TABLE IF NOT EXISTS erasures (
         erased_at TIMESTAMP, customer_key VARCHAR, rows_deleted JSON)""",
 ]
+# Columns added to ingest_runs since schema 1 (ingest applies this too, for workspaces made before it)
+INGEST_RUNS_UPGRADE = "ALTER TABLE ingest_runs ADD COLUMN IF NOT EXISTS fallback_decoded BIGINT"
+META_SQL.append(INGEST_RUNS_UPGRADE)
 
 
 def default_path() -> Path:
