@@ -102,6 +102,13 @@ def test_rows_mixing_utf8_and_latin1_are_both_read_right_and_counted(workspace: 
     assert stored["fallback_decoded"] == 2 and note in stored["message"]
 
 
+def test_a_workspace_from_before_the_fallback_count_still_ingests(workspace: sl.Workspace, tmp_path: Path) -> None:
+    with workspace.connect(read_only=False) as con:
+        con.execute("ALTER TABLE ingest_runs DROP COLUMN fallback_decoded")  # as schema 1 first shipped
+    workspace.ingest("orders", write(tmp_path / "orders.csv", ORDERS_CSV))
+    assert workspace.ingest_runs("orders").iloc[0]["fallback_decoded"] == 0
+
+
 def test_jsonl_mixing_utf8_and_latin1_is_counted_too(workspace: sl.Workspace, tmp_path: Path) -> None:
     path = tmp_path / "reviews.jsonl"
     path.write_bytes(mixed_encodings([('{"product_id": "P1", "body": "très bien"}', "utf-8"),
