@@ -24,12 +24,14 @@ from shoplens.clitools import (
     emit,
     err_console,
     handle_errors,
+    init_workspace,
     open_workspace,
     show_progress,
     table_of,
 )
 from shoplens.errors import ShoplensError
-from shoplens.workspace import Workspace, default_path
+from shoplens.logs import capture_warnings, logged_warnings, run_log
+from shoplens.workspace import Workspace
 
 app = typer.Typer(name="shoplens", help="Turn an online shop's raw data into decisions.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False, cls=JsonErrorsGroup)
@@ -67,7 +69,7 @@ def init(path: Annotated[Path | None, typer.Argument(help="Folder to create (def
          currency: Annotated[str, typer.Option(help="ISO 4217 currency code.")] = "USD",
          as_json: JsonOpt = False) -> None:
     """Create a workspace: shoplens.toml, warehouse.duckdb and the folders for models, indexes and reports."""
-    ws = Workspace.init(path or default_path(), timezone=timezone, currency=currency)
+    ws = init_workspace(path, timezone=timezone, currency=currency)
     emit({"workspace": str(ws.path), "timezone": ws.config.timezone}, as_json,
          lambda: console.print(f"workspace ready: [bold]{ws.path}[/bold] (timezone {ws.config.timezone})"))
 
@@ -161,7 +163,7 @@ def simulate(customers: Annotated[int, typer.Option(help="Customers.")] = DEMO_S
              difficulty: Annotated[str, typer.Option(help="realistic (default) or easy.")] = "realistic",
              workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Simulate a shop with known ground truth into the workspace (truth stored in truth/)."""
-    ws = Workspace.init(workspace or default_path())
+    ws = init_workspace(workspace)
     reports = _simulate_into(ws, dict(n_customers=customers, n_products=products, days=days, start=start, seed=seed,
                                       difficulty=difficulty), quiet=as_json)
     emit({k: r.to_dict() for k, r in reports.items()}, as_json,
@@ -186,7 +188,7 @@ def demo(seed: Annotated[int, typer.Option(help="Random seed of the simulated sh
     import time
 
     started = time.perf_counter()
-    ws = Workspace.init(workspace or default_path())
+    ws = init_workspace(workspace)
     if any(ws.counts().values()):
         raise ShoplensError(f"{ws.path} already holds data; give the demo an empty folder with --workspace")
     reports = _simulate_into(ws, {**DEMO_SHOP, "seed": seed}, quiet=as_json)
@@ -305,6 +307,8 @@ def _run_and_report(ws: Workspace, capabilities: list[str] | None, profile: str,
         raise ShoplensError(f"--profile {profile!r}: use demo or full")
 
     def on_step(step: Any, result: Any) -> None:
+        # the log says which step a library warning came from
+        run_log.info("%s · %s %s", step.capability, step.name, result.status if result else "started")
         if quiet:
             return
         if result is None:
@@ -323,7 +327,11 @@ def _print_steps(results: list, report_path: Path) -> None:
     rows = [{"stage": STAGE_TITLES[r.stage], "capability": r.capability, "step": r.name,
              "status": r.status, "seconds": r.seconds} for r in results]
     console.print(table_of(rows, ["stage", "capability", "step", "status", "seconds"], title="shoplens run"))
-    console.print(f"report: [bold]{report_path}[/bold]", highlight=False)
+    console.print(f"report: [bold]{report_path}[/bold]", highlight=False, soft_wrap=True)  # paths stay whole
+    logged = logged_warnings()
+    if logged and logged[0]:
+        err_console.print(f"[dim]{logged[0]:,} library warnings in {logged[1]}[/dim]", highlight=False,
+                          soft_wrap=True)
 
 
 @app.command()
@@ -338,6 +346,7 @@ def report(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
 
 def main() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    capture_warnings()  # library warnings go to the workspace's log, not the terminal (shoplens.logs)
     app()
 
 

@@ -17,6 +17,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from shoplens.errors import ShoplensError
+from shoplens.logs import log_to_workspace
 from shoplens.workspace import Workspace, default_path
 
 try:  # typer ships its own copy of click from 0.2x on
@@ -97,7 +98,18 @@ class JsonErrorsGroup(TyperGroup):
 
 
 def open_workspace(path: Path | None) -> Workspace:
-    return Workspace.open(path or default_path())
+    """The workspace at ``path`` (default: ``$SHOPLENS_WORKSPACE`` or ``./shoplens-workspace``), with the
+    command's log in it."""
+    ws = Workspace.open(path or default_path())
+    log_to_workspace(ws)
+    return ws
+
+
+def init_workspace(path: Path | None, **settings: Any) -> Workspace:
+    """Like :func:`open_workspace`, creating the workspace when it does not exist (``settings``: timezone …)."""
+    ws = Workspace.init(path or default_path(), **settings)
+    log_to_workspace(ws)
+    return ws
 
 
 def show_progress(as_json: bool) -> bool:

@@ -6,6 +6,7 @@ shoplens-workspace/
   warehouse.duckdb   canonical tables, derived views, ingest runs
   quarantine/        rejected rows, one Parquet file per table and ingest run, with reasons
   models/ index/ graph/ reports/
+  logs/              the command line's log: library warnings, steps of runs (see shoplens.logs)
   secrets/           the pseudonymization key and hashed API keys (never inside the warehouse)
 ```
 
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 1
 DEFAULT_DIR = "shoplens-workspace"
-SUBDIRS = ("quarantine", "models", "index", "graph", "reports", "secrets", "tmp")
+SUBDIRS = ("quarantine", "models", "index", "graph", "reports", "secrets", "tmp", "logs")
 
 META_SQL = [
     """CREATE TABLE IF NOT EXISTS ingest_runs (
