@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from shoplens._imports import import_if_present
 from shoplens.clitools import (
@@ -337,11 +338,21 @@ def _print_steps(results: list, report_path: Path) -> None:
 @app.command()
 @handle_errors
 def report(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
-    """Write the HTML report (one self-contained file) from what the workspace holds now."""
+    """Write the HTML report (one self-contained file) from what the workspace holds now; says so when the last
+    run did not finish (``last_run`` in JSON)."""
+    from shoplens.pipeline import last_run, unfinished_line
     from shoplens.report import build_report
 
-    path = build_report(open_workspace(workspace))
-    emit({"report": str(path)}, as_json, lambda: console.print(f"report: [bold]{path}[/bold]", highlight=False))
+    ws = open_workspace(workspace)
+    path = build_report(ws)
+    run = last_run(ws)
+
+    def render() -> None:
+        console.print(f"report: [bold]{path}[/bold]", highlight=False, soft_wrap=True)
+        if run and not run["finished"]:
+            console.print(f"[yellow]warning:[/yellow] {escape(unfinished_line(run))}", highlight=False,
+                          soft_wrap=True)
+    emit({"report": str(path), "last_run": run}, as_json, render)
 
 
 def main() -> None:
