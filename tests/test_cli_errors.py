@@ -12,7 +12,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from shoplens import pipeline
 from shoplens.cli import app
+from shoplens.errors import InputError
 
 runner = CliRunner()
 ORDERS = "order_id,customer_id,order_ts,total_amount\n" + "".join(
@@ -86,6 +88,23 @@ def test_a_system_error_is_an_error_not_a_traceback(ws: str) -> None:
     assert error["file"] == str(reports) and "File exists" in error["error"]
     result = runner.invoke(app, ["report", "-w", ws])
     assert result.exit_code == 1 and "File exists" in result.stderr and "Traceback" not in result.output
+
+
+def _broken(ctx: pipeline.RunContext) -> dict:
+    raise InputError("a parameter out of range", column="alpha")
+
+
+def test_a_run_with_failed_steps_says_so_in_its_json(ws: str) -> None:
+    before = list(pipeline._STEPS)
+    pipeline.step("probe", "train", "broken")(_broken)
+    try:
+        result = runner.invoke(app, ["run", "-c", "probe", "-w", ws, "--json"])
+    finally:
+        pipeline._STEPS[:] = before
+    assert result.exit_code == 1
+    out = json.loads(result.stdout)
+    assert out["error"] == "1 step failed: probe · broken"
+    assert out["steps"][0]["error"] == "column 'alpha': a parameter out of range"
 
 
 def test_without_json_errors_stay_one_line_on_stderr(ws: str, tmp_path: Path) -> None:

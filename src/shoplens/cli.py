@@ -196,7 +196,7 @@ def demo(seed: Annotated[int, typer.Option(help="Random seed of the simulated sh
     results, report_path = _run_and_report(ws, None, "demo", quiet=as_json)
     summary = {"workspace": str(ws.path), "tables": {k: r.loaded for k, r in reports.items()},
                "steps": [r.__dict__ for r in results], "report": str(report_path),
-               "seconds": round(time.perf_counter() - started, 1)}
+               "seconds": round(time.perf_counter() - started, 1), **_failures(results)}
 
     def render() -> None:
         console.print(table_of([{"table": k, "rows": v} for k, v in summary["tables"].items()], ["table", "rows"],
@@ -294,7 +294,7 @@ def run_pipeline(capability: Annotated[list[str] | None, typer.Option(
     """Run the six stages (prepare → load pretrained → preprocess → train → evaluate → deploy), then the report."""
     ws = open_workspace(workspace)
     results, report_path = _run_and_report(ws, capability, profile, quiet=as_json)
-    emit({"steps": [r.__dict__ for r in results], "report": str(report_path)}, as_json,
+    emit({"steps": [r.__dict__ for r in results], "report": str(report_path), **_failures(results)}, as_json,
          lambda: _print_steps(results, report_path))
     if any(r.status == "failed" for r in results):
         raise typer.Exit(1)
@@ -320,6 +320,14 @@ def _run_and_report(ws: Workspace, capabilities: list[str] | None, profile: str,
 
     results = run(ws, capabilities, profile=profile, on_step=on_step)  # type: ignore[arg-type]
     return results, build_report(ws, results)
+
+
+def _failures(results: list) -> dict[str, str]:
+    """``{"error": …}`` naming the failed steps, for the JSON of a run that exits 1 (empty when none failed)."""
+    failed = [f"{r.capability} · {r.name}" for r in results if r.status == "failed"]
+    if not failed:
+        return {}
+    return {"error": f"{len(failed)} step{'s' if len(failed) > 1 else ''} failed: {', '.join(failed)}"}
 
 
 def _print_steps(results: list, report_path: Path) -> None:

@@ -5,8 +5,8 @@ Libraries (torch, transformers, onnxruntime, statsforecast …) warn through Pyt
 terminal is for shoplens' own progress and results, so the command line captures warnings into logging from
 its start (held in memory until it knows the workspace; dropped by a command without one, such as
 ``datasets list``) and writes them, beside the start and outcome of each step of a run, to the workspace's log,
-rotated at 5 MB with three older files kept. Other records of the libraries (WARNING and above) go there too. ``shoplens run`` says how
-many library warnings it logged and where.
+rotated at 5 MB with three older files kept. Other records of the libraries (WARNING and above) go there too.
+``shoplens run`` says how many library warnings it logged and where.
 
 Only the command line does this (:func:`capture_warnings` is called by its entry point); the Python API leaves
 warnings and logging as the calling program set them.
