@@ -1,5 +1,5 @@
-"""Folders written whole: built next to their place and renamed into it, so a reader sees the old folder or the
-new one, never a half-written one, and a failure leaves what was there."""
+"""Folders and files written whole: built next to their place and renamed into it, so a reader sees the old one or
+the new one, never a half-written one, and a failure leaves what was there."""
 
 from __future__ import annotations
 
@@ -26,5 +26,19 @@ def replace_folder(target: Path, fill: Callable[[Path], None]) -> Path:
             staging.rename(target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def replace_file(target: Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to a file beside ``target`` and rename it into place: a reader sees the old content
+    or the new, never a half-written file; returns ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        staging.write_text(text, encoding="utf-8")
+        staging.replace(target)
+    except BaseException:
+        staging.unlink(missing_ok=True)
         raise
     return target

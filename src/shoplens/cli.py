@@ -1,7 +1,8 @@
 """The ``shoplens`` command line: one typer app; every command is a thin call into the Python API.
 
 Every command takes ``--workspace`` (default ``$SHOPLENS_WORKSPACE`` or ``./shoplens-workspace``), prints
-tables for people and JSON with ``--json``, and exits non-zero with a one-line message on failure.
+tables for people and JSON with ``--json``, and exits non-zero with a one-line message on failure (with ``--json``:
+one JSON object on stdout, ``{"error", "file", "row", "column"}``; see :mod:`shoplens.clitools`).
 """
 
 from __future__ import annotations
@@ -13,24 +14,28 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from shoplens._imports import import_if_present
 from shoplens.clitools import (
+    JsonErrorsGroup,
     JsonOpt,
     WorkspaceOpt,
     console,
     emit,
     err_console,
     handle_errors,
+    init_workspace,
     open_workspace,
     show_progress,
     table_of,
 )
 from shoplens.errors import ShoplensError
-from shoplens.workspace import Workspace, default_path
+from shoplens.logs import capture_warnings, logged_warnings, run_log
+from shoplens.workspace import Workspace
 
 app = typer.Typer(name="shoplens", help="Turn an online shop's raw data into decisions.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+                  pretty_exceptions_enable=False, add_completion=False, cls=JsonErrorsGroup)
 datasets_app = typer.Typer(help="Public datasets: list them, load one into the workspace.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys of the REST service.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Rows that ingest rejected, with reasons.", no_args_is_help=True)
@@ -65,7 +70,7 @@ def init(path: Annotated[Path | None, typer.Argument(help="Folder to create (def
          currency: Annotated[str, typer.Option(help="ISO 4217 currency code.")] = "USD",
          as_json: JsonOpt = False) -> None:
     """Create a workspace: shoplens.toml, warehouse.duckdb and the folders for models, indexes and reports."""
-    ws = Workspace.init(path or default_path(), timezone=timezone, currency=currency)
+    ws = init_workspace(path, timezone=timezone, currency=currency)
     emit({"workspace": str(ws.path), "timezone": ws.config.timezone}, as_json,
          lambda: console.print(f"workspace ready: [bold]{ws.path}[/bold] (timezone {ws.config.timezone})"))
 
@@ -167,7 +172,7 @@ def simulate(customers: Annotated[int, typer.Option(help="Customers.")] = DEMO_S
              difficulty: Annotated[str, typer.Option(help="realistic (default) or easy.")] = "realistic",
              workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Simulate a shop with known ground truth into the workspace (truth stored in truth/)."""
-    ws = Workspace.init(workspace or default_path())
+    ws = init_workspace(workspace)
     reports = _simulate_into(ws, dict(n_customers=customers, n_products=products, days=days, start=start, seed=seed,
                                       difficulty=difficulty), quiet=as_json)
     emit({k: r.to_dict() for k, r in reports.items()}, as_json,
@@ -192,14 +197,14 @@ def demo(seed: Annotated[int, typer.Option(help="Random seed of the simulated sh
     import time
 
     started = time.perf_counter()
-    ws = Workspace.init(workspace or default_path())
+    ws = init_workspace(workspace)
     if any(ws.counts().values()):
         raise ShoplensError(f"{ws.path} already holds data; give the demo an empty folder with --workspace")
     reports = _simulate_into(ws, {**DEMO_SHOP, "seed": seed}, quiet=as_json)
     results, report_path = _run_and_report(ws, None, "demo", quiet=as_json)
     summary = {"workspace": str(ws.path), "tables": {k: r.loaded for k, r in reports.items()},
                "steps": [r.__dict__ for r in results], "report": str(report_path),
-               "seconds": round(time.perf_counter() - started, 1)}
+               "seconds": round(time.perf_counter() - started, 1), **_failures(results)}
 
     def render() -> None:
         console.print(table_of([{"table": k, "rows": v} for k, v in summary["tables"].items()], ["table", "rows"],
@@ -297,7 +302,7 @@ def run_pipeline(capability: Annotated[list[str] | None, typer.Option(
     """Run the six stages (prepare → load pretrained → preprocess → train → evaluate → deploy), then the report."""
     ws = open_workspace(workspace)
     results, report_path = _run_and_report(ws, capability, profile, quiet=as_json)
-    emit({"steps": [r.__dict__ for r in results], "report": str(report_path)}, as_json,
+    emit({"steps": [r.__dict__ for r in results], "report": str(report_path), **_failures(results)}, as_json,
          lambda: _print_steps(results, report_path))
     if any(r.status == "failed" for r in results):
         raise typer.Exit(1)
@@ -311,6 +316,8 @@ def _run_and_report(ws: Workspace, capabilities: list[str] | None, profile: str,
         raise ShoplensError(f"--profile {profile!r}: use demo or full")
 
     def on_step(step: Any, result: Any) -> None:
+        # the log says which step a library warning came from
+        run_log.info("%s · %s %s", step.capability, step.name, result.status if result else "started")
         if quiet:
             return
         if result is None:
@@ -323,27 +330,50 @@ def _run_and_report(ws: Workspace, capabilities: list[str] | None, profile: str,
     return results, build_report(ws, results)
 
 
+def _failures(results: list) -> dict[str, str]:
+    """``{"error": …}`` naming the failed steps, for the JSON of a run that exits 1 (empty when none failed)."""
+    failed = [f"{r.capability} · {r.name}" for r in results if r.status == "failed"]
+    if not failed:
+        return {}
+    return {"error": f"{len(failed)} step{'s' if len(failed) > 1 else ''} failed: {', '.join(failed)}"}
+
+
 def _print_steps(results: list, report_path: Path) -> None:
     from shoplens.pipeline import STAGE_TITLES
 
     rows = [{"stage": STAGE_TITLES[r.stage], "capability": r.capability, "step": r.name,
              "status": r.status, "seconds": r.seconds} for r in results]
     console.print(table_of(rows, ["stage", "capability", "step", "status", "seconds"], title="shoplens run"))
-    console.print(f"report: [bold]{report_path}[/bold]", highlight=False)
+    console.print(f"report: [bold]{report_path}[/bold]", highlight=False, soft_wrap=True)  # paths stay whole
+    logged = logged_warnings()
+    if logged and logged[0]:
+        err_console.print(f"[dim]{logged[0]:,} library warnings in {logged[1]}[/dim]", highlight=False,
+                          soft_wrap=True)
 
 
 @app.command()
 @handle_errors
 def report(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
-    """Write the HTML report (one self-contained file) from what the workspace holds now."""
+    """Write the HTML report (one self-contained file) from what the workspace holds now; says so when the last
+    run did not finish (``last_run`` in JSON)."""
+    from shoplens.pipeline import last_run, unfinished_line
     from shoplens.report import build_report
 
-    path = build_report(open_workspace(workspace))
-    emit({"report": str(path)}, as_json, lambda: console.print(f"report: [bold]{path}[/bold]", highlight=False))
+    ws = open_workspace(workspace)
+    path = build_report(ws)
+    run = last_run(ws)
+
+    def render() -> None:
+        console.print(f"report: [bold]{path}[/bold]", highlight=False, soft_wrap=True)
+        if run and not run["finished"]:
+            console.print(f"[yellow]warning:[/yellow] {escape(unfinished_line(run))}", highlight=False,
+                          soft_wrap=True)
+    emit({"report": str(path), "last_run": run}, as_json, render)
 
 
 def main() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    capture_warnings()  # library warnings go to the workspace's log, not the terminal (shoplens.logs)
     app()
 
 

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 
 class ShoplensError(Exception):
-    """Base class of every error meant for the user rather than for a developer."""
+    """Base class of every error meant for the user rather than for a developer. ``file``, ``row`` and
+    ``column`` say where the problem is, when an error knows (``--json`` prints them as fields)."""
+
+    def __init__(self, *args: object, file: str | None = None, row: int | None = None,
+                 column: str | None = None) -> None:
+        super().__init__(*args)
+        self.file, self.row, self.column = file, row, column
 
 
 class InputError(ShoplensError, ValueError):
@@ -23,8 +29,7 @@ class InputError(ShoplensError, ValueError):
                 column and f"column {column!r}",
             ) if part
         )
-        super().__init__(f"{where}: {message}" if where else message)
-        self.file, self.row, self.column = file, row, column
+        super().__init__(f"{where}: {message}" if where else message, file=file, row=row, column=column)
 
 
 class WorkspaceError(ShoplensError):

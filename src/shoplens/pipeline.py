@@ -3,16 +3,24 @@
 Stages, in order: prepare data → load pretrained model → preprocess → features and training →
 evaluation → deployment. Each capability registers its steps in its own ``steps.py`` with
 :func:`step`; a stage with no step registered is shown as such, never faked.
+
+A run records its progress in ``reports/run-progress.json`` (rewritten whole as each step starts and ends), so
+that a run cut short — Ctrl-C, a killed process — can be told from a finished one (:func:`last_run`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import os
+import socket
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from shoplens._files import replace_file
 from shoplens._imports import import_if_present
 from shoplens.errors import InputError, ShoplensError
 
@@ -29,6 +37,8 @@ STAGE_TITLES = {
 CAPABILITIES = ("data", "analytics", "reviews", "recommend", "forecast", "pricing", "graph", "search", "assistant")
 CAPABILITY_MODULES = [f"shoplens.{name}.steps" for name in CAPABILITIES]
 Profile = Literal["demo", "full"]
+PROGRESS_FILE = "run-progress.json"  # in the workspace's reports/
+FINISHED = ("ok", "failed", "skipped")  # statuses of a step that ran to its end
 
 
 @dataclass
@@ -99,21 +109,30 @@ def run(ws: Workspace, capabilities: list[str] | None = None, profile: Profile =
     ctx = RunContext(ws=ws, profile=profile)
     stopped: dict[str, str] = {}  # capability -> why its later steps are skipped
     results = []
-    for current in registered_steps(capabilities):
+    steps = registered_steps(capabilities)
+    progress = _Progress(ws, steps, profile)
+    for index, current in enumerate(steps):
         if on_step:
             on_step(current, None)
+        progress.update(index, "running")
         if current.capability in stopped:
             result = StepResult(current.capability, current.stage, current.name, "skipped", 0.0,
                                 error=stopped[current.capability])
         else:
-            result = _run_step(current, ctx)
+            try:
+                result = _run_step(current, ctx)
+            except BaseException:  # Ctrl-C (KeyboardInterrupt), SystemExit: the run ends here
+                progress.update(index, "interrupted")
+                raise
             if result.status == "failed":
                 stopped[current.capability] = "an earlier step of this capability failed"
             elif result.status == "skipped":
                 stopped[current.capability] = result.error or "not applicable"
+        progress.update(index, result.status)
         results.append(result)
         if on_step:
             on_step(current, result)
+    progress.finish()
     return results
 
 
@@ -134,3 +153,87 @@ def _run_step(current: Step, ctx: RunContext) -> StepResult:
         return StepResult(current.capability, current.stage, current.name, "failed",
                           round(time.perf_counter() - started, 3),
                           error=f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=8)}")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class _Progress:
+    """The run's steps and their statuses (``not started``, ``running``, ok / failed / skipped, ``interrupted``)
+    in ``reports/run-progress.json``, written after every change."""
+
+    def __init__(self, ws: Workspace, steps: list[Step], profile: str) -> None:
+        self.path = ws.dir("reports") / PROGRESS_FILE
+        self.state: dict[str, Any] = {
+            "started_at": _now(), "finished_at": None, "profile": profile, "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "steps": [{"capability": s.capability, "stage": s.stage, "name": s.name, "status": "not started",
+                       "started_at": None, "finished_at": None} for s in steps]}
+        self._write()
+
+    def update(self, index: int, status: str) -> None:
+        entry = self.state["steps"][index]
+        entry["status"] = status
+        entry["started_at" if status == "running" else "finished_at"] = _now()
+        self._write()
+
+    def finish(self) -> None:
+        self.state["finished_at"] = _now()
+        self._write()
+
+    def _write(self) -> None:
+        replace_file(self.path, json.dumps(self.state, indent=1))
+
+
+def last_run(ws: Workspace) -> dict[str, Any] | None:
+    """The last run's progress (``None`` when no run is recorded): ``finished``; ``state`` (finished,
+    interrupted — it stopped on Ctrl-C —, running — its process is alive — or stopped — its process is gone,
+    e.g. killed); ``started_at``, ``finished_at``, ``profile``; ``steps_planned`` and ``steps_done``; the
+    ``missing_steps`` (capability, stage, name, status) and the titles of their ``missing_stages``."""
+    path = ws.dir("reports") / PROGRESS_FILE
+    if not path.exists():
+        return None
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise InputError(f"not valid JSON ({exc})", file=str(path)) from None
+    steps = state.get("steps", [])
+    missing = [s for s in steps if s["status"] not in FINISHED]
+    finished = state.get("finished_at") is not None
+    return {"finished": finished, "state": "finished" if finished else _why_unfinished(state, missing),
+            "started_at": state.get("started_at"), "finished_at": state.get("finished_at"),
+            "profile": state.get("profile"), "steps_planned": len(steps), "steps_done": len(steps) - len(missing),
+            "missing_steps": missing,
+            "missing_stages": [STAGE_TITLES[stage] for stage in STAGES if any(s["stage"] == stage for s in missing)]}
+
+
+def _why_unfinished(state: dict[str, Any], missing: list[dict[str, Any]]) -> str:
+    if any(s["status"] == "interrupted" for s in missing):
+        return "interrupted"
+    return "running" if state.get("host") == socket.gethostname() and _alive(state.get("pid")) else "stopped"
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def unfinished_line(run: dict[str, Any]) -> str:
+    """One sentence on a run that did not finish, for the command line."""
+    return f"the last run did not finish ({unfinished_details(run)}); missing: {', '.join(run['missing_stages'])}"
+
+
+def unfinished_details(run: dict[str, Any]) -> str:
+    """How a run that did not finish ended, when it started and how far it got."""
+    started = (run.get("started_at") or "?")[:16].replace("T", " ")
+    how = {"interrupted": "it was interrupted", "running": "it is still running",
+           "stopped": "its process ended before the run did"}[run["state"]]
+    return f"{how}; started {started} UTC, {run['steps_done']} of {run['steps_planned']} steps done"

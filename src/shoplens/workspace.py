@@ -6,6 +6,7 @@ shoplens-workspace/
   warehouse.duckdb   canonical tables, derived views, ingest runs
   quarantine/        rejected rows, one Parquet file per table and ingest run, with reasons
   models/ index/ graph/ reports/
+  logs/              the command line's log: library warnings, steps of runs (see shoplens.logs)
   secrets/           the pseudonymization key and hashed API keys (never inside the warehouse)
 ```
 
@@ -49,7 +50,7 @@ SCHEMA_VERSION = 1
 # (lock file, thread) → depth: the write lock a thread of this process holds, for re-entry
 _HELD_LOCKS: dict[tuple[str, int], int] = {}
 DEFAULT_DIR = "shoplens-workspace"
-SUBDIRS = ("quarantine", "models", "index", "graph", "reports", "secrets", "tmp")
+SUBDIRS = ("quarantine", "models", "index", "graph", "reports", "secrets", "tmp", "logs")
 
 META_SQL = [
     """CREATE TABLE IF NOT EXISTS ingest_runs (
@@ -60,6 +61,9 @@ META_SQL = [
     """CREATE TABLE IF NOT EXISTS erasures (
         erased_at TIMESTAMP, customer_key VARCHAR, rows_deleted JSON)""",
 ]
+# Columns added to ingest_runs since schema 1 (ingest applies this too, for workspaces made before it)
+INGEST_RUNS_UPGRADE = "ALTER TABLE ingest_runs ADD COLUMN IF NOT EXISTS fallback_decoded BIGINT"
+META_SQL.append(INGEST_RUNS_UPGRADE)
 
 
 def default_path() -> Path:
@@ -90,7 +94,7 @@ class Config:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            raise WorkspaceError(f"{path}: not valid TOML ({exc})") from None
+            raise WorkspaceError(f"{path}: not valid TOML ({exc})", file=str(path)) from None
         known = {k: v for k, v in data.get("shop", {}).items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
@@ -116,7 +120,7 @@ class Workspace:
             ws = cls.open(root)
         else:
             if root.exists() and not root.is_dir():
-                raise WorkspaceError(f"{root} exists and is not a folder")
+                raise WorkspaceError(f"{root} exists and is not a folder", file=str(root))
             root.mkdir(parents=True, exist_ok=True)
             config = Config(name=name or root.resolve().name, timezone=_check_timezone(timezone),
                             currency=currency.upper())
@@ -136,10 +140,12 @@ class Workspace:
         config_file = root / "shoplens.toml"
         if not config_file.exists():
             raise WorkspaceError(
-                f"{root} is not a shoplens workspace (no shoplens.toml); create one with `shoplens init {root}`")
+                f"{root} is not a shoplens workspace (no shoplens.toml); create one with `shoplens init {root}`",
+                file=str(root))
         config = Config.read(config_file)
         if config.schema_version > SCHEMA_VERSION:
-            raise WorkspaceError(f"{root} was written by a newer shoplens (schema {config.schema_version})")
+            raise WorkspaceError(f"{root} was written by a newer shoplens (schema {config.schema_version})",
+                                 file=str(config_file))
         for sub in SUBDIRS:
             (root / sub).mkdir(exist_ok=True)
         return cls(root, config)

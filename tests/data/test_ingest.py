@@ -81,6 +81,60 @@ def test_encodings_are_detected(workspace: sl.Workspace, tmp_path: Path, encodin
     assert bodies.str.startswith(body).all()
 
 
+def mixed_encodings(lines: list[tuple[str, str]]) -> bytes:
+    """A file whose lines were written by two systems: each line as (text, encoding)."""
+    return b"".join(text.encode(encoding) + b"\n" for text, encoding in lines)
+
+
+def test_rows_mixing_utf8_and_latin1_are_both_read_right_and_counted(workspace: sl.Workspace,
+                                                                       tmp_path: Path) -> None:
+    path = tmp_path / "customers.csv"
+    path.write_bytes(mixed_encodings([("customer_id,city", "ascii"), ("C1,Köln", "utf-8"), ("C2,München", "latin-1"),
+                                      ("C3,Zürich", "utf-8"), ("C4,Malmö", "latin-1"), ("C5,Oslo", "ascii")]))
+    report = workspace.ingest("customers", path, keep_pii=True)
+    assert (report.read, report.loaded, report.quarantined) == (5, 5, 0)
+    cities = workspace.table("customers").set_index("customer_id")["city"].to_dict()
+    assert cities == {"C1": "Köln", "C2": "München", "C3": "Zürich", "C4": "Malmö", "C5": "Oslo"}  # no mojibake
+    assert report.fallback_decoded == 2 and report.to_dict()["fallback_decoded"] == 2
+    [note] = [m for m in report.messages if "UTF-8" in m]
+    assert note.startswith("2 rows are not valid UTF-8 and were read as Windows-1252") and "rows 2, 4" in note
+    stored = workspace.ingest_runs("customers").iloc[0]
+    assert stored["fallback_decoded"] == 2 and note in stored["message"]
+
+
+def test_a_workspace_from_before_the_fallback_count_still_ingests(workspace: sl.Workspace, tmp_path: Path) -> None:
+    with workspace.connect(read_only=False) as con:
+        con.execute("ALTER TABLE ingest_runs DROP COLUMN fallback_decoded")  # as schema 1 first shipped
+    workspace.ingest("orders", write(tmp_path / "orders.csv", ORDERS_CSV))
+    assert workspace.ingest_runs("orders").iloc[0]["fallback_decoded"] == 0
+
+
+def test_jsonl_mixing_utf8_and_latin1_is_counted_too(workspace: sl.Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "reviews.jsonl"
+    path.write_bytes(mixed_encodings([('{"product_id": "P1", "body": "très bien"}', "utf-8"),
+                                      ('{"product_id": "P2", "body": "déçu, qualité médiocre"}', "latin-1")]))
+    report = workspace.ingest("reviews", path)
+    assert (report.loaded, report.fallback_decoded) == (2, 1)
+    assert sorted(workspace.table("reviews")["body"]) == ["déçu, qualité médiocre", "très bien"]
+
+
+def test_double_byte_chinese_is_not_taken_for_a_mix(workspace: sl.Workspace, tmp_path: Path) -> None:
+    # "一" and "么" in GBK happen to be valid UTF-8 byte pairs; the other lines are not UTF-8
+    cities = ["一", "北京", "么", "上海市", "广州", "深圳"]
+    text = "customer_id,city\n" + "".join(f"C{i},{city}\n" for i, city in enumerate(cities))
+    report = workspace.ingest("customers", write(tmp_path / "gbk.csv", text, "gbk"), keep_pii=True)
+    assert report.fallback_decoded == 0 and report.loaded == len(cities)
+    assert sorted(workspace.table("customers")["city"]) == sorted(cities)
+
+
+def test_one_encoding_throughout_needs_no_fallback(workspace: sl.Workspace, tmp_path: Path) -> None:
+    for name, encoding in (("latin.csv", "latin-1"), ("utf8.csv", "utf-8")):
+        report = workspace.ingest("customers", write(tmp_path / name, "customer_id,city\nC1,Köln\nC2,Malmö\n",
+                                                     encoding), keep_pii=True)
+        assert report.fallback_decoded == 0 and not any("UTF-8" in m for m in report.messages)
+        assert sorted(workspace.table("customers")["city"]) == ["Köln", "Malmö"]
+
+
 @pytest.mark.parametrize("delimiter", [";", "\t", "|"])
 def test_delimiters_are_detected(workspace: sl.Workspace, tmp_path: Path, delimiter: str) -> None:
     text = ORDERS_CSV.replace(",", delimiter)

@@ -22,7 +22,15 @@ import pyarrow.parquet as pq
 
 from shoplens.data import checks, privacy
 from shoplens.data.mapping import resolve, synthesized_keys
-from shoplens.data.readers import ROW, FastPathFailed, Reject, Source, SourceBatch, open_source
+from shoplens.data.readers import (
+    FALLBACK_ENCODINGS,
+    ROW,
+    FastPathFailed,
+    Reject,
+    Source,
+    SourceBatch,
+    open_source,
+)
 from shoplens.data.schema import Column, Table, get_table
 from shoplens.progress import progress_bar
 
@@ -32,6 +40,7 @@ if TYPE_CHECKING:
 QUARANTINE_SCHEMA = pa.schema([("source_row", pa.int64()), ("reason", pa.string()), ("raw", pa.string()),
                                ("values", pa.string())])
 INGEST_MEMORY_LIMIT = "1GB"
+FALLBACK_EXAMPLES = 5
 
 
 @dataclass
@@ -44,6 +53,7 @@ class IngestReport:
     read: int = 0
     loaded: int = 0
     quarantined: int = 0
+    fallback_decoded: int = 0  # rows not valid in the file's encoding, read with the fallback (mixed files)
     inserted: int = 0
     replaced: int = 0
     file_hash: str | None = None
@@ -81,6 +91,7 @@ class _Run:
         self.quarantine_dir = ws.dir("quarantine") / table.name
         self.quarantine_tmp = ws.dir("tmp") / f"{report.run_id}.quarantine.parquet"
         self.writer: pq.ParquetWriter | None = None
+        self.fallback_examples: list[int] = []  # the first rows read with the fallback encoding
 
     # -- quarantine -----------------------------------------------------------------------------------
     def quarantine(self, rows: pa.Table) -> None:
@@ -105,7 +116,8 @@ class _Run:
             self.writer.close()
             self.writer = None
         self.quarantine_tmp.unlink(missing_ok=True)
-        self.report.read = self.report.quarantined = 0
+        self.report.read = self.report.quarantined = self.report.fallback_decoded = 0
+        self.fallback_examples = []
 
     def close(self, keep: bool) -> None:
         if self.writer is not None:
@@ -178,6 +190,8 @@ class _Run:
 
     def stage(self, con: duckdb.DuckDBPyConnection, batch: SourceBatch) -> None:
         self.report.read += batch.table.num_rows + len(batch.rejects)
+        self.report.fallback_decoded += len(batch.fallback_rows)
+        self.fallback_examples += batch.fallback_rows[:FALLBACK_EXAMPLES - len(self.fallback_examples)]
         self.quarantine_rejects(batch.rejects)
         if batch.table.num_rows == 0:
             return
@@ -241,6 +255,17 @@ class _Run:
                     f"{rows:,} rows have a {column} that is not in {target_table} yet "
                     f"(e.g. {', '.join(map(str, examples[:3]))}); they are loaded — ingest {target_table} to link them")
 
+    def note_fallback(self) -> None:
+        """Say how many rows needed the fallback encoding, and which (they were loaded, possibly misread)."""
+        count = self.report.fallback_decoded
+        if not count:
+            return
+        rows = ", ".join(map(str, self.fallback_examples)) + (" …" if count > len(self.fallback_examples) else "")
+        name = FALLBACK_ENCODINGS.get(self.source.fallback or "", self.source.fallback)
+        self.report.messages.append(
+            f"{count:,} {'row is' if count == 1 else 'rows are'} not valid UTF-8 and {'was' if count == 1 else 'were'} "
+            f"read as {name} (row{'' if count == 1 else 's'} {rows}): the file mixes two encodings")
+
     def apply(self, con: duckdb.DuckDBPyConnection, started: dt.datetime) -> None:
         """Upsert staging into the table and record the run, in one transaction."""
         name = checks.quote(self.table.name)
@@ -248,6 +273,9 @@ class _Run:
         columns = ", ".join(checks.quote(c) for c in self.table.column_names)
         report = self.report
         report.loaded = con.execute("SELECT count(*) FROM staging").fetchone()[0]
+        from shoplens.workspace import INGEST_RUNS_UPGRADE
+
+        con.execute(INGEST_RUNS_UPGRADE)  # a workspace created before the column was added
         con.execute("BEGIN TRANSACTION")
         try:
             has_rows = con.execute(f"SELECT EXISTS (SELECT 1 FROM {name})").fetchone()[0]
@@ -263,11 +291,13 @@ class _Run:
             quarantine_file = (f"quarantine/{self.table.name}/{report.run_id}.parquet"
                                if report.quarantined else None)
             con.execute(
-                "INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, ?, 'ok', ?, ?, ?, ?, ?, ?, ?, ?)",
+                'INSERT INTO ingest_runs (run_id, "table", source, file_hash, started_at, finished_at, status, "read", '
+                'loaded, quarantined, inserted, replaced, unlinked, quarantine_file, message, fallback_decoded) '
+                "VALUES (?, ?, ?, ?, ?, ?, 'ok', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [report.run_id, self.table.name, report.source, report.file_hash, started.replace(tzinfo=None),
                  dt.datetime.now(dt.UTC).replace(tzinfo=None), report.read, report.loaded, report.quarantined,
                  report.inserted, report.replaced, json.dumps(report.unlinked, default=str), quarantine_file,
-                 "; ".join(report.messages) or None])
+                 "; ".join(report.messages) or None, report.fallback_decoded])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -333,6 +363,7 @@ def ingest(ws: Workspace, table: str, source: Any, *, mapping: dict[str, str] | 
                 con.unregister("src")
             if report.read == 0:
                 report.messages.append("the source has no data rows")
+            run.note_fallback()
             report.file_hash = src.file_hash
             if run.synthesized is not None:
                 run.finish_keys(con, src.file_hash or "")

@@ -55,7 +55,7 @@ def resolve(table: Table, source_columns: list[str], explicit: dict[str, str] | 
         if actual is None:
             if require_explicit_present:
                 raise InputError(f"--map names column {source!r}, which the file does not have; columns are: "
-                                 f"{', '.join(source_columns)}", file=file)
+                                 f"{', '.join(source_columns)}", file=file, column=source)
             continue
         if canonical == "":
             mapping.ignored.append(actual)

@@ -58,6 +58,7 @@ class Reject:
 class SourceBatch:
     table: pa.Table
     rejects: list[Reject] = field(default_factory=list)
+    fallback_rows: list[int] = field(default_factory=list)  # records read with the fallback encoding
 
 
 def numbered(batch: pa.RecordBatch, first_row: int) -> pa.Table:
@@ -178,6 +179,73 @@ def detect_encoding(sample: bytes, file: str) -> str:
     return names[0]
 
 
+# A file may mix UTF-8 lines with lines in a single-byte Western code page (two systems writing to one
+# export): it is read as UTF-8, each record that is not valid UTF-8 in the code page (counted by ingest).
+FALLBACK_ENCODINGS = {"cp1252": "Windows-1252", "latin-1": "Latin-1"}
+MIN_LETTER_SHARE = 0.8  # of the non-ASCII characters of the non-UTF-8 lines, read in the code page
+_HIGH_RUNS = re.compile(rb"[\x80-\xff]+")
+
+
+def choose_encodings(sample: bytes, file: str, declared: str | None) -> tuple[str, str | None]:
+    """The file's encoding and the fallback for records that are not valid in it (``None``: no fallback).
+
+    A declared encoding, or a byte-order mark, is taken at its word. Otherwise a sample holding both valid
+    UTF-8 lines with non-ASCII characters and lines that are not UTF-8 but read as Western letters in
+    Windows-1252 (or Latin-1) is a mixed file: UTF-8 first (a Latin-1 line is almost never valid UTF-8), the
+    code page for the records that are not. Else the whole file has the one encoding :func:`detect_encoding`
+    finds."""
+    if declared:
+        return declared, None
+    if not sample.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        fallback = _mixed_with(sample)
+        if fallback:
+            return "utf-8", fallback
+    return detect_encoding(sample, file), None
+
+
+def _mixed_with(sample: bytes) -> str | None:
+    """The code page of the sample's non-UTF-8 lines when it also holds non-ASCII UTF-8 lines, else ``None``."""
+    lines = sample.split(b"\n")
+    if len(sample) == SAMPLE_BYTES:
+        lines = lines[:-1]  # the last line of a full sample may be cut inside a character
+    other, utf8 = [], False
+    for line in lines:
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8 = True
+        except UnicodeDecodeError:
+            other.append(line)
+    if not (utf8 and other):
+        return None
+    raw = b"\n".join(other)
+    encoding = "cp1252" if _decodes(raw, "cp1252") else "latin-1"
+    # Western text in a code page has accented letters alone between ASCII ones ("Malmö": a run of one byte)
+    # that read as letters; double-byte text (GB2312) comes in runs of two bytes per character, many of which
+    # read as symbols ("±±¾©"): not a mix
+    runs = [len(run) for run in _HIGH_RUNS.findall(raw)]
+    high = [c for c in raw.decode(encoding) if ord(c) > 127]
+    western = (any(n % 2 for n in runs)
+               and sum(c.isalpha() for c in high) >= MIN_LETTER_SHARE * len(high))
+    return encoding if western else None
+
+
+def redecode(text: str, fallback: str) -> str | None:
+    """Text read with ``surrogateescape`` whose undecodable bytes are decoded again with ``fallback``; ``None``
+    when the fallback cannot decode them either."""
+    if not _SURROGATES.search(text):
+        return text
+    try:
+        return text.encode("utf-8", "surrogateescape").decode(fallback)
+    except UnicodeDecodeError:
+        return None
+
+
+def _either(encoding: str, fallback: str | None) -> str:
+    return f"{encoding} or {fallback}" if fallback else encoding
+
+
 def _decodes(sample: bytes, encoding: str) -> bool:
     try:
         sample.decode(encoding)
@@ -249,7 +317,7 @@ class CsvSource:
         sample = _read_sample(path, self.gz)
         if not sample.strip():
             raise InputError("the file is empty", file=self.name)
-        self.encoding = encoding or detect_encoding(sample, self.name)
+        self.encoding, self.fallback = choose_encodings(sample, self.name, encoding)
         text = sample.decode(self.encoding, errors="replace")
         lines = text.splitlines()[:50]
         if len(sample) == SAMPLE_BYTES and len(lines) > 1:
@@ -267,7 +335,8 @@ class CsvSource:
         return counter, stream
 
     def batches(self, on_bytes: ProgressFn | None = None, fast: bool = True) -> Iterator[SourceBatch]:
-        return self._fast(on_bytes) if fast else self._exact(on_bytes)
+        # Arrow decodes the whole file with one encoding: a file with a fallback needs the exact path
+        return self._fast(on_bytes) if fast and self.fallback is None else self._exact(on_bytes)
 
     def _fast(self, on_bytes: ProgressFn | None) -> Iterator[SourceBatch]:
         counter, stream = self._open_binary(on_bytes)
@@ -305,6 +374,7 @@ class CsvSource:
         rows: list[list[str]] = []
         numbers: list[int] = []
         rejects: list[Reject] = []
+        fallback_rows: list[int] = []
         record = 0
         started = not self.header
         try:
@@ -324,9 +394,14 @@ class CsvSource:
                     continue
                 record += 1
                 undecodable = _undecodable_column(fields, self.columns)
+                if undecodable is not None and self.fallback:
+                    redecoded = [redecode(value, self.fallback) for value in fields]
+                    if None not in redecoded:
+                        fields, undecodable = redecoded, None  # type: ignore[assignment]
+                        fallback_rows.append(record)
                 if undecodable is not None:
-                    rejects.append(Reject(record, f"{undecodable}: bytes that are not valid {self.encoding}",
-                                          _printable(self.delimiter.join(fields))[:2000]))
+                    reason = f"{undecodable}: bytes that are not valid {_either(self.encoding, self.fallback)}"
+                    rejects.append(Reject(record, reason, _printable(self.delimiter.join(fields))[:2000]))
                     continue
                 if len(fields) != width:
                     rejects.append(Reject(record, f"expected {width} fields, found {len(fields)}",
@@ -335,21 +410,22 @@ class CsvSource:
                 rows.append(fields)
                 numbers.append(record)
                 if len(rows) >= BATCH_ROWS:
-                    yield self._batch(rows, numbers, rejects)
-                    rows, numbers, rejects = [], [], []
+                    yield self._batch(rows, numbers, rejects, fallback_rows)
+                    rows, numbers, rejects, fallback_rows = [], [], [], []
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise InputError(f"the compressed data end abruptly after row {record} ({exc})", file=self.name) from None
         finally:
             text.close()
         if rows or rejects:
-            yield self._batch(rows, numbers, rejects)
+            yield self._batch(rows, numbers, rejects, fallback_rows)
         self.file_hash = counter.hasher.hexdigest()
 
-    def _batch(self, rows: list[list[str]], numbers: list[int], rejects: list[Reject]) -> SourceBatch:
+    def _batch(self, rows: list[list[str]], numbers: list[int], rejects: list[Reject],
+               fallback_rows: list[int]) -> SourceBatch:
         columns = list(zip(*rows, strict=True)) if rows else [() for _ in self.columns]
         arrays = [pa.array([v if v != "" else None for v in col], pa.string()) for col in columns]
         table = pa.Table.from_arrays([*arrays, pa.array(numbers, pa.int64())], names=[*self.columns, ROW])
-        return SourceBatch(table, rejects)
+        return SourceBatch(table, rejects, fallback_rows)
 
 
 def _json_value(value: Any) -> str | None:
@@ -362,14 +438,15 @@ def _json_value(value: Any) -> str | None:
     return str(value)
 
 
-def records_to_batch(records: list[dict[str, Any]], numbers: list[int], rejects: list[Reject]) -> SourceBatch:
+def records_to_batch(records: list[dict[str, Any]], numbers: list[int], rejects: list[Reject],
+                     fallback_rows: list[int] | None = None) -> SourceBatch:
     """Arrow batch of string columns (the union of the records' keys, in first-seen order)."""
     names: dict[str, None] = {}
     for rec in records:
         names.update(dict.fromkeys(rec))
     arrays = [pa.array([_json_value(rec.get(n)) for rec in records], pa.string()) for n in names]
     table = pa.Table.from_arrays([*arrays, pa.array(numbers, pa.int64())], names=[*names, ROW])
-    return SourceBatch(table, rejects)
+    return SourceBatch(table, rejects, fallback_rows or [])
 
 
 class JsonLinesSource:
@@ -388,7 +465,7 @@ class JsonLinesSource:
         sample = _read_sample(path, self.gz)
         if not sample.strip():
             raise InputError("the file is empty", file=self.name)
-        self.encoding = encoding or detect_encoding(sample, self.name)
+        self.encoding, self.fallback = choose_encodings(sample, self.name, encoding)
         self.is_array = sample.lstrip().startswith(b"[")
 
     def batches(self, on_bytes: ProgressFn | None = None, fast: bool = True) -> Iterator[SourceBatch]:
@@ -413,14 +490,20 @@ class JsonLinesSource:
         records: list[dict[str, Any]] = []
         numbers: list[int] = []
         rejects: list[Reject] = []
+        fallback_rows: list[int] = []
         record = 0
         for line in text:
             if not line.strip():
                 continue
             record += 1
             if _SURROGATES.search(line):
-                rejects.append(Reject(record, f"bytes that are not valid {self.encoding}", _printable(line)[:2000]))
-                continue
+                redecoded = redecode(line, self.fallback) if self.fallback else None
+                if redecoded is None:
+                    rejects.append(Reject(record, f"bytes that are not valid {_either(self.encoding, self.fallback)}",
+                                          _printable(line)[:2000]))
+                    continue
+                line = redecoded
+                fallback_rows.append(record)
             try:
                 value = self._parse(line)
             except (ValueError, SyntaxError, RecursionError, MemoryError) as exc:
@@ -432,10 +515,10 @@ class JsonLinesSource:
             records.append(value)
             numbers.append(record)
             if len(records) >= BATCH_ROWS // 4:
-                yield records_to_batch(records, numbers, rejects)
-                records, numbers, rejects = [], [], []
+                yield records_to_batch(records, numbers, rejects, fallback_rows)
+                records, numbers, rejects, fallback_rows = [], [], [], []
         if records or rejects:
-            yield records_to_batch(records, numbers, rejects)
+            yield records_to_batch(records, numbers, rejects, fallback_rows)
 
     def _array(self, text: io.TextIOWrapper) -> Iterator[SourceBatch]:
         try:
@@ -459,6 +542,7 @@ class JsonLinesSource:
 
 class ParquetSource:
     format = "parquet"
+    fallback = None  # typed values, nothing to decode
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -495,6 +579,7 @@ class FrameSource:
     """A pandas DataFrame or an Arrow table handed over in Python."""
 
     format = "frame"
+    fallback = None
 
     def __init__(self, frame: Any, name: str | None = None) -> None:
         if isinstance(frame, pa.Table):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from shoplens._imports import import_if_present
-from shoplens.pipeline import CAPABILITIES
+from shoplens.pipeline import CAPABILITIES, STAGE_TITLES, last_run, unfinished_details
 
 if TYPE_CHECKING:
     from shoplens.pipeline import StepResult
@@ -69,6 +69,16 @@ def table_html(rows: list[dict[str, Any]], columns: list[str] | None = None) -> 
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _unfinished_run(ws: Workspace) -> dict[str, Any] | None:
+    """The banner's data when the last run did not finish: its sentence and the steps that did not run."""
+    run = last_run(ws)
+    if run is None or run["finished"]:
+        return None
+    steps = [f"{STAGE_TITLES[s['stage']]}: {s['capability']} · {s['name']} ({s['status']})"
+             for s in run["missing_steps"]]
+    return {"details": unfinished_details(run), "stages": ", ".join(run["missing_stages"]), "steps": steps}
+
+
 def build_report(ws: Workspace, results: list[StepResult] | None = None, path: Path | None = None) -> Path:
     """Write the report into ``reports/`` (and ``reports/latest.html``); returns its path."""
     import plotly.offline
@@ -83,7 +93,8 @@ def build_report(ws: Workspace, results: list[StepResult] | None = None, path: P
     env = Environment(loader=PackageLoader("shoplens.report", "templates"), autoescape=select_autoescape())
     page = env.get_template("report.html.j2").render(
         shop=ws.config.name, created=dt.datetime.now().strftime("%Y-%m-%d %H:%M"), sections=rendered,
-        steps=[r.__dict__ for r in results or []], plotly_js=plotly.offline.get_plotlyjs())
+        steps=[r.__dict__ for r in results or []], plotly_js=plotly.offline.get_plotlyjs(),
+        unfinished=_unfinished_run(ws))
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     target = path or ws.dir("reports") / f"report-{stamp}.html"
     target.write_text(page, encoding="utf-8")
