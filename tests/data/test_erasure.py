@@ -160,7 +160,7 @@ def test_ingest_examples_and_logs_are_redacted(workspace: sl.Workspace, tmp_path
     (tmp_path / "customers.csv").write_text("customer_id,country\nCUST-77,DE\nCUST-88,FR\n")
     workspace.ingest("customers", tmp_path / "customers.csv")
     log = workspace.path / "logs" / "shoplens.log"
-    log.parent.mkdir()
+    log.parent.mkdir(exist_ok=True)
     log.write_text("served /api/v1/recommend/customers/CUST-77\nserved CUST-88.\n")
     assert "CUST-77" in workspace.sql("SELECT string_agg(message, ' ') AS m FROM ingest_runs")["m"].iloc[0]
     report = workspace.forget("CUST-77")
