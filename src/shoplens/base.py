@@ -30,13 +30,11 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-class Estimator:
-    """Base of every capability model: parameters, ``fit`` → self, ``evaluate``, ``save``/``load``, registry."""
+class Params:
+    """Parameters as scikit-learn has them: the constructor's arguments, kept as attributes of the same names
+    (no work in ``__init__``). Declare them as dataclass fields — ``@dataclass(eq=False, repr=False)`` on the
+    class — or write the ``__init__`` by hand; either way ``get_params`` reads the constructor's signature."""
 
-    registry_name: ClassVar[str] = ""  # the model's name in the workspace's registry (``models/<name>/``)
-    capability: ClassVar[str] = ""
-
-    # -- parameters ---------------------------------------------------------------------------------------
     @classmethod
     def _param_names(cls) -> list[str]:
         signature = inspect.signature(cls.__init__)
@@ -58,6 +56,25 @@ class Estimator:
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
+
+    @classmethod
+    def from_saved_params(cls, params: dict[str, Any]) -> Self:
+        """A new instance from parameters as a saved model stored them (JSON): names this class no longer
+        has are left out, and lists become tuples again where the parameter's default is a tuple."""
+        signature = inspect.signature(cls.__init__).parameters
+        known = {}
+        for name, value in params.items():
+            if name in signature and name != "self":
+                default = signature[name].default
+                known[name] = tuple(value) if isinstance(value, list) and isinstance(default, tuple) else value
+        return cls(**known)
+
+
+class Estimator(Params):
+    """Base of every capability model: parameters, ``fit`` → self, ``evaluate``, ``save``/``load``, registry."""
+
+    registry_name: ClassVar[str] = ""  # the model's name in the workspace's registry (``models/<name>/``)
+    capability: ClassVar[str] = ""
 
     # -- the surface a capability fills in ----------------------------------------------------------------
     def fit(self, data: Any) -> Self:
@@ -101,8 +118,8 @@ class Estimator:
 
 class TextClassifier(Protocol):
     """What the array-level text classifiers inside a capability share (``text.classifier``,
-    ``reviews.linear``, ``reviews.chinese``): they learn from texts and integer labels, not from a workspace,
-    and are saved inside the capability model that owns them."""
+    ``reviews.linear``, ``reviews.chinese``): :class:`Params`, learning from texts and integer labels (not from a
+    workspace), probabilities over ``class_names_``, saved inside the capability model that owns them."""
 
     class_names_: list[str]
 

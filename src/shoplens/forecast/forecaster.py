@@ -15,11 +15,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from shoplens.base import Estimator, json_safe
 from shoplens.errors import InputError, NotFound, ShoplensError
 from shoplens.forecast.ensemble import (
     WEIGHTS,
@@ -77,7 +78,8 @@ class BacktestResult:
                 "summary": json.loads(self.summary.to_json(orient="records"))}
 
 
-class Forecaster:
+@dataclass(eq=False, repr=False)
+class Forecaster(Estimator):
     """Forecasts of demand per product, category or in total, by day, week or month.
 
     Parameters
@@ -101,40 +103,27 @@ class Forecaster:
     levels: interval levels in percent.  products: forecast only these products.
     """
 
-    def __init__(self, models: Sequence[str] | None = None, level: str = "product", freq: str = "D",
-                 target: str = "units", horizon: int = 28, weights: str = "equal",
-                 reconcile: str | None = "mint_shrink", cv_windows: int = 4, cv_horizon: int | None = None,
-                 cv_step: int | None = None, intermittent: bool = True, adjust: bool = False, point: str = "mean",
-                 fill: str = "first_sale", levels: Sequence[int] = (80, 95),
-                 products: Sequence[str] | None = None, lgbm_params: dict[str, Any] | None = None,
-                 progress: bool = False) -> None:
-        self.models = models
-        self.level = level
-        self.freq = freq
-        self.target = target
-        self.horizon = horizon
-        self.weights = weights
-        self.reconcile = reconcile
-        self.cv_windows = cv_windows
-        self.cv_horizon = cv_horizon
-        self.cv_step = cv_step
-        self.intermittent = intermittent
-        self.adjust = adjust
-        self.point = point
-        self.fill = fill
-        self.levels = levels
-        self.products = products
-        self.lgbm_params = lgbm_params
-        self.progress = progress
+    registry_name: ClassVar[str] = "forecast"
+    capability: ClassVar[str] = "forecast"
 
-    # -- parameters ---------------------------------------------------------------------------------------
-    def get_params(self) -> dict[str, Any]:
-        return {"models": list(self.models) if self.models else None, "level": self.level, "freq": self.freq,
-                "target": self.target, "horizon": self.horizon, "weights": self.weights,
-                "reconcile": self.reconcile, "cv_windows": self.cv_windows, "cv_horizon": self.cv_horizon,
-                "cv_step": self.cv_step, "intermittent": self.intermittent, "adjust": self.adjust,
-                "point": self.point, "fill": self.fill, "levels": list(self.levels),
-                "products": list(self.products) if self.products else None, "lgbm_params": self.lgbm_params}
+    models: Sequence[str] | None = None
+    level: str = "product"
+    freq: str = "D"
+    target: str = "units"
+    horizon: int = 28
+    weights: str = "equal"
+    reconcile: str | None = "mint_shrink"
+    cv_windows: int = 4
+    cv_horizon: int | None = None
+    cv_step: int | None = None
+    intermittent: bool = True
+    adjust: bool = False
+    point: str = "mean"
+    fill: str = "first_sale"
+    levels: Sequence[int] = (80, 95)
+    products: Sequence[str] | None = None
+    lgbm_params: dict[str, Any] | None = None
+    progress: bool = False
 
     def _settings(self) -> Settings:
         check_choice("freq", self.freq, tuple(FREQS))
@@ -303,7 +292,7 @@ class Forecaster:
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         comb = self.combination_
-        meta = {"format": FORMAT_VERSION, "params": self.get_params(), "origin": self.origin_.isoformat(),
+        meta = {"format": FORMAT_VERSION, "params": json_safe(self.get_params()), "origin": self.origin_.isoformat(),
                 "level": self.series_.level, "freq": self.series_.freq, "target": self.series_.target,
                 "ancestors": self.series_.ancestors, "nodes": self.nodes_, "corr": comb.corr,
                 "z_quantiles": {str(k): v for k, v in comb.z_quantiles.items()},
@@ -332,7 +321,7 @@ class Forecaster:
         if meta.get("format") != FORMAT_VERSION:
             raise ShoplensError(f"{folder}: saved with format {meta.get('format')}, this shoplens reads "
                                 f"{FORMAT_VERSION}; fit it again")
-        fc = cls(**{k: v for k, v in meta["params"].items()})
+        fc = cls.from_saved_params(meta["params"])
         fc.settings_ = Settings(**meta["settings"])
         y = pd.read_parquet(folder / "series.parquet")
         fc.series_ = SeriesSet(y=y, level=meta["level"], freq=meta["freq"], target=meta["target"],
@@ -357,11 +346,11 @@ class Forecaster:
         fc.forecast_ = combine(fc.base_, fc.combination_, fc.summing_, fc.levels, fc.settings_.nonnegative)
         return fc
 
-    def card(self) -> dict[str, Any]:
+    def card_params(self) -> dict[str, Any]:
         """What the model registry stores about this forecaster."""
         self._check_fitted()
-        return {"params": self.get_params(), "series": len(self.series_.ids), "origin": str(self.origin_.date()),
-                **self.combination_.to_dict()}
+        return {"params": json_safe(self.get_params()), "series": len(self.series_.ids),
+                "origin": str(self.origin_.date()), **self.combination_.to_dict()}
 
 
 def _ours_name(column: str) -> str:

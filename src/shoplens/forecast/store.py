@@ -29,11 +29,7 @@ PLAN_TABLE = "inventory_plan"
 
 def save_model(ws: Workspace, forecaster: Forecaster, metrics: list[dict[str, Any]] | None = None) -> str:
     """Register a fitted forecaster (``models/forecast/<version>``); returns the version."""
-    from shoplens.registry import ModelRegistry
-
-    card = ModelRegistry(ws).save(MODEL_NAME, "forecast", lambda folder: forecaster.save(folder),
-                                  params=forecaster.card(), metrics=metrics or [])
-    return card.version
+    return forecaster.register(ws, metrics=metrics or []).version
 
 
 def load_model(ws: Workspace, version: str = "deployed") -> Forecaster:

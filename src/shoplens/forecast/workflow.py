@@ -36,7 +36,7 @@ def train(ws: Workspace, profile: str = "full", progress: bool = False, **params
     version = save_model(ws, forecaster)
     forecaster.version_ = version
     rows = write_forecast(ws, forecaster.predict(), version, forecaster.level)
-    card = forecaster.card()
+    card = forecaster.card_params()
     return {"version": version, "series": card["series"], "origin": card["origin"], "horizon": forecaster.horizon,
             "rows": rows, "models": card["retained"], "inner_mase": card["inner_mase"]}
 

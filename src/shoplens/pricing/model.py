@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from shoplens.base import Estimator
 from shoplens.errors import InputError, NotFound, ShoplensError
 from shoplens.pricing.panel import PRODUCTS_SQL, InsufficientData, PricePanel, build_panel, panel_from_workspace
 from shoplens.progress import progress_bar
@@ -45,7 +47,8 @@ IDENTIFIED, NOT_IDENTIFIABLE, INSUFFICIENT = "identified", "not_identifiable", "
 MAX_ABS_ELASTICITY = 10.0
 
 
-class ElasticityModel:
+@dataclass(eq=False, repr=False)
+class ElasticityModel(Estimator):
     """Own-price elasticities of demand per product and category.
 
     Parameters
@@ -61,31 +64,26 @@ class ElasticityModel:
     n_jobs: threads for LightGBM.  random_state: seed of the DML folds.  progress: show a progress bar.
     """
 
-    def __init__(self, method: Method = "fixed_effects", *, shrinkage: bool = True, confidence: float = 0.9,
-                 history_days: int | None = None, min_days: int = 56, min_units: int = 30, trend: bool = True,
-                 autocorrelation: bool = True, max_iter: int = 60, dml_folds: int = 4, dml_trees: int = 300,
-                 n_jobs: int = 2, random_state: int = 0, progress: bool = False) -> None:
-        self.method = method
-        self.shrinkage = shrinkage
-        self.confidence = confidence
-        self.history_days = history_days
-        self.min_days = min_days
-        self.min_units = min_units
-        self.trend = trend
-        self.autocorrelation = autocorrelation
-        self.max_iter = max_iter
-        self.dml_folds = dml_folds
-        self.dml_trees = dml_trees
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.progress = progress
+    registry_name: ClassVar[str] = "pricing"
+    capability: ClassVar[str] = "pricing"
+
+    method: Method = "fixed_effects"
+    _: KW_ONLY
+    shrinkage: bool = True
+    confidence: float = 0.9
+    history_days: int | None = None
+    min_days: int = 56
+    min_units: int = 30
+    trend: bool = True
+    autocorrelation: bool = True
+    max_iter: int = 60
+    dml_folds: int = 4
+    dml_trees: int = 300
+    n_jobs: int = 2
+    random_state: int = 0
+    progress: bool = False
 
     # -- fitting --------------------------------------------------------------------------------------
-    def get_params(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("method", "shrinkage", "confidence", "history_days", "min_days",
-                                              "min_units", "trend", "autocorrelation", "max_iter", "dml_folds",
-                                              "dml_trees", "n_jobs", "random_state")}
-
     def fit(self, data: Workspace | pd.DataFrame | PricePanel, products: pd.DataFrame | None = None, *,
             prices: pd.DataFrame | None = None) -> ElasticityModel:
         """Estimate from a workspace (its ``daily_sales`` and ``products``), a ``daily_sales``-like frame with
@@ -241,6 +239,21 @@ class ElasticityModel:
         return pd.DataFrame({"price": np.asarray(prices, dtype=float), "units_per_day": base * ratio**slope,
                              "lower": np.minimum(*bounds), "upper": np.maximum(*bounds)})
 
+    def predict(self, prices: pd.DataFrame) -> pd.DataFrame:
+        """Expected units per day at given prices: ``prices`` has ``product_id, price`` (one row per product and
+        price asked about); the answer adds ``units_per_day, lower, upper`` (see :meth:`demand_curve`)."""
+        missing = {"product_id", "price"} - set(prices.columns)
+        if missing:
+            raise InputError(f"prices need the columns product_id and price; missing {', '.join(sorted(missing))}")
+        if prices.empty:
+            return prices.assign(units_per_day=pd.Series(dtype=float), lower=pd.Series(dtype=float),
+                                 upper=pd.Series(dtype=float))
+        parts = []
+        for product_id, group in prices.groupby("product_id", sort=False):
+            curve = self.demand_curve(str(product_id), group["price"].to_numpy())
+            parts.append(group.assign(**{c: curve[c].to_numpy() for c in ("units_per_day", "lower", "upper")}))
+        return pd.concat(parts).loc[prices.index]
+
     def summary(self) -> dict[str, Any]:
         table = self._fitted()
         identified = table[table["status"] == IDENTIFIED]
@@ -255,7 +268,7 @@ class ElasticityModel:
         folder.mkdir(parents=True, exist_ok=True)
         table.to_parquet(folder / "elasticities.parquet", index=False)
         self.categories_.to_parquet(folder / "categories.parquet", index=False)
-        meta = {"format_version": FORMAT_VERSION, "params": self.get_params(), "info": getattr(self, "info_", {})}
+        meta = {"format_version": FORMAT_VERSION, "params": self.card_params(), "info": getattr(self, "info_", {})}
         (folder / "model.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
         return folder
 
@@ -268,16 +281,16 @@ class ElasticityModel:
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
         if meta.get("format_version", 0) > FORMAT_VERSION:
             raise ShoplensError(f"{folder} was written by a newer shoplens (format {meta['format_version']})")
-        known = {k: v for k, v in meta["params"].items() if k in cls().get_params()}
-        model = cls(**known)
+        model = cls.from_saved_params(meta["params"])
         model.elasticities_ = pd.read_parquet(folder / "elasticities.parquet")
         model.categories_ = pd.read_parquet(folder / "categories.parquet")
         model.info_ = meta.get("info", {})
         model.tau_ = model.info_.get("tau", {})
         return model
 
-    def register(self, ws: Workspace, *, deploy: bool = False, metrics: list[dict[str, Any]] | None = None) -> str:
-        """Save into the workspace's model registry (``pricing``); returns the version."""
+    def register(self, ws: Workspace, *, deploy: bool = False, metrics: list[dict[str, Any]] | None = None,
+                 notes: str = "") -> Any:
+        """Save into the workspace's model registry (``pricing``) as a bundle of its own; returns the card."""
         from shoplens.pricing.store import register_bundle
 
         return register_bundle(ws, self, deploy=deploy, metrics=metrics)
@@ -289,19 +302,21 @@ class ElasticityModel:
         return cls.load(bundle_path(ws, version))
 
     # -- evaluation -----------------------------------------------------------------------------------
-    def evaluate(self, truth: Any = None, *, data: Workspace | None = None, dataset: str = "simulator_pricing",
-                 notes: str = "") -> list[BenchmarkRecord]:
-        """Against known elasticities (the simulator's truth; read from the workspace when ``truth`` is None),
-        with the naive per-product OLS baseline fitted on the same panel."""
+    def evaluate(self, data: Any = None, *, dataset: str = "simulator_pricing", notes: str = "",
+                 truth: Any = None) -> list[BenchmarkRecord]:
+        """Against known elasticities: ``data`` is a simulated shop's workspace (its truth is read from it) or
+        the simulator's truth itself; the naive per-product OLS baseline is fitted on the same panel."""
         from shoplens.pricing.evaluation import elasticity_records
 
+        ws = data if hasattr(data, "sql") else None
         if truth is None:
-            truth = _truth_of(data)
+            truth = _truth_of(ws) if ws is not None or data is None else data
         panel = getattr(self, "panel_", None)
         if panel is None:
-            if data is None:
-                raise InputError("evaluate() after load() needs data=ws to fit the naive baseline on")
-            panel = panel_from_workspace(data, history_days=self.history_days)
+            if ws is None:
+                raise InputError("evaluate() after load() needs the workspace (evaluate(ws)) to fit the naive "
+                                 "baseline on")
+            panel = panel_from_workspace(ws, history_days=self.history_days)
         return elasticity_records(self, panel, truth, dataset=dataset, notes=notes)
 
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from shoplens.pricing.identify import IdentificationReport
     from shoplens.pricing.model import ElasticityModel
     from shoplens.pricing.optimize import PriceSuggestions
+    from shoplens.registry import ModelCard
     from shoplens.workspace import Workspace
 
 REGISTRY_NAME = "pricing"
@@ -63,19 +64,16 @@ def save_bundle(folder: Path, model: ElasticityModel, *, suggestions: PriceSugge
 
 
 def register_bundle(ws: Workspace, model: ElasticityModel, *, deploy: bool = False,
-                    metrics: list[dict[str, Any]] | None = None, **parts: Any) -> str:
-    """Save the bundle as a new registry version (optionally deployed); returns the version."""
-    from shoplens.registry import ModelRegistry
-
-    registry = ModelRegistry(ws)
+                    metrics: list[dict[str, Any]] | None = None, **parts: Any) -> ModelCard:
+    """Save the bundle as a new registry version (optionally deployed); returns its card."""
     info = getattr(model, "info_", {})
-    card = registry.save(REGISTRY_NAME, "pricing", lambda folder: save_bundle(folder, model, **parts),
-                         params=model.get_params(), metrics=metrics,
-                         notes=f"{info.get('identified', 0)} of {info.get('products', 0)} products identified, "
-                               f"{info.get('first_day')} to {info.get('last_day')}")
+    card = ws.models.save(REGISTRY_NAME, "pricing", lambda folder: save_bundle(folder, model, **parts),
+                          params=model.card_params(), metrics=metrics,
+                          notes=f"{info.get('identified', 0)} of {info.get('products', 0)} products identified, "
+                                f"{info.get('first_day')} to {info.get('last_day')}")
     if deploy:
-        registry.deploy(REGISTRY_NAME, card.version)
-    return card.version
+        ws.models.deploy(REGISTRY_NAME, card.version)
+    return card
 
 
 def bundle_path(ws: Workspace, version: str = "deployed") -> Path:

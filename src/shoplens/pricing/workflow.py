@@ -56,7 +56,7 @@ def run_pricing(ws: Workspace, model: ElasticityModel, *, prices: pd.DataFrame |
     evaluation = evaluate_on_truth(ws, model)
     metrics = evaluation["records"] if evaluation else None
     version = register_bundle(ws, model, deploy=deploy, metrics=metrics, suggestions=suggestions,
-                              cross_effects=cross, identification=identification, evaluation=evaluation)
+                              cross_effects=cross, identification=identification, evaluation=evaluation).version
     table = model.elasticities_
     summary: dict[str, Any] = {
         "version": version, "products": len(table), "identified": int((table["status"] == "identified").sum()),
