@@ -15,7 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-FONT = "font-family='system-ui, sans-serif' font-size='11'"
+from shoplens.formats import money
+
+FONT = "font-size='11'"  # the family comes from the page's style (with its CJK fonts)
 LOW, HIGH = (239, 246, 255), (30, 64, 175)  # light to dark blue
 PALETTE = ("#1e40af", "#2563eb", "#0891b2", "#059669", "#ca8a04", "#ea580c", "#dc2626", "#7c3aed")
 
@@ -37,8 +39,10 @@ def _svg(width: float, height: float, body: list[str], label: str) -> str:
             f"role='img' aria-label='{_text(label)}' {FONT}>" + "".join(body) + "</svg>")
 
 
-def cohort_heatmap(matrix: pd.DataFrame, *, percent: bool = True, label: str = "cohort retention") -> str:
-    """Rows = cohorts, columns = months since the first purchase; cells shaded by value (darker = higher)."""
+def cohort_heatmap(matrix: pd.DataFrame, *, percent: bool = True, label: str = "cohort retention",
+                   currency: str = "") -> str:
+    """Rows = cohorts, columns = months since the first purchase; cells shaded by value (darker = higher).
+    Money (``currency`` given) shows whole units in the cells and the amount with its currency on hover."""
     if matrix.empty:
         return ""
     cell_w, cell_h, left, top = 44, 22, 70, 24
@@ -56,9 +60,10 @@ def cohort_heatmap(matrix: pd.DataFrame, *, percent: bool = True, label: str = "
             x = left + col * cell_w
             share = value / scale
             shown = f"{value:.0%}" if percent else f"{value:,.0f}"
+            hover = money(value, currency) if currency else shown
             ink = "#ffffff" if share > 0.55 else "#111827"
             body.append(f"<rect x='{x}' y='{y}' width='{cell_w - 2}' height='{cell_h - 2}' fill='{shade(share)}'>"
-                        f"<title>{_text(cohort)}, month {_text(matrix.columns[col])}: {shown}</title></rect>"
+                        f"<title>{_text(cohort)}, month {_text(matrix.columns[col])}: {hover}</title></rect>"
                         f"<text x='{x + cell_w / 2 - 1}' y='{y + 15}' text-anchor='middle' fill='{ink}'>{shown}</text>")
     width = left + cell_w * len(matrix.columns) + 10
     return _svg(width, top + cell_h * len(matrix) + 6, body, label)
