@@ -13,11 +13,9 @@ import datetime as dt
 import decimal
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-
-import duckdb
 
 from shoplens.formats import NOT_KNOWN, finite, money
 from shoplens.serve.warehouse import jsonable
@@ -121,16 +119,6 @@ def csv_value(value: Any) -> Any:
     if isinstance(value, (float, decimal.Decimal)) and finite(value) is None:
         return ""
     return "" if value is None else jsonable(value)
-
-
-def product_titles(con: duckdb.DuckDBPyConnection, ids: Iterable[Any]) -> dict[str, str]:
-    """Titles of the given products (products without one are left out: their id is shown)."""
-    wanted = sorted({str(i) for i in ids if i is not None})
-    if not wanted:
-        return {}
-    rows = con.execute("SELECT product_id, title FROM products WHERE product_id IN (SELECT unnest(?)) "
-                       "AND title IS NOT NULL AND trim(title) <> ''", [wanted]).fetchall()
-    return dict(rows)
 
 
 def with_titles(rows: list[dict[str, Any]], titles: Mapping[str, str], key: str) -> list[dict[str, Any]]:

@@ -11,8 +11,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from shoplens.data.views import product_titles
 from shoplens.errors import NotFound
-from shoplens.serve.datatable import Column, DataTable, product_titles, with_titles
+from shoplens.serve.datatable import Column, DataTable, with_titles
 from shoplens.serve.deps import get_settings, get_warehouse, page_limit, require_read
 from shoplens.serve.models import error_responses
 from shoplens.serve.registry import Capability, Page, PageQuery
