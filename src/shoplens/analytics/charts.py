@@ -145,8 +145,9 @@ def _worst(row: list[float], side: float) -> float:
     return max(max(side * side * a / (total * total), total * total / (side * side * a)) for a in row)
 
 
-def histogram(values: Sequence[float], *, bins: int = 20, label: str = "distribution", unit: str = "") -> str:
-    """Bars of a distribution up to its 99th percentile (the rest in the last bar), with counts."""
+def histogram(values: Sequence[float], *, bins: int = 20, label: str = "distribution", currency: str = "") -> str:
+    """Bars of a distribution up to its 99th percentile (the rest in the last bar), with counts; amounts of
+    money when ``currency`` is given."""
     data = np.asarray(values, dtype=float)
     data = data[np.isfinite(data)]
     if data.size == 0:
@@ -156,15 +157,19 @@ def histogram(values: Sequence[float], *, bins: int = 20, label: str = "distribu
     width, height, left, bottom = 720, 240, 50, 40
     bar_w = (width - left - 10) / bins
     most = max(int(counts.max()), 1)
+
+    def amount(value: float) -> str:
+        return money(value, currency, digits=0) if currency else f"{value:,.0f}"
+
     body = [f"<line x1='{left}' y1='{height - bottom}' x2='{width - 10}' y2='{height - bottom}' stroke='#9ca3af'/>"]
     for i, n in enumerate(counts):
         bar_h = (height - bottom - 20) * n / most
         x = left + i * bar_w
         body.append(f"<rect x='{x:.1f}' y='{height - bottom - bar_h:.1f}' width='{bar_w - 2:.1f}' height='{bar_h:.1f}' "
-                    f"fill='{PALETTE[1]}'><title>{unit}{edges[i]:,.0f}–{unit}{edges[i + 1]:,.0f}: {n:,}</title></rect>")
+                    f"fill='{PALETTE[1]}'><title>{amount(edges[i])}–{amount(edges[i + 1])}: {n:,}</title></rect>")
         if i % max(bins // 5, 1) == 0:
-            body.append(f"<text x='{x:.1f}' y='{height - bottom + 16}'>{unit}{edges[i]:,.0f}</text>")
-    body.append(f"<text x='{width - 10}' y='{height - 6}' text-anchor='end'>{unit}{top:,.0f}+ "
+            body.append(f"<text x='{x:.1f}' y='{height - bottom + 16}'>{amount(edges[i])}</text>")
+    body.append(f"<text x='{width - 10}' y='{height - 6}' text-anchor='end'>{amount(top)}+ "
                 f"(99th percentile)</text>")
     body.append(f"<text x='{left}' y='14'>{most:,} customers in the fullest bar</text>")
     return _svg(width, height, body, label)

@@ -23,12 +23,12 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from shoplens import __version__
-from shoplens.errors import NotFound, ShoplensError
+from shoplens.errors import InputError, NotFound, ShoplensError
 from shoplens.formats import language_of, money
 from shoplens.serve.auth import KeyInfo
 from shoplens.serve.datatable import slug
 from shoplens.serve.deps import ServiceState, get_state, require_read, session_key
-from shoplens.serve.errors import one_line, status_of
+from shoplens.serve.errors import one_line
 from shoplens.serve.registry import Page, PageQuery
 from shoplens.serve.sessions import COOKIE_NAME
 from shoplens.serve.warehouse import Warehouse
@@ -104,11 +104,9 @@ def show_page(page: Page, request: Request, state: ServiceState, key: str | None
     try:
         query = PageQuery.parse(request.query_params)
         context, status_code = dict(page.context(open_warehouse(state), query)), 200
-    except ShoplensError as exc:  # bad input (a date) is the reader's to fix; a busy or missing workspace is 503
-        status_code = status_of(exc) if status_of(exc) < 500 else 503
-        context = {"error": private(str(exc), state)}
-    except (duckdb.IOException, duckdb.ConnectionException) as exc:
-        context, status_code = {"error": private(str(exc), state)}, 503
+    except (ShoplensError, duckdb.IOException, duckdb.ConnectionException) as exc:
+        # bad input (a date in the address) is the reader's to fix: 400; a busy or missing workspace: 503
+        context, status_code = {"error": private(str(exc), state)}, 400 if isinstance(exc, InputError) else 503
     context.setdefault("title", page.title)
     return render(request, state, page.template, context, status_code=status_code, key=info, active=page.path,
                   page=page, query=query)

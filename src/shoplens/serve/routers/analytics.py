@@ -442,7 +442,7 @@ def clv_page(warehouse: Warehouse, query: PageQuery) -> dict[str, Any]:
         return _missing("analytics_clv")
     summary, values = found
     currency = warehouse.ws.config.currency
-    return {"svg": histogram(values, label="12-month CLV per customer", unit=f"{currency} "),
+    return {"svg": histogram(values, label="12-month CLV per customer", currency=currency),
             "clv": DataTable("clv", CLV_COLUMNS, [summary], currency), "summary": summary}
 
 
