@@ -115,3 +115,23 @@ def test_overview_shows_the_workspace_name_not_its_path(shop: sl.Workspace, keys
         sign_in(client, keys.read)
         page = client.get("/").text
     assert str(shop.path) not in page and shop.config.name in page.split('data-testid="workspace"')[1]
+
+
+def test_a_table_downloads_raw_values_and_never_a_formula() -> None:
+    """The CSV of a dashboard table: raw numbers, a product as its id and title, and text that a spreadsheet
+    would run as a formula (a customer's review quote) neutralised with a leading quote."""
+    import csv
+    import datetime as dt
+    import io
+
+    from shoplens.serve.datatable import Column, DataTable
+
+    table = DataTable("t", (Column("product_id", "product", "product"), Column("revenue", "revenue", "money"),
+                            Column("day", "day", "day"), Column("quotes", "quotes", "quotes")),
+                      [{"product_id": "P1", "title": "=HYPERLINK(\"http://x\")", "revenue": 1234.5,
+                        "day": dt.date(2024, 3, 1), "quotes": ["great", "@cmd"]}], currency="EUR")
+    assert table.text(table.rows[0], table.columns[1]) == "1,234.50 EUR"
+    assert table.text(table.rows[0], table.columns[0]) == '=HYPERLINK("http://x")'  # shown as text on the page
+    rows = list(csv.reader(io.StringIO(table.csv())))
+    assert rows == [["product_id", "title", "revenue", "day", "quotes"],
+                    ["P1", "'=HYPERLINK(\"http://x\")", "1234.5", "2024-03-01", "great | @cmd"]]

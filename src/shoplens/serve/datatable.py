@@ -110,10 +110,16 @@ def _number(value: Any, column: Column, currency: str) -> str:
     return f"{number:{'+' if kind == 'signed_number' else ''},.{digits}f}"
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def csv_value(value: Any) -> Any:
-    """A raw value for the CSV: numbers unformatted, dates in ISO 8601, lists joined with ' | ', unknown empty."""
+    """A raw value for the CSV: numbers unformatted, dates in ISO 8601, lists joined with ' | ', unknown empty.
+    Text that a spreadsheet would run as a formula (customers write the reviews quoted) starts with ``'``."""
     if isinstance(value, (list, tuple)):
-        return " | ".join(map(str, value))
+        value = " | ".join(map(str, value))
+    if isinstance(value, str):
+        return "'" + value if value.startswith(FORMULA_START) else value
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     if isinstance(value, (float, decimal.Decimal)) and finite(value) is None:
