@@ -50,7 +50,6 @@ class DataTable:
     currency: str = ""
     row_key: str | None = None
     row_attr: str | None = None  # the data attribute's name when it differs from row_key
-    caption: str = ""
 
     @property
     def attr(self) -> str | None:
@@ -62,7 +61,7 @@ class DataTable:
 
     def csv(self) -> str:
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv.writer(out)  # RFC 4180: CRLF between records
         writer.writerow(self.csv_header())
         for row in self.rows:
             writer.writerow([csv_value(v) for v in self.csv_values(row)])
