@@ -245,6 +245,15 @@ def test_reviews_page_has_contents_and_one_product_at_a_time(page: Page, analyst
     assert shown.locator("h3").inner_text().strip() == analyst.titles()[chosen]
 
 
+def test_period_filter_recomputes_reviews_over_time(page: Page, analyst: Analyst) -> None:
+    open_page(page, analyst, f"/reviews?from={PERIOD[0]}&to={PERIOD[1]}")
+    points = page.get_by_test_id("sentiment-chart").locator("circle title").all_text_contents()
+    shown = sorted({(t[:7], int(re.search(r"of ([\d,]+) reviews", t).group(1).replace(",", ""))) for t in points})
+    expected = analyst.sql("""SELECT strftime(review_ts, '%Y-%m'), count(*) FROM reviews_predictions
+                              WHERE CAST(review_ts AS DATE) BETWEEN ? AND ? GROUP BY 1 ORDER BY 1""", list(PERIOD))
+    assert shown == [(month, n) for month, n in expected] and len(shown) == 3
+
+
 def test_chinese_quote_renders_with_a_cjk_font(page: Page, analyst: Analyst) -> None:
     products = analyst.sql("""SELECT key FROM reviews_aspect_summary WHERE level = 'product'
                               AND regexp_matches(positive_quotes || negative_quotes, '[\u4e00-\u9fff]')
