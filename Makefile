@@ -36,6 +36,9 @@ demo: $(VENV)/.core
 check-chromium:
 	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || { \
 	  echo "make test needs Debian's chromium for the browser tests: apt-get install -y chromium"; exit 1; }
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { \
+	  echo "make test needs a CJK font (Chinese reviews are checked in Chromium): apt-get install -y fonts-wqy-zenhei"; \
+	  exit 1; }
 
 test: $(VENV)/.test check-chromium
 	$(BIN)/pytest

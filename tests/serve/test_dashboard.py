@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
@@ -9,7 +11,7 @@ import shoplens as sl
 from shoplens.serve import Capability, Page, create_app, revoke_key
 from shoplens.serve.routers import load_capabilities
 from shoplens.serve.sessions import COOKIE_NAME
-from tests.serve.conftest import AMOUNT_REASON, ORDERS_LOADED, Keys, make_client
+from tests.serve.conftest import AMOUNT_REASON, ORDERS_LOADED, Keys, make_client, write_file
 
 
 def sign_in(client: TestClient, key: str) -> None:
@@ -80,7 +82,7 @@ def test_empty_workspace_says_so(client: TestClient, keys: Keys) -> None:
 
 
 def test_navigation_lists_only_available_capabilities(ws: sl.Workspace, keys: Keys) -> None:
-    def context(_warehouse: object) -> dict[str, str]:
+    def context(_warehouse: object, _query: object) -> dict[str, str]:
         return {}
 
     present = Capability("present", APIRouter(), (Page("/present", "Present page", "login.html", context, 50),))
@@ -93,3 +95,43 @@ def test_navigation_lists_only_available_capabilities(ws: sl.Workspace, keys: Ke
         assert '<a href="/present">Present page</a>' in page and "Absent page" not in page
         assert client.get("/present").status_code == 200
         assert client.get("/absent").status_code == 404
+
+
+def test_an_empty_file_is_marked_among_the_latest_runs(shop: sl.Workspace, keys: Keys, tmp_path: Path) -> None:
+    """A header-only CSV is an ingest run of 0 rows: the overview says so instead of showing 0 = 0 + 0 as news."""
+    empty = shop.ingest("orders", write_file(tmp_path, "empty.csv", "order_id,customer_id\n"))
+    assert empty.read == 0
+    with make_client(shop) as client:
+        sign_in(client, keys.read)
+        page = client.get("/").text
+    row = page.split(f'data-run="{empty.run_id}"')[1].split("</tr>")[0]
+    assert 'class="empty-file"' in row and "empty file" in row
+    loaded = [run for run in shop.ingest_runs().itertuples() if run.read > 0]
+    assert all("empty file" not in page.split(f'data-run="{run.run_id}"')[1].split("</tr>")[0] for run in loaded)
+
+
+def test_overview_shows_the_workspace_name_not_its_path(shop: sl.Workspace, keys: Keys) -> None:
+    with make_client(shop) as client:
+        sign_in(client, keys.read)
+        page = client.get("/").text
+    assert str(shop.path) not in page and shop.config.name in page.split('data-testid="workspace"')[1]
+
+
+def test_a_table_downloads_raw_values_and_never_a_formula() -> None:
+    """The CSV of a dashboard table: raw numbers, a product as its id and title, and text that a spreadsheet
+    would run as a formula (a customer's review quote) neutralised with a leading quote."""
+    import csv
+    import datetime as dt
+    import io
+
+    from shoplens.serve.datatable import Column, DataTable
+
+    table = DataTable("t", (Column("product_id", "product", "product"), Column("revenue", "revenue", "money"),
+                            Column("day", "day", "day"), Column("quotes", "quotes", "quotes")),
+                      [{"product_id": "P1", "title": "=HYPERLINK(\"http://x\")", "revenue": 1234.5,
+                        "day": dt.date(2024, 3, 1), "quotes": ["great", "@cmd"]}], currency="EUR")
+    assert table.text(table.rows[0], table.columns[1]) == "1,234.50 EUR"
+    assert table.text(table.rows[0], table.columns[0]) == '=HYPERLINK("http://x")'  # shown as text on the page
+    rows = list(csv.reader(io.StringIO(table.csv())))
+    assert rows == [["product_id", "title", "revenue", "day", "quotes"],
+                    ["P1", "'=HYPERLINK(\"http://x\")", "1234.5", "2024-03-01", "great | @cmd"]]

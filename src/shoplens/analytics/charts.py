@@ -15,7 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-FONT = "font-family='system-ui, sans-serif' font-size='11'"
+from shoplens.formats import money
+
+FONT = "font-size='11'"  # the family comes from the page's style (with its CJK fonts)
 LOW, HIGH = (239, 246, 255), (30, 64, 175)  # light to dark blue
 PALETTE = ("#1e40af", "#2563eb", "#0891b2", "#059669", "#ca8a04", "#ea580c", "#dc2626", "#7c3aed")
 
@@ -37,8 +39,10 @@ def _svg(width: float, height: float, body: list[str], label: str) -> str:
             f"role='img' aria-label='{_text(label)}' {FONT}>" + "".join(body) + "</svg>")
 
 
-def cohort_heatmap(matrix: pd.DataFrame, *, percent: bool = True, label: str = "cohort retention") -> str:
-    """Rows = cohorts, columns = months since the first purchase; cells shaded by value (darker = higher)."""
+def cohort_heatmap(matrix: pd.DataFrame, *, percent: bool = True, label: str = "cohort retention",
+                   currency: str = "") -> str:
+    """Rows = cohorts, columns = months since the first purchase; cells shaded by value (darker = higher).
+    Money (``currency`` given) shows whole units in the cells and the amount with its currency on hover."""
     if matrix.empty:
         return ""
     cell_w, cell_h, left, top = 44, 22, 70, 24
@@ -56,9 +60,10 @@ def cohort_heatmap(matrix: pd.DataFrame, *, percent: bool = True, label: str = "
             x = left + col * cell_w
             share = value / scale
             shown = f"{value:.0%}" if percent else f"{value:,.0f}"
+            hover = money(value, currency) if currency else shown
             ink = "#ffffff" if share > 0.55 else "#111827"
             body.append(f"<rect x='{x}' y='{y}' width='{cell_w - 2}' height='{cell_h - 2}' fill='{shade(share)}'>"
-                        f"<title>{_text(cohort)}, month {_text(matrix.columns[col])}: {shown}</title></rect>"
+                        f"<title>{_text(cohort)}, month {_text(matrix.columns[col])}: {hover}</title></rect>"
                         f"<text x='{x + cell_w / 2 - 1}' y='{y + 15}' text-anchor='middle' fill='{ink}'>{shown}</text>")
     width = left + cell_w * len(matrix.columns) + 10
     return _svg(width, top + cell_h * len(matrix) + 6, body, label)
@@ -140,8 +145,9 @@ def _worst(row: list[float], side: float) -> float:
     return max(max(side * side * a / (total * total), total * total / (side * side * a)) for a in row)
 
 
-def histogram(values: Sequence[float], *, bins: int = 20, label: str = "distribution", unit: str = "") -> str:
-    """Bars of a distribution up to its 99th percentile (the rest in the last bar), with counts."""
+def histogram(values: Sequence[float], *, bins: int = 20, label: str = "distribution", currency: str = "") -> str:
+    """Bars of a distribution up to its 99th percentile (the rest in the last bar), with counts; amounts of
+    money when ``currency`` is given."""
     data = np.asarray(values, dtype=float)
     data = data[np.isfinite(data)]
     if data.size == 0:
@@ -151,15 +157,19 @@ def histogram(values: Sequence[float], *, bins: int = 20, label: str = "distribu
     width, height, left, bottom = 720, 240, 50, 40
     bar_w = (width - left - 10) / bins
     most = max(int(counts.max()), 1)
+
+    def amount(value: float) -> str:
+        return money(value, currency, digits=0) if currency else f"{value:,.0f}"
+
     body = [f"<line x1='{left}' y1='{height - bottom}' x2='{width - 10}' y2='{height - bottom}' stroke='#9ca3af'/>"]
     for i, n in enumerate(counts):
         bar_h = (height - bottom - 20) * n / most
         x = left + i * bar_w
         body.append(f"<rect x='{x:.1f}' y='{height - bottom - bar_h:.1f}' width='{bar_w - 2:.1f}' height='{bar_h:.1f}' "
-                    f"fill='{PALETTE[1]}'><title>{unit}{edges[i]:,.0f}–{unit}{edges[i + 1]:,.0f}: {n:,}</title></rect>")
+                    f"fill='{PALETTE[1]}'><title>{amount(edges[i])}–{amount(edges[i + 1])}: {n:,}</title></rect>")
         if i % max(bins // 5, 1) == 0:
-            body.append(f"<text x='{x:.1f}' y='{height - bottom + 16}'>{unit}{edges[i]:,.0f}</text>")
-    body.append(f"<text x='{width - 10}' y='{height - 6}' text-anchor='end'>{unit}{top:,.0f}+ "
+            body.append(f"<text x='{x:.1f}' y='{height - bottom + 16}'>{amount(edges[i])}</text>")
+    body.append(f"<text x='{width - 10}' y='{height - 6}' text-anchor='end'>{amount(top)}+ "
                 f"(99th percentile)</text>")
     body.append(f"<text x='{left}' y='14'>{most:,} customers in the fullest bar</text>")
     return _svg(width, height, body, label)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
+from shoplens.formats import money
 from shoplens.report import figure_html, section, table_html
 
 if TYPE_CHECKING:
@@ -40,8 +41,9 @@ def kpis_section(ws: Workspace) -> str | None:
     latest = frame.tail(6)[["period", "revenue", "orders", "aov", "customers", "new_customers", "repeat_rate",
                             "refund_rate"]]
     rows = [{k: (str(v)[:10] if k == "period" else v) for k, v in r.items()} for r in latest.to_dict("records")]
+    figure.update_layout(yaxis={"title": f"revenue ({ws.config.currency})"})
     return (_note(f"Revenue and orders per {grain} (shop time); refunds are orders with a negative total.")
-            + figure_html(figure) + table_html(rows))
+            + figure_html(figure) + table_html(rows, money=("revenue", "aov"), currency=ws.config.currency))
 
 
 @section("Customer segments (RFM)", order=11)
@@ -59,7 +61,7 @@ def segments_section(ws: Workspace) -> str | None:
     rows = segments[["segment", "customers", "customer_share", "revenue", "revenue_share", "avg_recency_days",
                      "avg_frequency"]].to_dict("records")
     return (_note("Recency, frequency and money scored 1–5 by quintile cut-offs; segments from the R and F "
-                  "scores.") + figure_html(figure) + table_html(rows))
+                  "scores.") + figure_html(figure) + table_html(rows, money=("revenue",), currency=ws.config.currency))
 
 
 @section("Cohorts", order=12)
@@ -105,10 +107,10 @@ def clv_section(ws: Workspace) -> str | None:
         return None
     cap = float(clv["clv"].quantile(0.99))
     figure = go.Figure(go.Histogram(x=clv["clv"].clip(upper=cap), nbinsx=40))
-    figure.update_layout(height=300, margin={"t": 10, "b": 40}, xaxis={"title": "12-month CLV (top 1% capped)"},
-                         yaxis={"title": "customers"})
+    figure.update_layout(height=300, margin={"t": 10, "b": 40}, yaxis={"title": "customers"},
+                         xaxis={"title": f"12-month CLV in {ws.config.currency} (top 1% capped)"})
     parts = [_note(f"BG/NBD + Gamma-Gamma: {len(clv):,} customers, total 12-month CLV "
-                   f"{clv['clv'].sum():,.2f} {ws.config.currency}, mean P(alive) {clv['p_alive'].mean():.1%}."),
+                   f"{money(clv['clv'].sum(), ws.config.currency)}, mean P(alive) {clv['p_alive'].mean():.1%}."),
              figure_html(figure)]
     churn = _read(ws, "SELECT churn_probability FROM analytics_churn", "analytics_churn")
     if churn is not None and not churn.empty:

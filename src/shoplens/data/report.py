@@ -19,7 +19,8 @@ def data_section(ws: Workspace) -> str | None:
     figure = go.Figure(go.Bar(x=list(counts), y=list(counts.values()), text=[f"{v:,}" for v in counts.values()]))
     figure.update_layout(title="rows per table", height=320, margin={"t": 40, "b": 40, "l": 50, "r": 20})
     runs = ws.ingest_runs().head(15)
-    run_rows = [{"table": r.table, "source": r.source, "read": int(r.read), "loaded": int(r.loaded),
+    run_rows = [{"table": r.table, "source": r.source + (" (empty file)" if r.read == 0 else ""), "read": int(r.read),
+                 "loaded": int(r.loaded),
                  "quarantined": int(r.quarantined), "when": str(r.started_at)[:19]} for r in runs.itertuples()]
     parts = [figure_html(figure), "<h3>Ingest runs (read = loaded + quarantined)</h3>", table_html(run_rows)]
     reasons = _top_reasons(ws, list(counts) + list(runs["table"].unique()))

@@ -1,10 +1,17 @@
 """Derived views over the canonical tables: ``interactions`` and ``daily_sales``.
 
 Views are plain SQL, re-created when the workspace opens for writing, so they follow the shop's
-timezone (``shoplens.toml``). Days are calendar days in that timezone.
+timezone (``shoplens.toml``). Days are calendar days in that timezone. Also the product titles people read
+in place of ids (:func:`product_titles`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import duckdb
 
 # Weight of each kind of interaction in the ``interactions`` view: a purchase counts its units, an
 # explicit rating or review its stars, click-stream events a fixed strength (documented in docs/data.md).
@@ -100,3 +107,13 @@ SELECT f.product_id, f.day, f.units, f.revenue,
        CAST(pr.price AS DOUBLE) AS list_price, f.promo
 FROM filled f LEFT JOIN products pr USING (product_id)
 """
+
+
+def product_titles(con: duckdb.DuckDBPyConnection, ids: Iterable[Any]) -> dict[str, str]:
+    """Titles of the given products (products without one are left out: their id is shown)."""
+    wanted = sorted({str(i) for i in ids if i is not None})
+    if not wanted:
+        return {}
+    rows = con.execute("SELECT product_id, title FROM products WHERE product_id IN (SELECT unnest(?)) "
+                       "AND title IS NOT NULL AND trim(title) <> ''", [wanted]).fetchall()
+    return dict(rows)

@@ -1,15 +1,16 @@
-"""The report's forecast section: forecasts with intervals for the best sellers, the backtest beside
-SeasonalNaive, and the reorder table."""
+"""The report's forecast section: forecasts with intervals for the best sellers (one product at a time, picked
+from a menu, by title), the backtest beside SeasonalNaive, and the reorder table."""
 
 from __future__ import annotations
 
 import json
 
-from shoplens.report import figure_html, section, table_html
+from shoplens.report import figure_html, product_titles, section, table_html
 from shoplens.workspace import Workspace
 
-TOP_PRODUCTS = 4
+TOP_PRODUCTS = 30  # in the chart's menu, best sellers first
 HISTORY_DAYS = 56
+TRACES = 3  # per product: the 80 % band, units sold, the forecast
 
 
 @section("Demand forecast and inventory", order=50)
@@ -25,31 +26,45 @@ def forecast_section(ws: Workspace) -> str | None:
         parts += ["<h3>Backtest (rolling origin; MASE scaled by the in-sample seasonal naive)</h3>",
                   table_html(backtest)]
     if PLAN_TABLE in tables:
-        parts += ["<h3>Reorder table (products to order first)</h3>", table_html(_plan_rows(ws))]
+        rows = _plan_rows(ws)
+        parts += ["<h3>Reorder table (products to order first)</h3>",
+                  table_html(rows, titles=product_titles(ws, [r["unique_id"] for r in rows]))]
     return "".join(parts)
 
 
 def _forecast_chart(ws: Workspace) -> str:
+    """Units per day sold and forecast (with the 80 % interval), one best seller at a time from the menu."""
     import plotly.graph_objects as go
 
     top = ws.sql("SELECT unique_id FROM forecast_daily GROUP BY unique_id ORDER BY sum(y) DESC, unique_id "
                  f"LIMIT {TOP_PRODUCTS}")["unique_id"].tolist()
+    titles = product_titles(ws, top)
     figure = go.Figure()
-    for uid in top:
+    for number, uid in enumerate(top):
         fc = ws.sql("SELECT ds, y, y_lo_80, y_hi_80 FROM forecast_daily WHERE unique_id = ? ORDER BY ds", [uid])
         history = ws.sql("SELECT day, units FROM daily_sales WHERE product_id = ? ORDER BY day DESC "
                          f"LIMIT {HISTORY_DAYS}", [uid]).sort_values("day")
+        shown = number == 0
         figure.add_trace(go.Scatter(x=list(fc["ds"]) + list(fc["ds"])[::-1],
                                     y=list(fc["y_hi_80"]) + list(fc["y_lo_80"])[::-1], fill="toself",
-                                    opacity=0.2, line={"width": 0}, name=f"{uid} 80 %", legendgroup=uid,
-                                    showlegend=False))
-        figure.add_trace(go.Scatter(x=history["day"], y=history["units"], mode="lines", name=f"{uid} sold",
-                                    legendgroup=uid, line={"width": 1}))
-        figure.add_trace(go.Scatter(x=fc["ds"], y=fc["y"], mode="lines", name=f"{uid} forecast", legendgroup=uid,
-                                    line={"dash": "dash"}))
-    figure.update_layout(title="best sellers: units per day, forecast with 80 % interval", height=380,
-                         margin={"t": 40, "b": 40, "l": 50, "r": 20})
-    return figure_html(figure)
+                                    opacity=0.2, line={"width": 0}, name="80 % interval", visible=shown))
+        figure.add_trace(go.Scatter(x=history["day"], y=history["units"], mode="lines", name="sold",
+                                    line={"width": 1}, visible=shown))
+        figure.add_trace(go.Scatter(x=fc["ds"], y=fc["y"], mode="lines", name="forecast", line={"dash": "dash"},
+                                    visible=shown))
+    buttons = [{"label": f"{_short(titles.get(uid, uid))} ({uid})", "method": "restyle",
+                "args": [{"visible": [n // TRACES == i for n in range(TRACES * len(top))]}]}
+               for i, uid in enumerate(top)]
+    figure.update_layout(height=420, margin={"t": 60, "b": 50, "l": 60, "r": 20}, xaxis={"title": "date"},
+                         yaxis={"title": "units per day", "rangemode": "tozero"},
+                         updatemenus=[{"buttons": buttons, "x": 0, "xanchor": "left", "y": 1.16, "yanchor": "top"}])
+    note = (f"<p class='note'>The {len(top)} best sellers by forecast units: pick one in the chart's menu. Units "
+            f"per day, the last {HISTORY_DAYS} days sold, then the forecast with its 80 % interval.</p>")
+    return note + figure_html(figure)
+
+
+def _short(title: str, width: int = 60) -> str:
+    return title if len(title) <= width else title[:width - 1] + "…"
 
 
 def _backtest_rows(ws: Workspace) -> list[dict]:

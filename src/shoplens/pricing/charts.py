@@ -8,7 +8,7 @@ import html
 import numpy as np
 import pandas as pd
 
-FONT = "font-family='system-ui, sans-serif' font-size='11'"
+FONT = "font-size='11'"  # the family comes from the page's style (with its CJK fonts)
 ROW = 18
 LABEL_WIDTH = 260
 PLOT_WIDTH = 360

@@ -8,7 +8,8 @@ import html
 from typing import TYPE_CHECKING
 
 from shoplens.errors import NotFound
-from shoplens.report import figure_html, section, table_html
+from shoplens.formats import money
+from shoplens.report import figure_html, product_titles, section, table_html
 
 if TYPE_CHECKING:
     from shoplens.workspace import Workspace
@@ -44,21 +45,27 @@ def pricing_section(ws: Workspace) -> str | None:
                    f"identifiable, {counts.get('insufficient_data', 0)} with too little data."),
              figure_html(figure)]
     best = table[table["status"] == "identified"].sort_values("units", ascending=False).head(15)
+    changed = bundle.suggestions[bundle.suggestions["change"].abs() > 1e-9] if bundle.suggestions is not None \
+        else None
+    top = changed.sort_values("profit_change", ascending=False).head(15) if changed is not None else None
+    titles = product_titles(ws, [*best["product_id"], *([] if top is None else top["product_id"])])
     parts.append(table_html(finite_records(best), ["product_id", "category", "elasticity", "lower", "upper", "units",
-                                                   "price_changes"]))
-    if bundle.suggestions is not None:
+                                                   "price_changes"], titles=titles))
+    if top is not None:
+        currency = ws.config.currency
         totals, limits = bundle.suggestions_meta.get("totals", {}), bundle.suggestions_meta.get("constraints", {})
         parts.append(_note(
             f"Suggested prices (margin ≥ {limits.get('margin_floor', 0):.0%}, change ≤ "
             f"±{limits.get('max_change', 0):.0%}): {totals.get('changed', 0)} of {totals.get('products', 0)} "
             "change; expected profit change over "
-            f"{limits.get('horizon_days')} days {totals.get('profit_change', 0):+,.2f} "
-            f"({totals.get('profit_change_lower', 0):,.2f} to {totals.get('profit_change_upper', 0):,.2f})."))
-        changed = bundle.suggestions[bundle.suggestions["change"].abs() > 1e-9]
-        top = changed.sort_values("profit_change", ascending=False).head(15)
+            f"{limits.get('horizon_days')} days {money(totals.get('profit_change', 0), currency, signed=True)} "
+            f"({money(totals.get('profit_change_lower', 0), currency)} to "
+            f"{money(totals.get('profit_change_upper', 0), currency)})."))
         parts.append(table_html(finite_records(top), ["product_id", "current_price", "suggested_price", "change",
                                                       "units_change", "profit_change", "profit_change_lower",
-                                                      "profit_change_upper", "reason"]))
+                                                      "profit_change_upper", "reason"], titles=titles,
+                                money=("current_price", "suggested_price", "profit_change", "profit_change_lower",
+                                       "profit_change_upper"), currency=currency))
     if bundle.identification:
         from shoplens.pricing.identify import IdentificationReport
 

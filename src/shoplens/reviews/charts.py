@@ -41,7 +41,7 @@ def sentiment_lines(series: pd.DataFrame, label: str = "share of reviews by pred
     legend = "".join(f"<text x='{width - 250 + k * 80}' y='{top + 2}' fill='{c}'>■ {n_}</text>"
                      for k, (n_, c) in enumerate(COLORS.items()))
     return (f"<svg xmlns='http://www.w3.org/2000/svg' role='img' aria-label='{html.escape(label)}' width='{width}' "
-            f"height='{height}' viewBox='0 0 {width} {height}' font-size='11' font-family='sans-serif'>"
+            f"height='{height}' viewBox='0 0 {width} {height}' font-size='11'>"
             f"{''.join(body)}{legend}</svg>")
 
 

@@ -7,14 +7,12 @@ import html
 import json
 from typing import TYPE_CHECKING
 
-from shoplens.report import figure_html, section, table_html
+from shoplens.report import figure_html, picker_html, section, table_html
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from shoplens.workspace import Workspace
-
-CATEGORIES_SHOWN = 6
 
 
 @section("Review intelligence", order=30)
@@ -66,18 +64,20 @@ def _chart(series: pd.DataFrame) -> str:
 
 
 def _aspects(summary: pd.DataFrame | None) -> str:
+    """Per category (busiest first, one at a time from a menu): what customers praise and complain about."""
     from shoplens.reviews.aspects import summary_sentence
 
     if summary is None or summary.empty:
         return ""
-    busiest = summary.groupby("key")["mentions"].sum().sort_values(ascending=False).head(CATEGORIES_SHOWN).index
-    out = ["<h3>Aspects by category</h3>"]
+    busiest = summary.groupby("key")["mentions"].sum().sort_values(ascending=False, kind="stable").index
+    choices = []
     for category in busiest:
         rows = summary[summary["key"] == category].sort_values("mentions", ascending=False)
         table = [{"aspect": r["label"], "mentions": int(r["mentions"]), "positive": int(r["positive"]),
                   "negative": int(r["negative"]), "net": round(float(r["net"]), 2),
                   "praise": "; ".join(json.loads(r["positive_quotes"])),
                   "complaints": "; ".join(json.loads(r["negative_quotes"]))} for _, r in rows.iterrows()]
-        out.append(f"<h4>{html.escape(str(category))}</h4><p>{html.escape(summary_sentence(rows))}</p>"
-                   f"{table_html(table)}")
-    return "".join(out)
+        choices.append((str(category), f"{category} ({int(rows['mentions'].sum())} mentions)",
+                        f"<h4>{html.escape(str(category))}</h4><p>{html.escape(summary_sentence(rows))}</p>"
+                        f"{table_html(table)}"))
+    return "<h3>Aspects by category</h3>" + picker_html("aspects", "Category", choices)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from shoplens.period import Period
 from shoplens.reviews.aspects import AspectModel, summarize
 from shoplens.reviews.data import from_workspace
 
@@ -97,19 +98,22 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
                             "AND table_name = ?", [name]).fetchall()[0][0])
 
 
-def sentiment_over_time(con: duckdb.DuckDBPyConnection, freq: str = "month") -> pd.DataFrame:
-    """Per period: reviews, share positive / neutral / negative (predicted) and mean rating where given."""
+def sentiment_over_time(con: duckdb.DuckDBPyConnection, freq: str = "month", period: Period | None = None,
+                        timezone: str = "UTC") -> pd.DataFrame:
+    """Per period: reviews, share positive / neutral / negative (predicted) and mean rating where given; only
+    the reviews written in ``period`` (the shop's days) when one is given."""
     if freq not in ("day", "week", "month", "quarter"):
         from shoplens.errors import InputError
 
         raise InputError(f"freq must be day, week, month or quarter, not {freq!r}")
+    within, params = (period or Period()).timestamps("review_ts", timezone)
     return con.execute(f"""
         SELECT date_trunc('{freq}', review_ts) AS period, count(*) AS reviews,
                avg(CASE WHEN sentiment = 'positive' THEN 1.0 ELSE 0.0 END) AS positive,
                avg(CASE WHEN sentiment = 'neutral' THEN 1.0 ELSE 0.0 END) AS neutral,
                avg(CASE WHEN sentiment = 'negative' THEN 1.0 ELSE 0.0 END) AS negative,
                avg(rating) AS mean_rating, avg(predicted_stars) AS mean_predicted_stars
-        FROM {PREDICTIONS} WHERE review_ts IS NOT NULL GROUP BY 1 ORDER BY 1""").df()
+        FROM {PREDICTIONS} WHERE review_ts IS NOT NULL AND {within} GROUP BY 1 ORDER BY 1""", params).df()
 
 
 def aspect_summary(con: duckdb.DuckDBPyConnection, level: str, key: str) -> list[dict[str, Any]]:

@@ -4,6 +4,10 @@ A page needs a signed-in session (a read key). Signing in: the form at ``/login`
 ``?key=<API key>`` once — the service answers with a redirect to the same page without the key and sets
 the session cookie (HttpOnly, SameSite=Lax, Secure over HTTPS). The cookie holds a random session
 token, never the key.
+
+Every page gets its address's :class:`PageQuery` (the period filter ``from``/``to`` and its own parameters); a
+table page (``Page.tables``) also answers ``GET <path>/<table>.csv`` with the rows of that table for the same
+query, to the same session or key (role read).
 """
 
 from __future__ import annotations
@@ -14,15 +18,18 @@ from urllib.parse import quote
 
 import duckdb
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from shoplens import __version__
-from shoplens.errors import ShoplensError
+from shoplens.errors import InputError, NotFound, ShoplensError
+from shoplens.formats import language_of, money
 from shoplens.serve.auth import KeyInfo
-from shoplens.serve.deps import ServiceState, get_state, session_key
+from shoplens.serve.datatable import slug
+from shoplens.serve.deps import ServiceState, get_state, require_read, session_key
 from shoplens.serve.errors import one_line
-from shoplens.serve.registry import Page
+from shoplens.serve.registry import Page, PageQuery
 from shoplens.serve.sessions import COOKIE_NAME
 from shoplens.serve.warehouse import Warehouse
 from shoplens.workspace import Workspace
@@ -33,6 +40,8 @@ STATIC_DIR = PACKAGE_DIR / "static"
 LOGIN_PATH = "/login"
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+templates.env.filters["money"] = money
+templates.env.globals["language_of"] = language_of
 
 
 def navigation(pages: list[Page]) -> list[dict[str, str]]:
@@ -46,9 +55,10 @@ def safe_next(path: str | None, pages: list[Page]) -> str:
 
 
 def render(request: Request, state: ServiceState, template: str, context: dict[str, Any], *,
-           status_code: int = 200, key: KeyInfo | None = None, active: str | None = None) -> Response:
+           status_code: int = 200, key: KeyInfo | None = None, active: str | None = None,
+           page: Page | None = None, query: PageQuery | None = None) -> Response:
     common = {"nav": navigation(state.pages), "active": active, "key": key, "version": __version__,
-              "shop": _shop_name(state)}
+              "shop": _shop_name(state), "page": page, "query": query or PageQuery()}
     return templates.TemplateResponse(request, template, {**common, **context}, status_code=status_code)
 
 
@@ -90,13 +100,37 @@ def show_page(page: Page, request: Request, state: ServiceState, key: str | None
     info = session_key(request, state)
     if info is None:
         return RedirectResponse(f"{LOGIN_PATH}?next={quote(page.path)}", status_code=303)
+    query = PageQuery()
     try:
-        warehouse = Warehouse(Workspace.open(state.workspace_path), state.gate, state.settings.write_wait_s)
-        context, status_code = dict(page.context(warehouse)), 200
+        query = PageQuery.parse(request.query_params)
+        context, status_code = dict(page.context(open_warehouse(state), query)), 200
     except (ShoplensError, duckdb.IOException, duckdb.ConnectionException) as exc:
-        context, status_code = {"error": one_line(str(exc))}, 503
+        # bad input (a date in the address) is the reader's to fix: 400; a busy or missing workspace: 503
+        context, status_code = {"error": private(str(exc), state)}, 400 if isinstance(exc, InputError) else 503
     context.setdefault("title", page.title)
-    return render(request, state, page.template, context, status_code=status_code, key=info, active=page.path)
+    return render(request, state, page.template, context, status_code=status_code, key=info, active=page.path,
+                  page=page, query=query)
+
+
+def open_warehouse(state: ServiceState) -> Warehouse:
+    return Warehouse(Workspace.open(state.workspace_path), state.gate, state.settings.write_wait_s)
+
+
+def private(message: str, state: ServiceState) -> str:
+    """A message for the page, with the server's workspace path replaced by the workspace's name."""
+    return one_line(message).replace(str(state.workspace_path), state.workspace_path.name)
+
+
+def download_csv(page: Page, table: str, request: Request, state: ServiceState) -> Response:
+    """One of the page's tables as CSV, for the query the page was shown with."""
+    query = PageQuery.parse(request.query_params)
+    tables = page.tables(open_warehouse(state), query) if page.tables else {}
+    if table not in tables:
+        raise NotFound(f"the page {page.path} has no table {table!r}; it has {', '.join(tables) or 'none'}")
+    parts = [slug(_shop_name(state)), slug(page.title), slug(table)]
+    name = "-".join(dict.fromkeys(parts)) + f"-{query.period.slug()}"  # dash-demo-segments-2024-03-01_2024-05-31
+    return Response(tables[table].csv(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
 def page_router(pages: list[Page]) -> APIRouter:
@@ -104,6 +138,9 @@ def page_router(pages: list[Page]) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     for page in pages:
         router.add_api_route(page.path, _endpoint(page), methods=["GET"], response_class=Response)
+        if page.tables is not None:
+            router.add_api_route(page.csv_path("{table}"), _csv_endpoint(page), methods=["GET"],
+                                 response_class=Response, dependencies=[Depends(require_read)])
     return router
 
 
@@ -113,4 +150,13 @@ def _endpoint(page: Page):
         return show_page(page, request, state, key)
 
     endpoint.__name__ = f"page_{page.path.strip('/').replace('/', '_') or 'home'}"
+    return endpoint
+
+
+def _csv_endpoint(page: Page):
+    def endpoint(request: Request, table: str = PathParam(max_length=100),
+                 state: ServiceState = Depends(get_state)) -> Response:
+        return download_csv(page, table, request, state)
+
+    endpoint.__name__ = f"csv_{page.path.strip('/').replace('/', '_') or 'home'}"
     return endpoint

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from shoplens.serve.deps import ServiceState, get_state
 from shoplens.serve.pages import LOGIN_PATH, login_form, safe_next, sign_in, sign_out
-from shoplens.serve.registry import Capability, Page
+from shoplens.serve.registry import Capability, Page, PageQuery
 from shoplens.serve.warehouse import (
     Warehouse,
     ingest_runs,
@@ -41,8 +41,9 @@ def logout(request: Request, state: ServiceState = Depends(get_state)) -> Respon
     return sign_out(request, state)
 
 
-def overview(warehouse: Warehouse) -> dict[str, Any]:
-    """Tables with row counts, the latest ingest runs and the quarantine with its most frequent reasons."""
+def overview(warehouse: Warehouse, _query: PageQuery) -> dict[str, Any]:
+    """Tables with row counts, the latest ingest runs and the quarantine with its most frequent reasons. The
+    workspace is named, never located: a read key does not entitle anyone to the server's folders."""
     with warehouse.read() as con:
         tables = table_overview(con)
         runs = ingest_runs(con, limit=LATEST_RUNS)
@@ -50,7 +51,7 @@ def overview(warehouse: Warehouse) -> dict[str, Any]:
         reasons = quarantine_reasons(warehouse.ws, con)
     for entry in quarantine:
         entry["reasons"] = reasons.get(entry["table"], [])
-    return {"tables": tables, "runs": runs, "quarantine": quarantine, "workspace": str(warehouse.ws.path)}
+    return {"tables": tables, "runs": runs, "quarantine": quarantine, "workspace": warehouse.ws.config.name}
 
 
 capability = Capability(

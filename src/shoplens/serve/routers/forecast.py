@@ -14,10 +14,12 @@ import duckdb
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
+from shoplens.data.views import product_titles
 from shoplens.errors import NotFound
+from shoplens.serve.datatable import Column, DataTable, with_titles
 from shoplens.serve.deps import get_warehouse, require_read
 from shoplens.serve.models import error_responses
-from shoplens.serve.registry import Capability, Page
+from shoplens.serve.registry import Capability, Page, PageQuery
 from shoplens.serve.warehouse import Warehouse, jsonable
 
 FORECAST_TABLE = "forecast_daily"  # shoplens.forecast.store names them; kept here so the router imports fast
@@ -161,59 +163,122 @@ def plan_rows(con: duckdb.DuckDBPyConnection, limit: int, offset: int, order_now
 
 
 # -- dashboard ------------------------------------------------------------------------------------------------
-CHART_W, CHART_H, PAD = 560, 180, 28
+CHART_W, CHART_H = 600, 220
+LEFT, RIGHT, TOP, BOTTOM = 52, 16, 14, 40  # room for the y ticks and title, and the x ticks and title
 
 
 def svg_chart(series: SeriesForecast) -> dict[str, Any]:
-    """Coordinates of an inline SVG chart (history line, forecast line, 80 % and 95 % bands); no script, so the
+    """Coordinates of an inline SVG chart (history line, forecast line, 80 % and 95 % bands) with labelled axes:
+    units per day (0, half, top) and dates (first, forecast start, last), placed by date. No script, so the
     page works under the service's Content-Security-Policy."""
     points = [(o.ds, o.y) for o in series.history] + [(p.ds, p.y) for p in series.forecast]
     highs = [p.y_hi_95 for p in series.forecast if p.y_hi_95 is not None]
     top = max([v for _, v in points if v is not None] + highs + [1e-9])
-    n = max(len(points) - 1, 1)
+    days = [dt.date.fromisoformat(d[:10]) for d, _ in points] or [dt.date.today()]
+    first, span = days[0], max((days[-1] - days[0]).days, 1)
+    base_y = CHART_H - BOTTOM
 
-    def x(i: int) -> float:
-        return round(PAD + (CHART_W - 2 * PAD) * i / n, 1)
+    def x(day: str) -> float:
+        return round(LEFT + (CHART_W - LEFT - RIGHT) * (dt.date.fromisoformat(day[:10]) - first).days / span, 1)
 
     def y(v: float | None) -> float:
-        return round(CHART_H - PAD - (CHART_H - 2 * PAD) * (v or 0.0) / top, 1)
-
-    start = len(series.history)
-    history = " ".join(f"{x(i)},{y(o.y)}" for i, o in enumerate(series.history))
-    forecast = " ".join(f"{x(start + i)},{y(p.y)}" for i, p in enumerate(series.forecast))
+        return round(base_y - (base_y - TOP) * (v or 0.0) / top, 1)
 
     def band(lo: str, hi: str) -> str:
-        upper = [f"{x(start + i)},{y(getattr(p, hi))}" for i, p in enumerate(series.forecast)]
-        lower = [f"{x(start + i)},{y(getattr(p, lo))}" for i, p in enumerate(series.forecast)]
+        upper = [f"{x(p.ds)},{y(getattr(p, hi))}" for p in series.forecast]
+        lower = [f"{x(p.ds)},{y(getattr(p, lo))}" for p in series.forecast]
         return " ".join(upper + lower[::-1])
 
-    return {"width": CHART_W, "height": CHART_H, "history": history, "forecast": forecast,
-            "band80": band("y_lo_80", "y_hi_80"), "band95": band("y_lo_95", "y_hi_95"),
-            "split_x": x(start), "top": round(top, 2), "first": points[0][0] if points else "",
-            "last": points[-1][0] if points else "", "base_y": CHART_H - PAD, "pad": PAD}
+    split = series.forecast[0].ds if series.forecast else points[-1][0] if points else first.isoformat()
+    dates = list(dict.fromkeys(d[:10] for d in (points[0][0] if points else split, split,
+                                                 points[-1][0] if points else split)))
+    return {"width": CHART_W, "height": CHART_H, "left": LEFT, "right": CHART_W - RIGHT, "top": TOP,
+            "base_y": base_y, "history": " ".join(f"{x(o.ds)},{y(o.y)}" for o in series.history),
+            "forecast": " ".join(f"{x(p.ds)},{y(p.y)}" for p in series.forecast),
+            "band80": band("y_lo_80", "y_hi_80"), "band95": band("y_lo_95", "y_hi_95"), "split_x": x(split),
+            "y_ticks": [(y(v), _tick(v)) for v in (0.0, top / 2, top)], "x_ticks": [(x(d), d) for d in dates]}
 
 
-def forecast_page(warehouse: Warehouse) -> dict[str, Any]:
+def _tick(value: float) -> str:
+    return f"{value:,.0f}" if value >= 10 or value == 0 else f"{value:,.1f}"
+
+
+PAGE_HISTORY_DAYS = 56
+
+
+def _history(con: duckdb.DuckDBPyConnection, unique_id: str, query: PageQuery) -> list[Observed]:
+    """Units sold per day: in the query's period, else the last eight weeks."""
+    if not query.period.bounded:
+        rows = con.execute("SELECT day, units FROM daily_sales WHERE product_id = ? ORDER BY day DESC LIMIT ?",
+                           [unique_id, PAGE_HISTORY_DAYS]).fetchall()[::-1]
+    else:
+        where, params = query.period.days("day")
+        rows = con.execute(f"SELECT day, units FROM daily_sales WHERE product_id = ? AND {where} ORDER BY day",
+                           [unique_id, *params]).fetchall()
+    return [Observed(ds=_iso(d), y=_number(u)) for d, u in rows]
+
+
+def _chart(con: duckdb.DuckDBPyConnection, unique_id: str, query: PageQuery, titles: dict[str, str]
+           ) -> dict[str, Any]:
+    series = series_forecast(con, unique_id, 0).model_copy(update={"history": _history(con, unique_id, query)})
+    return {"unique_id": unique_id, "title": titles.get(unique_id, unique_id), "periods": len(series.forecast),
+            "total": sum(p.y or 0.0 for p in series.forecast), "history_days": len(series.history),
+            "svg": svg_chart(series)}
+
+
+def _plan_columns(query: PageQuery) -> tuple[Column, ...]:
+    return (Column("unique_id", "product", "product"), Column("lead_time_days", "lead time (days)", "int"),
+            Column("demand_per_day", "demand / day", "number"), Column("safety_stock", "safety stock", "number", 1),
+            Column("reorder_point", "reorder point", "number", 1), Column("order_up_to", "order up to", "number", 1),
+            Column("on_hand", "on hand", "number", 0),
+            Column("units_sold", f"sold ({query.period.label()})", "number", 0),
+            Column("order_now", "order now", "yes"), Column("order_qty", "quantity", "number", 0))
+
+
+def _plan_table(con: duckdb.DuckDBPyConnection, query: PageQuery) -> DataTable | None:
+    """The first rows of the reorder table (products to order now first), with titles and units sold."""
+    if not _has(con, PLAN_TABLE):
+        return None
+    rows = plan_rows(con, PAGE_PLAN_ROWS, 0)["rows"]
+    ids = [r["unique_id"] for r in rows]
+    where, params = query.period.days("day")
+    sold = dict(con.execute(f"SELECT product_id, sum(units) FROM daily_sales WHERE product_id IN (SELECT unnest(?)) "
+                            f"AND {where} GROUP BY product_id", [ids, *params]).fetchall())
+    rows = [{**r, "units_sold": _number(sold.get(r["unique_id"], 0))} for r in rows]
+    return DataTable("plan", _plan_columns(query), with_titles(rows, product_titles(con, ids), "unique_id"),
+                     row_key="unique_id", row_attr="product")
+
+
+def forecast_tables(warehouse: Warehouse, query: PageQuery) -> dict[str, DataTable]:
+    with warehouse.read() as con:
+        plan = _plan_table(con, query)
+    return {} if plan is None else {"plan": plan}
+
+
+def forecast_page(warehouse: Warehouse, query: PageQuery) -> dict[str, Any]:
+    """The chosen product's forecast (``?product=``), else the best sellers', and the reorder table."""
     with warehouse.read() as con:
         if not _has(con, FORECAST_TABLE):
             return {"charts": [], "plan": None, "message": "No forecast yet: run `shoplens forecast train` "
                                                           "(or `shoplens run`)."}
-        top = [r[0] for r in con.execute(f"SELECT unique_id FROM {FORECAST_TABLE} GROUP BY unique_id "
-                                         "ORDER BY sum(y) DESC, unique_id LIMIT ?", [PAGE_SERIES]).fetchall()]
-        charts = []
-        for uid in top:
-            series = series_forecast(con, uid, 56)
-            total = sum(p.y or 0.0 for p in series.forecast)
-            charts.append({"unique_id": uid, "total": total, "periods": len(series.forecast),
-                           "svg": svg_chart(series)})
-        plan = plan_rows(con, PAGE_PLAN_ROWS, 0) if _has(con, PLAN_TABLE) else None
-    return {"charts": charts, "plan": plan, "message": None}
+        ranked = [r[0] for r in con.execute(f"SELECT unique_id FROM {FORECAST_TABLE} GROUP BY unique_id "
+                                            "ORDER BY sum(y) DESC, unique_id").fetchall()]
+        titles = product_titles(con, ranked)
+        chosen = query.get("product")
+        notice = f"No forecast for product {chosen!r}; the best sellers are shown." \
+            if chosen and chosen not in ranked else None
+        shown = [chosen] if chosen in ranked else ranked[:PAGE_SERIES]
+        charts = [_chart(con, uid, query, titles) for uid in shown]
+        plan = _plan_table(con, query)
+    products = [{"product_id": uid, "title": titles.get(uid, uid)} for uid in ranked]
+    return {"charts": charts, "plan": plan, "message": None, "products": products,
+            "chosen": chosen if chosen in ranked else "", "notice": notice}
 
 
 capability = Capability(
     name="forecast",
     router=router,
     pages=(Page(path="/forecast", title="Forecast", template="forecast_page.html", context=forecast_page,
-                order=50),),
+                order=50, tables=forecast_tables),),
     requires=("shoplens.forecast",),
 )

@@ -11,12 +11,14 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from shoplens.data.views import product_titles
 from shoplens.errors import NotFound
+from shoplens.serve.datatable import Column, DataTable, with_titles
 from shoplens.serve.deps import get_settings, get_warehouse, page_limit, require_read
 from shoplens.serve.models import error_responses
-from shoplens.serve.registry import Capability, Page
+from shoplens.serve.registry import Capability, Page, PageQuery
 from shoplens.serve.settings import ServiceSettings
-from shoplens.serve.warehouse import Warehouse
+from shoplens.serve.warehouse import Warehouse, jsonable
 
 MAX_OFFSET = 10**12
 MISSING = "Nothing computed yet: run `shoplens pricing elasticity` (or `shoplens run`)."
@@ -187,29 +189,102 @@ def plan_test(request: PlanRequest, warehouse: Warehouse = Depends(get_warehouse
 
 
 # -- dashboard page -------------------------------------------------------------------------------------------
-def pricing_page(warehouse: Warehouse) -> dict[str, Any]:
-    from shoplens.pricing.charts import finite_records, forest_plot, leaf_categories
+PAGE_PRODUCTS, PAGE_SUGGESTIONS, CHART_PRODUCTS, CHART_LABEL = 30, 25, 15, 40
+
+
+def _sold_columns(query: PageQuery) -> tuple[Column, ...]:
+    return (Column("units_sold", f"units sold ({query.period.label()})", "number", 0),
+            Column("revenue_sold", f"revenue ({query.period.label()})", "money"))
+
+
+def _elasticity_columns(query: PageQuery) -> tuple[Column, ...]:
+    return (Column("product_id", "product", "product"), Column("category", "category"),
+            Column("elasticity", "elasticity", "number"), Column("lower", "lower", "number"),
+            Column("upper", "upper", "number"), Column("units", "units (fit)", "number", 0),
+            Column("price_changes", "price changes", "int"), *_sold_columns(query))
+
+
+SUGGESTION_COLUMNS = (Column("product_id", "product", "product"), Column("current_price", "current", "money"),
+                      Column("suggested_price", "suggested", "money"), Column("change", "change", "signed_percent", 1),
+                      Column("units_change", "units", "signed_number", 1),
+                      Column("profit_change", "profit", "signed_money"),
+                      Column("profit_change_lower", "profit at least", "money"),
+                      Column("profit_change_upper", "profit at most", "money"), Column("reason", "why"))
+
+
+def _pricing_rows(warehouse: Warehouse, bundle: Any, query: PageQuery) -> dict[str, list[dict[str, Any]]]:
+    """The best sellers with an estimate, and the largest suggested changes: titled, with what each product sold
+    in the query's period."""
+    from shoplens.pricing.charts import finite_records
+
+    table = bundle.elasticities
+    identified = table[table["status"] == "identified"].sort_values(["units", "product_id"], ascending=[False, True])
+    found = {"elasticities": finite_records(identified.head(PAGE_PRODUCTS))}
+    if bundle.suggestions is not None:
+        changed = bundle.suggestions[bundle.suggestions["change"].abs() > 1e-9]
+        found["suggestions"] = finite_records(changed.sort_values("profit_change", ascending=False)
+                                              .head(PAGE_SUGGESTIONS))
+    ids = {r["product_id"] for rows in found.values() for r in rows}
+    where, params = query.period.days("day")
+    with warehouse.read() as con:
+        titles = product_titles(con, ids)
+        sold = {p: (u, r) for p, u, r in con.execute(
+            f"SELECT product_id, sum(units), sum(revenue) FROM daily_sales WHERE product_id IN (SELECT unnest(?)) "
+            f"AND {where} GROUP BY product_id", [sorted(ids), *params]).fetchall()}
+    return {name: with_titles([{**r, "units_sold": jsonable(sold.get(r["product_id"], (0, 0))[0]),
+                                "revenue_sold": jsonable(sold.get(r["product_id"], (0, 0))[1])} for r in rows],
+                              titles, "product_id")
+            for name, rows in found.items()}
+
+
+def _pricing_tables(warehouse: Warehouse, bundle: Any, query: PageQuery) -> dict[str, DataTable]:
+    currency = warehouse.ws.config.currency
+    rows = _pricing_rows(warehouse, bundle, query)
+    tables = {"elasticities": DataTable("elasticities", _elasticity_columns(query), rows["elasticities"], currency,
+                                        row_key="product_id", row_attr="product")}
+    if "suggestions" in rows:
+        tables["suggestions"] = DataTable("suggestions", (*SUGGESTION_COLUMNS, *_sold_columns(query)),
+                                          rows["suggestions"], currency, row_key="product_id", row_attr="product")
+    return tables
+
+
+def pricing_tables(warehouse: Warehouse, query: PageQuery) -> dict[str, DataTable]:
+    from shoplens.pricing.store import load_bundle
+
+    try:
+        return _pricing_tables(warehouse, load_bundle(warehouse.ws), query)
+    except NotFound:
+        return {}
+
+
+def _short(title: str) -> str:
+    return title if len(title) <= CHART_LABEL else title[:CHART_LABEL - 1] + "…"
+
+
+def pricing_page(warehouse: Warehouse, query: PageQuery) -> dict[str, Any]:
+    import pandas as pd
+
+    from shoplens.pricing.charts import forest_plot, leaf_categories
     from shoplens.pricing.store import load_bundle
 
     try:
         bundle = load_bundle(warehouse.ws)
     except NotFound:
         return {"missing": MISSING}
-    table = bundle.elasticities
-    leaves = leaf_categories(bundle.categories)
-    products = table[table["status"] == "identified"].sort_values(["units", "product_id"],
-                                                                   ascending=[False, True]).head(30)
+    tables = _pricing_tables(warehouse, bundle, query)
+    best = pd.DataFrame(tables["elasticities"].rows[:CHART_PRODUCTS], columns=["title", "elasticity", "lower", "upper"])
     context: dict[str, Any] = {
-        "version": bundle.version, "info": bundle.info, "statuses": table["status"].value_counts().to_dict(),
+        "version": bundle.version, "info": bundle.info,
+        "statuses": bundle.elasticities["status"].value_counts().to_dict(),
         "confidence": bundle.params.get("confidence", 0.9), "currency": warehouse.ws.config.currency,
-        "category_svg": forest_plot(leaves, label="elasticity per category with its interval"),
-        "product_svg": forest_plot(products.head(15), name="product_id", label="elasticity of the best sellers"),
-        "products": finite_records(products), "identification": bundle.identification,
+        "category_svg": forest_plot(leaf_categories(bundle.categories), label="elasticity per category with its "
+                                                                             "interval"),
+        "product_svg": forest_plot(best.assign(title=best["title"].map(_short)), name="title",
+                                   label="elasticity of the best sellers"),
+        "identification": bundle.identification, **tables,
         "evaluation": bundle.evaluation["summary"] if bundle.evaluation else None,
     }
-    if bundle.suggestions is not None:
-        changed = bundle.suggestions[bundle.suggestions["change"].abs() > 1e-9]
-        context["suggestions"] = finite_records(changed.sort_values("profit_change", ascending=False).head(25))
+    if "suggestions" in tables:
         context["totals"] = bundle.suggestions_meta.get("totals", {})
         context["constraints"] = bundle.suggestions_meta.get("constraints", {})
     return context
@@ -219,6 +294,6 @@ capability = Capability(
     name="pricing",
     router=router,
     pages=(Page(path="/pricing", title="Pricing", template="pricing_dashboard.html", context=pricing_page,
-                order=50),),
+                order=50, tables=pricing_tables),),
     requires=("shoplens.pricing",),
 )

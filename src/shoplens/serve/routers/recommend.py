@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from shoplens.errors import NotFound, ShoplensError
 from shoplens.serve.deps import ServiceState, get_state, get_warehouse, require_read, session_key
 from shoplens.serve.models import error_responses
-from shoplens.serve.registry import Capability, Page
+from shoplens.serve.registry import Capability, Page, PageQuery
 from shoplens.serve.warehouse import Warehouse, jsonable
 
 PREFIX = "/api/v1/recommend"
@@ -140,7 +140,7 @@ router.include_router(api)
 
 # -- dashboard ------------------------------------------------------------------------------------------------
 
-def overview(warehouse: Warehouse) -> dict[str, Any]:
+def overview(warehouse: Warehouse, _query: PageQuery) -> dict[str, Any]:
     """The page's context: the deployed model and its evaluation, and the most active customers to pick."""
     from shoplens.recommend import api as rec
     from shoplens.registry import ModelRegistry

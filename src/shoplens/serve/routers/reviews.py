@@ -6,17 +6,24 @@ and sentiment over time read the tables ``shoplens reviews train`` / ``shoplens 
 from __future__ import annotations
 
 import threading
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
+from shoplens.data.views import product_titles
 from shoplens.errors import NotFound
+from shoplens.formats import language_of
+from shoplens.serve.datatable import Column, DataTable
 from shoplens.serve.deps import get_warehouse, require_read
 from shoplens.serve.models import error_responses
-from shoplens.serve.registry import Capability, Page
+from shoplens.serve.registry import Capability, Page, PageQuery
 from shoplens.serve.warehouse import Warehouse, jsonable
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
 
 MAX_TEXTS = 256
 MAX_CHARS = 5000
@@ -182,49 +189,106 @@ def sentiment(freq: Literal["day", "week", "month", "quarter"] = "month",
 
 # -- dashboard ---------------------------------------------------------------------------------------------
 EXPLAINED_REVIEWS = 6
-PRODUCTS_SHOWN = 8
+ASPECT_COLUMNS = (Column("label", "aspect"), Column("mentions", "mentions", "int"),
+                  Column("positive", "positive", "int"), Column("negative", "negative", "int"),
+                  Column("net", "net", "signed_number"),
+                  Column("positive_quotes", "praise", "quotes", tone="positive"),
+                  Column("negative_quotes", "complaints", "quotes", tone="negative"))
 
 
-def reviews_page(warehouse: Warehouse) -> dict[str, Any]:
+def _product_aspects(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, query: PageQuery) -> pd.DataFrame:
+    """Aspect counts and quotes per product: stored, or summarised from the mentions in the query's period."""
     import json
 
-    from shoplens.reviews.aspects import summary_sentence
-    from shoplens.reviews.charts import highlighted, sentiment_lines
-    from shoplens.reviews.store import PREDICTIONS, SUMMARY, has_table, sentiment_over_time
+    import pandas as pd
 
+    from shoplens.reviews.aspects import summarize
+    from shoplens.reviews.store import MENTIONS, SUMMARY, has_table
+
+    if not query.period.bounded:
+        if not has_table(con, SUMMARY):
+            return pd.DataFrame(columns=["key", "aspect", "mentions"])
+        stored = con.execute(f"SELECT * FROM {SUMMARY} WHERE level = 'product'").df()
+        for column in ("positive_quotes", "negative_quotes"):
+            stored[column] = stored[column].map(json.loads)
+        return stored
+    if not has_table(con, MENTIONS):
+        return pd.DataFrame(columns=["key", "aspect", "mentions"])
+    within, params = query.period.timestamps("review_ts", warehouse.ws.config.timezone)
+    mentions = con.execute(f"SELECT * FROM {MENTIONS} WHERE product_id IS NOT NULL AND {within}", params).df()
+    return summarize(mentions, "product_id").rename(columns={"product_id": "key"})
+
+
+def _aspect_table(aspects: pd.DataFrame, product: str | None) -> DataTable:
+    rows = aspects[aspects["key"] == product].sort_values(["mentions", "aspect"], ascending=[False, True])
+    return DataTable("aspects", ASPECT_COLUMNS, [{k: jsonable(v) for k, v in r.items()} for r in
+                                                 rows.to_dict("records")], row_key="aspect")
+
+
+def _chosen(aspects: pd.DataFrame, query: PageQuery) -> tuple[list[str], str | None]:
+    """Products with aspect mentions, busiest first, and the one to show (``?product=``, else the busiest)."""
+    busiest = aspects.groupby("key")["mentions"].sum().sort_values(ascending=False, kind="stable")
+    ranked = [str(k) for k in busiest.index]
+    wanted = query.get("product")
+    return ranked, wanted if wanted in ranked else (ranked[0] if ranked else None)
+
+
+def reviews_tables(warehouse: Warehouse, query: PageQuery) -> dict[str, DataTable]:
+    with warehouse.read() as con:
+        aspects = _product_aspects(con, warehouse, query)
+    _, product = _chosen(aspects, query)
+    return {} if product is None else {"aspects": _aspect_table(aspects, product)}
+
+
+def _explained(warehouse: Warehouse, recent: pd.DataFrame) -> list[dict[str, Any]]:
+    from shoplens.reviews.charts import highlighted
+    from shoplens.reviews.data import review_text
+
+    if recent.empty:
+        return []
+    texts = review_text(recent["title"], recent["body"]).tolist()
+    _, _, model = deployed_model(warehouse)
+    return [{"review_id": row["review_id"], "product_id": row["product_id"], "label": why["label"],
+             "probability": why["probability"], "html": highlighted(why["text"], why["words"]),
+             "lang": language_of(why["text"])}
+            for row, why in zip(recent.to_dict("records"), model.explain(texts), strict=True)]
+
+
+def reviews_page(warehouse: Warehouse, query: PageQuery) -> dict[str, Any]:
+    """Sentiment over time, one product's aspects with quotes (a picker for the others) and the latest reviews
+    with the words that drove their prediction — all for the query's period."""
+    import pandas as pd
+
+    from shoplens.reviews.aspects import summary_sentence
+    from shoplens.reviews.charts import sentiment_lines
+    from shoplens.reviews.store import PREDICTIONS, has_table, sentiment_over_time
+
+    timezone = warehouse.ws.config.timezone
     with warehouse.read() as con:
         if not has_table(con, PREDICTIONS):
             return {"missing": f"Nothing computed yet: run `{TRAIN_COMMAND}` (or `shoplens run`)."}
-        series = sentiment_over_time(con, "month")
-        summary = con.execute(f"SELECT * FROM {SUMMARY} WHERE level = 'product'").df() \
-            if has_table(con, SUMMARY) else None
+        series = sentiment_over_time(con, "month", query.period, timezone)
+        aspects = _product_aspects(con, warehouse, query)
+        ranked, product = _chosen(aspects, query)
+        titles = product_titles(con, ranked)
+        within, params = query.period.timestamps("p.review_ts", timezone)
         recent = con.execute(f"""SELECT p.review_id, p.product_id, p.sentiment, r.title, r.body FROM {PREDICTIONS} p
-                                 JOIN reviews r USING (review_id) ORDER BY p.review_ts DESC NULLS LAST, p.review_id
-                                 LIMIT ?""", [EXPLAINED_REVIEWS]).df()
-    products = []
-    if summary is not None and not summary.empty:
-        busiest = summary.groupby("key")["mentions"].sum().sort_values(ascending=False).head(PRODUCTS_SHOWN)
-        for product in busiest.index:
-            rows = summary[summary["key"] == product].sort_values("mentions", ascending=False)
-            products.append({"product_id": product, "sentence": summary_sentence(rows),
-                             "aspects": [{**r, "positive_quotes": json.loads(r["positive_quotes"]),
-                                          "negative_quotes": json.loads(r["negative_quotes"])}
-                                         for r in rows.to_dict("records")]})
-    explained = []
-    if not recent.empty:
-        from shoplens.reviews.data import review_text
-
-        texts = review_text(recent["title"], recent["body"]).tolist()
-        _, _, model = deployed_model(warehouse)
-        for row, why in zip(recent.to_dict("records"), model.explain(texts), strict=True):
-            explained.append({"review_id": row["review_id"], "product_id": row["product_id"], "label": why["label"],
-                              "probability": why["probability"], "html": highlighted(why["text"], why["words"])})
-    return {"svg": sentiment_lines(series), "periods": len(series), "products": products, "explained": explained}
+                                 JOIN reviews r USING (review_id) WHERE {within}
+                                 ORDER BY p.review_ts DESC NULLS LAST, p.review_id LIMIT ?""",
+                             [*params, EXPLAINED_REVIEWS]).df()
+    table = _aspect_table(aspects, product) if product else None
+    shown = None if table is None else {
+        "product_id": product, "title": titles.get(product, product), "table": table,
+        "sentence": summary_sentence(pd.DataFrame(table.rows))}
+    return {"svg": sentiment_lines(series), "periods": len(series), "product": shown,
+            "products": [{"product_id": p, "title": titles.get(p, p)} for p in ranked],
+            "explained": _explained(warehouse, recent), "wanted": query.get("product")}
 
 
 capability = Capability(
     name="reviews",
     router=router,
-    pages=(Page(path="/reviews", title="Reviews", template="reviews_overview.html", context=reviews_page, order=30),),
+    pages=(Page(path="/reviews", title="Reviews", template="reviews_overview.html", context=reviews_page, order=30,
+                tables=reviews_tables),),
     requires=("shoplens.reviews",),
 )
