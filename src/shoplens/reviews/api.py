@@ -63,7 +63,7 @@ def train(ws: Workspace, *, profile: str = "full", deploy: bool = False, store: 
     started = time.perf_counter()
     try:
         out.aspects = AspectModel(workspace=ws).fit(frame)
-        out.versions["reviews-aspects"] = out.aspects.save_to_registry(ws).version
+        out.versions["reviews-aspects"] = out.aspects.register(ws).version
     except InputError as error:  # too few clauses or no labels: the rest is still useful
         out.versions["reviews-aspects"] = f"not trained: {error}"
     out.seconds["aspects"] = time.perf_counter() - started
@@ -89,7 +89,7 @@ def _fit(model: Any, ws: Workspace, out: Trained, kind: str, evaluate: bool) -> 
     out.seconds[kind] = time.perf_counter() - started
     records = model.evaluate(ws, baselines=True) if evaluate else []
     out.records += records
-    out.versions[model.registry_name] = model.save_to_registry(ws, records).version
+    out.versions[model.registry_name] = model.register(ws, metrics=[r.model_dump() for r in records]).version
     return model
 
 

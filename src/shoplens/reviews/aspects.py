@@ -22,15 +22,17 @@ import json
 import os
 import pickle
 import re
+import warnings
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from shoplens.base import Estimator
 from shoplens.errors import InputError, NotFound
 from shoplens.reviews.data import as_frame
 
@@ -111,24 +113,24 @@ class Mention:
     clause: str
 
 
-class AspectModel:
+@dataclass(eq=False, repr=False)
+class AspectModel(Estimator):
     """Learns aspects and clause sentiment from a shop's reviews; finds them in any review.
 
     ``min_confidence``: how sure the aspect classifier must be for a clause without a seed word;
     ``min_similarity``: the least cosine similarity of such a clause to the aspect's centroid.
     """
 
-    registry_name = "reviews-aspects"
+    registry_name: ClassVar[str] = "reviews-aspects"
+    capability: ClassVar[str] = "reviews"
 
-    def __init__(self, aspects: dict[str, Sequence[str]] | None = None, *, min_confidence: float = 0.6,
-                 min_similarity: float = 0.35, neutral_band: float = 0.55, terms_per_aspect: int = 12,
-                 workspace: Workspace | None = None) -> None:
-        self.aspects = aspects
-        self.min_confidence = min_confidence
-        self.min_similarity = min_similarity
-        self.neutral_band = neutral_band
-        self.terms_per_aspect = terms_per_aspect
-        self.workspace = workspace
+    aspects: dict[str, Sequence[str]] | None = None
+    _: KW_ONLY
+    min_confidence: float = 0.6
+    min_similarity: float = 0.35
+    neutral_band: float = 0.55
+    terms_per_aspect: int = 12
+    workspace: Workspace | None = None
 
     # -- embedding ------------------------------------------------------------------------------------
     def _embed(self, texts: list[str]) -> np.ndarray:
@@ -288,18 +290,13 @@ class AspectModel:
         model.workspace = None
         return model
 
+    def card_params(self) -> dict[str, Any]:
+        return {k: v for k, v in super().card_params().items() if k != "workspace"}
+
     def save_to_registry(self, ws: Workspace) -> Any:
-        from shoplens.registry import ModelRegistry
-
-        return ModelRegistry(ws).save(self.registry_name, "reviews", self.save,
-                                      params={k: v for k, v in self.__dict__.items()
-                                              if k in ("min_confidence", "min_similarity", "neutral_band")})
-
-    @classmethod
-    def from_registry(cls, ws: Workspace, version: str = "deployed") -> AspectModel:
-        from shoplens.registry import ModelRegistry
-
-        return cls.load(ModelRegistry(ws).path(cls.registry_name, version))
+        """Deprecated (kept for one release): ``register(ws)``."""
+        warnings.warn("save_to_registry() is deprecated; use register(ws)", DeprecationWarning, stacklevel=2)
+        return self.register(ws)
 
 
 def summarize(mentions: pd.DataFrame, by: str = "product_id", *, quotes: int = 2,

@@ -26,11 +26,13 @@ import re
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from shoplens.base import Params
 from shoplens.errors import InputError, NotFound, ShoplensError
 from shoplens.text.encoder import check_texts, length_batches
 
@@ -113,38 +115,31 @@ def _build_net(arch: str, vocab_size: int, n_classes: int, dim: int, layers: int
     return TextCNN() if arch == "cnn" else CharTransformer()
 
 
-class CharNetClassifier:
+@dataclass(eq=False, repr=False)
+class CharNetClassifier(Params):
     """A character-level network trained from scratch on the training texts (see the module's docstring).
 
     ``time_budget_s`` bounds the whole fit (pretraining included); the best validation state is kept.
     """
 
-    def __init__(self, arch: str = "cnn", *, tokens: str = "char", dim: int = 128, layers: int = 3,
-                 max_length: int = 128,
-                 epochs: int = 3, batch_size: int = 64, learning_rate: float = 2e-3, mlm_epochs: int = 0,
-                 mlm_learning_rate: float = 1e-3, dropout: float = 0.3, min_count: int = 2, evals_per_epoch: int = 2,
-                 patience: int = 3, time_budget_s: float | None = None, seed: int = 0,
-                 num_threads: int | None = None) -> None:
-        self.arch = arch
-        self.tokens = tokens
-        self.dim = dim
-        self.layers = layers
-        self.max_length = max_length
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.mlm_epochs = mlm_epochs
-        self.mlm_learning_rate = mlm_learning_rate
-        self.dropout = dropout
-        self.min_count = min_count
-        self.evals_per_epoch = evals_per_epoch
-        self.patience = patience
-        self.time_budget_s = time_budget_s
-        self.seed = seed
-        self.num_threads = num_threads
-
-    def get_params(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
+    arch: str = "cnn"
+    _: KW_ONLY
+    tokens: str = "char"
+    dim: int = 128
+    layers: int = 3
+    max_length: int = 128
+    epochs: int = 3
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    mlm_epochs: int = 0
+    mlm_learning_rate: float = 1e-3
+    dropout: float = 0.3
+    min_count: int = 2
+    evals_per_epoch: int = 2
+    patience: int = 3
+    time_budget_s: float | None = None
+    seed: int = 0
+    num_threads: int | None = None
 
     # -- tokens ---------------------------------------------------------------------------------------
     def _tokens(self, text: str) -> list[str]:
@@ -342,7 +337,7 @@ class CharNetClassifier:
         if not (source / CONFIG_FILE).exists() or not (source / WEIGHTS_FILE).exists():
             raise NotFound(f"{source} holds no saved character model ({CONFIG_FILE} or {WEIGHTS_FILE} missing)")
         state = json.loads((source / CONFIG_FILE).read_text(encoding="utf-8"))
-        model = cls(**state["params"])
+        model = cls.from_saved_params(state["params"])
         model.class_names_, model.vocab_, model.curves_ = state["class_names"], state["vocab"], state["curves"]
         model.steps_, model.best_step_ = state.get("steps"), state.get("best_step")
         model.net_ = _build_net(model.arch, len(model.vocab_) + SPECIALS, len(model.class_names_), model.dim,

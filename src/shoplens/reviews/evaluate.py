@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from shoplens.reviews.metrics import class_report, classification_metrics
+from shoplens.reviews.training import build_classifier, split_rows, workspace_of
 
 if TYPE_CHECKING:
     from shoplens.evaluation import BenchmarkRecord, Protocol
@@ -38,7 +39,6 @@ def baseline_name(method: str, group_encoders: dict[str, str]) -> str:
 
 def evaluate_model(model: ReviewClassifier, data: Workspace | pd.DataFrame, *, dataset: str | None = None,
                    split: str = "test", baselines: bool = True, variant: str = "default") -> list[BenchmarkRecord]:
-    from shoplens.reviews.models import _workspace_of, build_classifier, split_rows
     from shoplens.workspace import Workspace
 
     if dataset is None:
@@ -65,7 +65,7 @@ def evaluate_model(model: ReviewClassifier, data: Workspace | pd.DataFrame, *, d
             encoders = {}
             for group in rows["group"].unique():
                 part = train[train["group"] == group]
-                baseline = build_classifier(method, group, model.get_params(), model.ordinal, _workspace_of(data))
+                baseline = build_classifier(method, group, model.get_params(), model.ordinal, workspace_of(data))
                 baseline.fit(part["text"].tolist(), part["y"].to_numpy(), class_names=model.class_names_)
                 mask = (rows["group"] == group).to_numpy()
                 pred[mask] = baseline.predict(rows.loc[mask, "text"].tolist())

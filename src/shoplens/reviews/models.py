@@ -26,121 +26,55 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from collections.abc import Sequence
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from shoplens.base import Estimator
 from shoplens.errors import InputError, NotFound
 from shoplens.reviews.data import as_frame
 from shoplens.reviews.decoding import BiasDecoder
-from shoplens.reviews.tasks import SENTIMENT_NAMES, STAR_NAMES, make_split
-from shoplens.text.language import is_cjk
+from shoplens.reviews.tasks import SENTIMENT_NAMES, STAR_NAMES
+from shoplens.reviews.training import GROUPS, build_classifier, language_group, split_rows, with_split, workspace_of
 
 if TYPE_CHECKING:
     from shoplens.evaluation import BenchmarkRecord
     from shoplens.workspace import Workspace
 
 CONFIG_FILE = "review_model.json"
-GROUPS = ("en", "zh")
-METHODS = ("finetune", "finetune-stack", "stack", "tfidf", "embedding")
 ONNX_TOLERANCE = 0.005  # the int8 model serves when its validation accuracy is within half a point
-# Fine-tuning multilingual-e5-small on Chinese (one run on online_shopping_10_cats, docs/reviews.md "Chinese"):
-# one epoch is enough on ~50,000 reviews (validation accuracy 0.945 alone), the usual 5e-5 for a 12-layer
-# encoder, balanced labels so no class weights, and four validation checks per epoch for early stopping.
-CHINESE_FINETUNE: dict[str, Any] = {"epochs": 1, "learning_rate": 5e-5, "class_weight": None, "evals_per_epoch": 4}
 
 
-def language_group(language: str) -> str:
-    return "zh" if is_cjk(language) else "en"
-
-
-def build_classifier(method: str, group: str, params: dict[str, Any], ordinal: bool,
-                     workspace: Workspace | None = None) -> Any:
-    """A fresh classifier of ``method`` for a language group (frozen embeddings cached in ``workspace``)."""
-    from shoplens.reviews.linear import EmbeddingLogReg, StackedClassifier, TfidfLogReg
-
-    if method not in METHODS:
-        raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    multilingual = "use-multilingual"
-    tfidf = (TfidfLogReg(analyzer="char", ngram_range=(1, 3), C=8.0) if group == "zh"
-             else TfidfLogReg(analyzer="word", ngram_range=(1, 2), C=4.0))
-    embedding = EmbeddingLogReg(multilingual if group == "zh" else params["encoder"], C=2.0,
-                                max_length=params["max_length"], workspace=workspace)
-    if method.startswith("finetune"):
-        from shoplens.text.classifier import TransformerClassifier
-
-        settings = {"encoder": params["encoder"], "epochs": params["epochs"], "learning_rate": params["learning_rate"],
-                    "class_weight": params["class_weight"]}
-        if group == "zh":
-            settings = {"encoder": params["chinese_encoder"], **CHINESE_FINETUNE}
-        fine_tuned = TransformerClassifier(
-            max_length=params["max_length"], batch_size=params["batch_size"],
-            ordinal_weight=params["ordinal_weight"] if ordinal else 0.0, max_steps=params["max_steps"],
-            time_budget_s=params["time_budget_s"], seed=params["seed"], show_progress=params["show_progress"],
-            **settings)
-        if method == "finetune":
-            return fine_tuned
-        # finetune-stack: the fine-tuned model blended on validation with members that err differently
-        if group == "zh":
-            return StackedClassifier([*chinese_stack_members(tfidf, embedding, workspace), fine_tuned])
-        return StackedClassifier([fine_tuned, tfidf])
-    if method == "tfidf":
-        return tfidf
-    if method == "embedding":
-        return embedding
-    members = [tfidf, embedding]
-    if group == "zh":
-        members = chinese_stack_members(tfidf, embedding, workspace)
-    return StackedClassifier(members)
-
-
-def chinese_stack_members(tfidf: Any, embedding: Any, workspace: Workspace | None = None) -> list[Any]:
-    """The members of the Chinese stack (chosen on the validation split of online_shopping_10_cats,
-    docs/reviews.md "Chinese"): character TF-IDF, jieba word TF-IDF, USE Multilingual with a logistic
-    regression and with a perceptron (a non-linear head adds what the linear members miss), and a character
-    CNN trained here."""
-    from shoplens.reviews.chinese import CharNetClassifier
-    from shoplens.reviews.linear import EmbeddingLogReg, TfidfLogReg
-
-    return [tfidf, TfidfLogReg(analyzer="jieba", ngram_range=(1, 2), C=8.0), embedding,
-            EmbeddingLogReg("use-multilingual", head="mlp", workspace=workspace),
-            CharNetClassifier(arch="cnn", epochs=3, time_budget_s=20 * 60)]
-
-
-class ReviewClassifier:
+@dataclass(eq=False, repr=False)
+class ReviewClassifier(Estimator):
     """Shared by :class:`RatingModel` (stars 1–5) and :class:`SentimentModel` (negative/neutral/positive)."""
 
     target: ClassVar[str] = ""
     registry_name: ClassVar[str] = ""
+    capability: ClassVar[str] = "reviews"
 
-    def __init__(self, *, method: str = "finetune", chinese_method: str = "stack", encoder: str = "minilm",
-                 chinese_encoder: str = "e5-small-torch",
-                 max_length: int = 128, epochs: int = 2, batch_size: int = 32, learning_rate: float = 1e-4,
-                 class_weight: str | None = "sqrt", ordinal_weight: float = 0.25, tune_decoding: bool = True,
-                 min_reviews: int = 30, max_steps: int | None = None, time_budget_s: float | None = None,
-                 seed: int = 0, show_progress: bool = False) -> None:
-        self.method = method
-        self.chinese_method = chinese_method
-        self.encoder = encoder
-        self.chinese_encoder = chinese_encoder
-        self.max_length = max_length
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.class_weight = class_weight
-        self.ordinal_weight = ordinal_weight
-        self.tune_decoding = tune_decoding
-        self.min_reviews = min_reviews
-        self.max_steps = max_steps
-        self.time_budget_s = time_budget_s
-        self.seed = seed
-        self.show_progress = show_progress
-
-    def get_params(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
+    _: KW_ONLY
+    method: str = "finetune"
+    chinese_method: str = "stack"
+    encoder: str = "minilm"
+    chinese_encoder: str = "e5-small-torch"
+    max_length: int = 128
+    epochs: int = 2
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    class_weight: str | None = "sqrt"
+    ordinal_weight: float = 0.25
+    tune_decoding: bool = True
+    min_reviews: int = 30
+    max_steps: int | None = None
+    time_budget_s: float | None = None
+    seed: int = 0
+    show_progress: bool = False
 
     # -- labels ---------------------------------------------------------------------------------------
     def labels(self, frame: pd.DataFrame) -> tuple[pd.Series, list[str]]:
@@ -174,7 +108,7 @@ class ReviewClassifier:
             train, validation = part[part["split"] == "train"], part[part["split"] == "validation"]
             group_started = time.perf_counter()
             method = self.chinese_method if group == "zh" else self.method
-            model = build_classifier(method, group, self.get_params(), self.ordinal, _workspace_of(data))
+            model = build_classifier(method, group, self.get_params(), self.ordinal, workspace_of(data))
             model.fit(train["text"].tolist(), train["y"].to_numpy(), class_names=names,
                       validation=(validation["text"].tolist(), validation["y"].to_numpy()))
             self.models_[group] = model
@@ -343,7 +277,7 @@ class ReviewClassifier:
             raise NotFound(f"{source} holds no saved review model ({CONFIG_FILE} missing)")
         config = json.loads((source / CONFIG_FILE).read_text(encoding="utf-8"))
         model_class = {c.__name__: c for c in (RatingModel, SentimentModel)}.get(config["class"], cls)
-        model = model_class(**config["params"])
+        model = model_class.from_saved_params(config["params"])
         model.class_names_ = config["class_names"]
         model.serving_ = config["serving"]
         model.decoders_ = {g: BiasDecoder.from_dict(d) for g, d in config["decoders"].items()}
@@ -369,19 +303,13 @@ class ReviewClassifier:
         return model
 
     def save_to_registry(self, ws: Workspace, records: list[BenchmarkRecord] | None = None) -> Any:
-        """A new version in the workspace's model registry (with its card: parameters and metrics)."""
-        from shoplens.registry import ModelRegistry
-
-        return ModelRegistry(ws).save(self.registry_name, "reviews", self.save, params=self.get_params(),
-                                      metrics=[r.model_dump() for r in records or []])
-
-    @classmethod
-    def from_registry(cls, ws: Workspace, version: str = "deployed") -> ReviewClassifier:
-        from shoplens.registry import ModelRegistry
-
-        return cls.load(ModelRegistry(ws).path(cls.registry_name, version))
+        """Deprecated (kept for one release): ``register(ws, metrics=[r.model_dump() for r in records])``."""
+        warnings.warn("save_to_registry() is deprecated; use register(ws, metrics=...)", DeprecationWarning,
+                      stacklevel=2)
+        return self.register(ws, metrics=[r.model_dump() for r in records or []])
 
 
+@dataclass(eq=False, repr=False)
 class RatingModel(ReviewClassifier):
     """Stars 1–5 from review text; also derives sentiment (1–2 negative, 3 neutral, 4–5 positive)."""
 
@@ -444,6 +372,7 @@ class RatingModel(ReviewClassifier):
         self.binary_decoders_ = {g: BiasDecoder.from_dict(d) for g, d in state.get("binary", {}).items()}
 
 
+@dataclass(eq=False, repr=False)
 class SentimentModel(ReviewClassifier):
     """Sentiment from review text: negative/neutral/positive from ratings (1–2, 3, 4–5), or
     negative/positive from a source's 0/1 ``label`` where reviews have no rating."""
@@ -451,9 +380,8 @@ class SentimentModel(ReviewClassifier):
     target = "sentiment"
     registry_name = "reviews-sentiment"
 
-    def __init__(self, **params: Any) -> None:
-        params.setdefault("ordinal_weight", 0.0)
-        super().__init__(**params)
+    _: KW_ONLY
+    ordinal_weight: float = 0.0  # sentiment classes have no order worth a penalty
 
     def labels(self, frame: pd.DataFrame) -> tuple[pd.Series, list[str]]:
         rating = pd.to_numeric(frame.get("rating", pd.Series(np.nan, index=frame.index)), errors="coerce")
@@ -468,42 +396,6 @@ class SentimentModel(ReviewClassifier):
 
 def stars_to_sentiment(star_probs: np.ndarray) -> np.ndarray:
     return np.column_stack([star_probs[:, 0] + star_probs[:, 1], star_probs[:, 2], star_probs[:, 3] + star_probs[:, 4]])
-
-
-def with_split(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-    """The frame with a ``split`` column: the given one, else 80/10/10 stratified by label (seed)."""
-    if "split" in frame.columns and frame["split"].notna().all():
-        return frame
-    counts = frame["y"].value_counts()
-    # stratification needs every class at least 10 times (so each part can hold one)
-    labels = frame["y"].where(frame["y"].map(counts) >= 10, -1).to_numpy()
-    if (pd.Series(labels).value_counts() < 10).any() or len(frame) < 30:
-        rng = np.random.default_rng(seed)
-        parts = rng.choice(["train", "validation", "test"], size=len(frame), p=[0.8, 0.1, 0.1])
-        return frame.assign(split=parts)
-    split = make_split(labels, seed=seed)
-    parts = np.empty(len(frame), dtype=object)
-    for name, positions in split.items():
-        parts[positions] = name
-    return frame.assign(split=parts)
-
-
-def split_rows(model: ReviewClassifier, data: Workspace | pd.DataFrame, split: str = "validation") -> pd.DataFrame:
-    """The labelled rows of one split, as the model's fit saw them (same labels, groups and split)."""
-    frame = as_frame(data)
-    y, _ = model.labels(frame)
-    frame = frame.assign(y=y).dropna(subset=["y"])
-    frame["y"] = frame["y"].astype(int)
-    frame["group"] = frame["language"].map(language_group)
-    parts = [with_split(frame[frame["group"] == g], model.seed) for g in GROUPS if (frame["group"] == g).any()]
-    out = pd.concat(parts) if parts else frame.assign(split=[])
-    return out[out["split"] == split]
-
-
-def _workspace_of(data: Any) -> Workspace | None:
-    from shoplens.workspace import Workspace
-
-    return data if isinstance(data, Workspace) else None
 
 
 def _fine_tuned_part(model: Any) -> Any:

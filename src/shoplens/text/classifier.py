@@ -22,11 +22,13 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from shoplens.base import Params, json_safe
 from shoplens.errors import InputError, NotFound
 from shoplens.progress import progress_bar
 from shoplens.text.encoder import check_texts, length_batches
@@ -103,7 +105,8 @@ def _build_net(base: Any, n_classes: int, dropout: float) -> Any:
     return ClassifierNet()
 
 
-class TransformerClassifier:
+@dataclass(eq=False, repr=False)
+class TransformerClassifier(Params):
     """A fine-tuned encoder + linear head over ``class_names``.
 
     ``ordinal_weight`` > 0 adds ``weight * |E[label] - label|`` to the cross-entropy (labels in order, e.g.
@@ -111,34 +114,25 @@ class TransformerClassifier:
     ``time_budget_s`` ends training after that many seconds (the best validation state is kept).
     """
 
-    def __init__(self, encoder: str | os.PathLike = "minilm", *, max_length: int = 128, epochs: int = 3,
-                 batch_size: int = 32, learning_rate: float = 1e-4, warmup_ratio: float = 0.06,
-                 weight_decay: float = 0.01, dropout: float = 0.1, class_weight: str | None = "sqrt",
-                 ordinal_weight: float = 0.0, freeze_embeddings: bool = True, evals_per_epoch: int = 2,
-                 patience: int = 2, max_steps: int | None = None, time_budget_s: float | None = None,
-                 seed: int = 0, num_threads: int | None = None, show_progress: bool = False) -> None:
-        self.encoder = encoder
-        self.max_length = max_length
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.warmup_ratio = warmup_ratio
-        self.weight_decay = weight_decay
-        self.dropout = dropout
-        self.class_weight = class_weight
-        self.ordinal_weight = ordinal_weight
-        self.freeze_embeddings = freeze_embeddings
-        self.evals_per_epoch = evals_per_epoch
-        self.patience = patience
-        self.max_steps = max_steps
-        self.time_budget_s = time_budget_s
-        self.seed = seed
-        self.num_threads = num_threads
-        self.show_progress = show_progress
-
-    def get_params(self) -> dict[str, Any]:
-        return {name: (str(value) if isinstance(value, Path) else value) for name, value in vars(self).items()
-                if not name.endswith("_") and not name.startswith("_")}
+    encoder: str | os.PathLike = "minilm"
+    _: KW_ONLY
+    max_length: int = 128
+    epochs: int = 3
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    warmup_ratio: float = 0.06
+    weight_decay: float = 0.01
+    dropout: float = 0.1
+    class_weight: str | None = "sqrt"
+    ordinal_weight: float = 0.0
+    freeze_embeddings: bool = True
+    evals_per_epoch: int = 2
+    patience: int = 2
+    max_steps: int | None = None
+    time_budget_s: float | None = None
+    seed: int = 0
+    num_threads: int | None = None
+    show_progress: bool = False
 
     # -- training -------------------------------------------------------------------------------------
     def _load_base(self) -> None:
@@ -329,8 +323,9 @@ class TransformerClassifier:
         self.tokenizer_.save_pretrained(str(target / ENCODER_DIR))
         head = self.net_.head
         np.savez(target / HEAD_FILE, weight=head.weight.detach().numpy(), bias=head.bias.detach().numpy())
-        config = {"params": self.get_params(), "class_names": self.class_names_, "base_model_id": self.base_model_id_,
-                  "steps": getattr(self, "steps_", None), "best_step": getattr(self, "best_step_", None),
+        config = {"params": json_safe(self.get_params()), "class_names": self.class_names_,
+                  "base_model_id": self.base_model_id_, "steps": getattr(self, "steps_", None),
+                  "best_step": getattr(self, "best_step_", None),
                   "train_seconds": getattr(self, "train_seconds_", None)}
         (target / CONFIG_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
         write_curves(target, getattr(self, "curves_", {"train": [], "validation": []}))
@@ -347,7 +342,7 @@ class TransformerClassifier:
         params = {**config["params"], "encoder": str(source / ENCODER_DIR)}
         if num_threads is not None:
             params["num_threads"] = num_threads
-        model = cls(**params)
+        model = cls.from_saved_params(params)
         model.class_names_ = config["class_names"]
         model._load_base()
         model.base_model_id_ = config["base_model_id"]
