@@ -36,6 +36,7 @@ def _interrupt(ctx: pipeline.RunContext) -> dict:
 @pytest.fixture
 def probe_steps() -> Iterator[None]:
     """Three steps of a capability 'probe' (prepare, train, deploy); the train step is interrupted."""
+    pipeline.registered_steps()  # the capabilities' own steps first, so that restoring keeps them
     before = list(pipeline._STEPS)
     pipeline.step("probe", "prepare", "first")(_first)
     pipeline.step("probe", "train", "interrupt")(_interrupt)

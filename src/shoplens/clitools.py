@@ -58,6 +58,20 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def command_group(help_text: str) -> typer.Typer:
+    """A command group (``shoplens <capability> …``): help shown when called without a command."""
+    return typer.Typer(help=help_text, no_args_is_help=True)
+
+
+def command(app: typer.Typer, name: str | None = None) -> Callable[[F], F]:
+    """Register a function as a command of ``app`` (named ``name``, default the function's name with '-'),
+    with the shared error handling (:func:`handle_errors`)."""
+    def register(func: F) -> F:
+        app.command(name)(handle_errors(func))
+        return func
+    return register
+
+
 def fail(message: str, as_json: bool, *, file: str | None = None, row: int | None = None,
          column: str | None = None) -> NoReturn:
     """End the command with an error (see :func:`print_error`) and exit status 1."""

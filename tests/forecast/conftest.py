@@ -12,7 +12,7 @@ SHOP = {"n_customers": 3000, "n_products": 30, "days": 240, "seed": 3}
 
 @pytest.fixture(scope="session")
 def planned_shop(tmp_path_factory: pytest.TempPathFactory) -> sl.Workspace:
-    """Simulated shop after `shoplens forecast train --demo` and `shoplens inventory plan` (read-only)."""
+    """Simulated shop after `shoplens forecast train --demo` and `shoplens forecast inventory plan` (read-only)."""
     from shoplens.data.synth import simulate
     from shoplens.forecast.store import MODEL_NAME
     from shoplens.forecast.workflow import plan, train

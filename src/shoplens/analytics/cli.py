@@ -7,11 +7,10 @@ from typing import Annotated, Any
 
 import typer
 
-from shoplens.clitools import JsonOpt, WorkspaceOpt, console, emit, handle_errors, open_workspace, table_of
+from shoplens import clitools as cli
 from shoplens.errors import InputError
 
-app = typer.Typer(help="Behaviour analytics: KPIs, RFM segments, cohorts, funnels, CLV and churn, baskets.",
-                  no_args_is_help=True)
+app = cli.command_group("Behaviour analytics: KPIs, RFM segments, cohorts, funnels, CLV and churn, baskets.")
 
 EngineOpt = Annotated[str, typer.Option("--engine", help="duckdb (default) or spark (needs shoplens[spark]).")]
 MasterOpt = Annotated[str, typer.Option("--spark-master", help="Spark master for --engine spark.")]
@@ -21,7 +20,7 @@ DIMENSIONS = ("all", "country", "channel", "category")
 def _session(workspace: Any, engine: str, master: str) -> Any:
     from shoplens.analytics.api import AnalysisSession
 
-    return AnalysisSession(open_workspace(workspace), engine, master=master)
+    return AnalysisSession(cli.open_workspace(workspace), engine, master=master)
 
 
 def _records(frame: Any) -> list[dict[str, Any]]:
@@ -30,13 +29,12 @@ def _records(frame: Any) -> list[dict[str, Any]]:
     return json.loads(frame.to_json(orient="records", date_format="iso"))
 
 
-@app.command()
-@handle_errors
+@cli.command(app)
 def kpis(grain: Annotated[str, typer.Option(help="day, week or month (shop time).")] = "day",
          dimension: Annotated[str, typer.Option(help="Rows to print: all, country, channel or category.")] = "all",
          last: Annotated[int, typer.Option(min=1, help="Periods to print (the latest).")] = 14,
          engine: EngineOpt = "duckdb", spark_master: MasterOpt = "local[2]",
-         workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+         workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """Revenue, orders, AOV, units, new vs returning customers, repeat and refund rates per period."""
     from shoplens.analytics.api import kpis as run
 
@@ -48,16 +46,15 @@ def kpis(grain: Annotated[str, typer.Option(help="day, week or month (shop time)
     shown = shown[shown["period"].isin(sorted(shown["period"].unique())[-last:])]
     columns = ["period", "value", "revenue", "orders", "aov", "units", "customers", "new_customers",
                "repeat_rate", "refund_rate"]
-    emit(_records(table), as_json, lambda: console.print(table_of(
+    cli.emit(_records(table), as_json, lambda: cli.console.print(cli.table_of(
         _records(shown), columns, title=f"KPIs by {grain} ({dimension}); all rows in analytics_kpis")))
 
 
-@app.command()
-@handle_errors
+@cli.command(app)
 def rfm(as_of: Annotated[str | None, typer.Option(help="History ends before this day (default: after the "
                                                          "last purchase).")] = None,
         engine: EngineOpt = "duckdb", spark_master: MasterOpt = "local[2]",
-        workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+        workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """RFM scores by quintile cut-offs and named segments, with each segment's size and revenue share."""
     from shoplens.analytics.api import rfm as run
 
@@ -67,16 +64,16 @@ def rfm(as_of: Annotated[str | None, typer.Option(help="History ends before this
              "revenue": r.revenue, "of revenue": f"{r.revenue_share:.1%}",
              "recency (days)": None if r.customers == 0 else round(r.avg_recency_days, 1)}
             for r in result.segments.itertuples()]
-    emit({"segments": _records(result.segments), "customers": len(result.customers)}, as_json,
-         lambda: console.print(table_of(rows, list(rows[0]), title="RFM segments (per customer: analytics_rfm)")))
+    cli.emit({"segments": _records(result.segments), "customers": len(result.customers)}, as_json,
+             lambda: cli.console.print(cli.table_of(rows, list(rows[0]),
+                                                    title="RFM segments (per customer: analytics_rfm)")))
 
 
-@app.command()
-@handle_errors
+@cli.command(app)
 def cohorts(breakdown: Annotated[str | None, typer.Option(help="Customer column or attributes.<key>.")] = None,
             measure: Annotated[str, typer.Option(help="retention, revenue_per_customer, repeat_rate …")] = "retention",
             engine: EngineOpt = "duckdb", spark_master: MasterOpt = "local[2]",
-            workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+            workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """Monthly acquisition cohorts: retention, revenue and repeat-purchase curves."""
     from shoplens.analytics.api import cohort_matrix
     from shoplens.analytics.api import cohorts as run
@@ -89,13 +86,12 @@ def cohorts(breakdown: Annotated[str | None, typer.Option(help="Customer column 
             matrix = cohort_matrix(table, measure, segment)
             rows = [{"cohort": str(c)[:7], **{str(p): v for p, v in row.items() if v == v}}
                     for c, row in matrix.iterrows()]
-            console.print(table_of(rows, ["cohort", *[str(p) for p in matrix.columns[:13]]],
-                                   title=f"{measure} by months since first purchase — {segment}"))
-    emit(_records(table), as_json, render)
+            cli.console.print(cli.table_of(rows, ["cohort", *[str(p) for p in matrix.columns[:13]]],
+                                           title=f"{measure} by months since first purchase — {segment}"))
+    cli.emit(_records(table), as_json, render)
 
 
-@app.command()
-@handle_errors
+@cli.command(app)
 def funnel(step: Annotated[list[str] | None, typer.Option(
                "--step", help="A step: [name=]type[|type…][?]; '|' = alternatives, '?' = optional. Repeat in "
                               "order (default view, cart=add_to_cart, checkout?, purchase).")] = None,
@@ -107,7 +103,7 @@ def funnel(step: Annotated[list[str] | None, typer.Option(
            start: Annotated[str | None, typer.Option(help="Only events from this time on.")] = None,
            end: Annotated[str | None, typer.Option(help="Only events before this time.")] = None,
            engine: EngineOpt = "duckdb", spark_master: MasterOpt = "local[2]",
-           workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+           workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """Conversion through ordered steps within a window, with time to convert and breakdowns."""
     from shoplens.analytics.api import funnel as run
     from shoplens.analytics.funnels import DEFAULT_STEPS
@@ -117,95 +113,92 @@ def funnel(step: Annotated[list[str] | None, typer.Option(
                      breakdown=breakdown, session_gap_minutes=session_gap, start=start, end=end)
     columns = ["segment", "step_no", "step", "optional", "entities", "conversion_from_previous",
                "conversion_from_start", "median_seconds_from_start"]
-    emit({"steps": _records(result.steps), "times": _records(result.times)}, as_json,
-         lambda: console.print(table_of(_records(result.steps), columns,
-                                        title=f"funnel per {entity} (times: analytics_funnel_times)")))
+    cli.emit({"steps": _records(result.steps), "times": _records(result.times)}, as_json,
+             lambda: cli.console.print(cli.table_of(_records(result.steps), columns,
+                                                    title=f"funnel per {entity} (times: analytics_funnel_times)")))
 
 
-@app.command()
-@handle_errors
+@cli.command(app)
 def clv(calibration_end: Annotated[str | None, typer.Option(help="Last day of the history (default: the last "
                                                                   "purchase day).")] = None,
         months: Annotated[int, typer.Option(min=1, help="Months of CLV.")] = 12,
         discount_rate: Annotated[float, typer.Option(min=0, help="Monthly discount rate.")] = 0.01,
         top: Annotated[int, typer.Option(min=1, help="Customers to print (highest CLV).")] = 10,
-        workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+        workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """BG/NBD + Gamma-Gamma: P(alive), expected purchases and discounted CLV per customer."""
     from shoplens.analytics.results import fit_clv
 
-    model, predictions = fit_clv(open_workspace(workspace), calibration_end=calibration_end, months=months,
+    model, predictions = fit_clv(cli.open_workspace(workspace), calibration_end=calibration_end, months=months,
                                  discount_rate=discount_rate)
     best = predictions.sort_values(["clv", "customer_id"], ascending=[False, True]).head(top)
     data = {"params": model.params, "customers": len(predictions), "total_clv": float(predictions["clv"].sum()),
             "top": _records(best)}
 
     def render() -> None:
-        console.print("fitted: " + ", ".join(f"{k} = {v:.4g}" for k, v in model.params.items()), highlight=False)
-        console.print(table_of(_records(best), ["customer_id", "frequency", "p_alive", "expected_purchases",
-                                                "expected_value", "clv"],
-                               title=f"highest {months}-month CLV (all customers: analytics_clv)"))
-    emit(data, as_json, render)
+        cli.console.print("fitted: " + ", ".join(f"{k} = {v:.4g}" for k, v in model.params.items()), highlight=False)
+        cli.console.print(cli.table_of(_records(best), ["customer_id", "frequency", "p_alive", "expected_purchases",
+                                                        "expected_value", "clv"],
+                                       title=f"highest {months}-month CLV (all customers: analytics_clv)"))
+    cli.emit(data, as_json, render)
 
 
-@app.command()
-@handle_errors
+@cli.command(app)
 def churn(horizon: Annotated[int, typer.Option(min=1, help="Days without a purchase that count as churn.")] = 90,
           train_horizon: Annotated[int | None, typer.Option(min=1, help="Label days of the training window "
                                                                          "(default: the horizon).")] = None,
           evaluate_at: Annotated[str | None, typer.Option(
               "--evaluate-at", help="Backtest at this cutoff against BG/NBD instead of predicting now.")] = None,
-          workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+          workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """Churn probability per customer (LightGBM); with --evaluate-at, AUC and calibration vs BG/NBD."""
-    ws = open_workspace(workspace)
+    ws = cli.open_workspace(workspace)
     if evaluate_at:
         from shoplens.analytics.churn import ChurnModel
 
         report = ChurnModel(horizon_days=horizon, train_horizon_days=train_horizon).evaluate(ws, evaluate_at)
         rows = [{"metric": k, "value": v} for k, v in report["metrics"].items()]
-        emit({"metrics": report["metrics"], "protocol": report["protocol"]}, as_json, lambda: (
-            console.print(table_of(rows, ["metric", "value"], title="churn backtest")),
-            console.print(report["protocol"], highlight=False)))
+        cli.emit({"metrics": report["metrics"], "protocol": report["protocol"]}, as_json, lambda: (
+            cli.console.print(cli.table_of(rows, ["metric", "value"], title="churn backtest")),
+            cli.console.print(report["protocol"], highlight=False)))
         return
     from shoplens.analytics.results import fit_churn
 
     model, predictions = fit_churn(ws, horizon_days=horizon, train_horizon_days=train_horizon)
     risky = predictions.sort_values(["churn_probability", "customer_id"], ascending=[False, True]).head(10)
-    emit({"cutoff": model.cutoff_.isoformat(), "customers": len(predictions), "top": _records(risky)}, as_json,
-         lambda: console.print(table_of(_records(risky), ["customer_id", "churn_probability"],
-                                        title=f"most likely to churn within {horizon} days of {model.cutoff_} "
-                                              "(all: analytics_churn)")))
+    cli.emit({"cutoff": model.cutoff_.isoformat(), "customers": len(predictions), "top": _records(risky)}, as_json,
+             lambda: cli.console.print(cli.table_of(_records(risky), ["customer_id", "churn_probability"],
+                                                    title=f"most likely to churn within {horizon} days of "
+                                                          f"{model.cutoff_} (all: analytics_churn)")))
 
 
-@app.command()
-@handle_errors
+@cli.command(app)
 def baskets(min_support: Annotated[float, typer.Option(help="Minimum share of baskets.")] = 0.01,
             min_confidence: Annotated[float, typer.Option(help="Minimum confidence of a rule.")] = 0.1,
             top: Annotated[int, typer.Option(min=1, help="Rules to print.")] = 20,
-            workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+            workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """Frequent itemsets and association rules (support, confidence, lift) from order lines."""
     from shoplens.analytics.results import fit_rules
 
-    model = fit_rules(open_workspace(workspace), min_support=min_support, min_confidence=min_confidence)
+    model = fit_rules(cli.open_workspace(workspace), min_support=min_support, min_confidence=min_confidence)
     rules = model.rules(top).assign(antecedents=lambda f: f["antecedents"].map(" + ".join),
                                     consequents=lambda f: f["consequents"].map(" + ".join))
-    emit({"itemsets": len(model.itemsets_), "rules": len(model.rules_), "top": _records(rules)}, as_json,
-         lambda: console.print(table_of(_records(rules), ["antecedents", "consequents", "support", "confidence",
-                                                          "lift"],
-                                        title=f"top rules of {len(model.rules_):,} (all: analytics_rules)")))
+    cli.emit({"itemsets": len(model.itemsets_), "rules": len(model.rules_), "top": _records(rules)}, as_json,
+             lambda: cli.console.print(cli.table_of(
+                 _records(rules), ["antecedents", "consequents", "support", "confidence", "lift"],
+                 title=f"top rules of {len(model.rules_):,} (all: analytics_rules)")))
 
 
-@app.command("all")
-@handle_errors
+@cli.command(app, "all")
 def run_all(profile: Annotated[str, typer.Option(help="demo (small, fast) or full.")] = "full",
-            workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+            workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """Every analysis and model above with default settings (what `shoplens run` does for analytics)."""
     from shoplens.analytics.steps import analyze_everything
 
     if profile not in ("demo", "full"):
         raise InputError(f"--profile {profile!r}: use demo or full")
 
-    summary = analyze_everything(open_workspace(workspace), profile)
+    summary = analyze_everything(cli.open_workspace(workspace), profile)
     rows = [{"part": part, "item": key, "value": ", ".join(f"{k}: {v}" for k, v in value.items())
              if isinstance(value, dict) else value}
             for part, values in summary.items() for key, value in values.items()]
-    emit(summary, as_json, lambda: console.print(table_of(rows, ["part", "item", "value"], title="analytics")))
+    cli.emit(summary, as_json,
+             lambda: cli.console.print(cli.table_of(rows, ["part", "item", "value"], title="analytics")))

@@ -89,7 +89,7 @@ def read_forecast(ws: Workspace, products: list[str] | None = None) -> pd.DataFr
 
 def read_plan(ws: Workspace) -> pd.DataFrame:
     """The stored inventory plan, products to reorder first."""
-    _require(ws, PLAN_TABLE, "shoplens inventory plan")
+    _require(ws, PLAN_TABLE, "shoplens forecast inventory plan")
     columns = set(ws.columns(PLAN_TABLE))
     order = "order_now DESC, " if "order_now" in columns else ""
     return ws.sql(f"SELECT * FROM {PLAN_TABLE} ORDER BY {order}unique_id")

@@ -17,22 +17,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from shoplens.clitools import (
-    JsonOpt,
-    WorkspaceOpt,
-    console,
-    emit,
-    handle_errors,
-    open_workspace,
-    show_progress,
-    table_of,
-)
+from shoplens import clitools as cli
 from shoplens.errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-app = typer.Typer(help="Price elasticities, price optimisation and price tests.", no_args_is_help=True)
+app = cli.command_group("Price elasticities, price optimisation and price tests.")
 
 VersionOpt = Annotated[str, typer.Option("--model", help="Model version: deployed (default), latest or a version.")]
 
@@ -65,8 +56,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 MethodOpt = Annotated[str, typer.Option(help="fixed_effects (default), dml or naive_ols.")]
 
 
-@app.command()
-@handle_errors
+@cli.command(app)
 def elasticity(method: MethodOpt = "fixed_effects",
                shrinkage: Annotated[bool, typer.Option(help="Pool estimates along the category tree.")] = True,
                history_days: Annotated[int | None, typer.Option(help="Use only the last N days of sales.")] = None,
@@ -76,16 +66,16 @@ def elasticity(method: MethodOpt = "fixed_effects",
                                                              "sellers (0: none).")] = 4,
                deploy: Annotated[bool, typer.Option(help="Mark the new version as the one the service loads.")] = True,
                top: Annotated[int, typer.Option(help="Products to print (best sellers).")] = 15,
-               workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+               workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """Estimate own-price elasticities per product and category (with intervals) and register them, with
     suggested prices under the default constraints and cross-price effects."""
     from shoplens.pricing.model import ElasticityModel
     from shoplens.pricing.workflow import run_pricing
 
-    ws = open_workspace(workspace)
+    ws = cli.open_workspace(workspace)
     history = _read_frame(prices, "price history") if prices is not None else None
     model = ElasticityModel(method=method, shrinkage=shrinkage, history_days=history_days,  # type: ignore[arg-type]
-                            progress=show_progress(as_json))
+                            progress=cli.show_progress(as_json))
     summary = run_pricing(ws, model, prices=history, cross_top_k=cross_top_k, deploy=deploy)
     table = model.elasticities_.sort_values("units", ascending=False)
     columns = ["product_id", "category", "status", "elasticity", "lower", "upper", "units", "price_changes"]
@@ -94,19 +84,19 @@ def elasticity(method: MethodOpt = "fixed_effects",
     leaves = categories[categories["depth"] == categories["depth"].max()]
 
     def render() -> None:
-        console.print(table_of(_records(table.head(top)), columns,
-                               title=f"Elasticities ({model.confidence:.0%} intervals), best sellers"))
-        console.print(table_of(_records(leaves), ["category", "products", "elasticity", "lower", "upper"],
-                               title="Categories"))
+        cli.console.print(cli.table_of(_records(table.head(top)), columns,
+                                       title=f"Elasticities ({model.confidence:.0%} intervals), best sellers"))
+        cli.console.print(cli.table_of(_records(leaves), ["category", "products", "elasticity", "lower", "upper"],
+                                       title="Categories"))
         facts = [{"measure": k, "value": v} for k, v in summary.items() if k != "version"]
-        console.print(table_of(facts, ["measure", "value"], title=f"Registered as pricing/{summary['version']}"))
+        cli.console.print(cli.table_of(facts, ["measure", "value"],
+                                       title=f"Registered as pricing/{summary['version']}"))
 
-    emit({"summary": summary, "products": _records(table), "categories": _records(model.categories_)}, as_json,
-         render)
+    cli.emit({"summary": summary, "products": _records(table), "categories": _records(model.categories_)}, as_json,
+             render)
 
 
-@app.command()
-@handle_errors
+@cli.command(app)
 def optimize(objective: Annotated[str, typer.Option(help="profit or revenue.")] = "profit",
              margin_floor: Annotated[float, typer.Option(help="Minimum margin (price − cost) / price.")] = 0.1,
              max_change: Annotated[float, typer.Option(help="Maximum relative price change.")] = 0.1,
@@ -121,12 +111,13 @@ def optimize(objective: Annotated[str, typer.Option(help="profit or revenue.")] 
                                                              "default: the workspace's plan or inventory.")] = None,
              out: Annotated[Path | None, typer.Option(help="Write all suggestions to this CSV/Parquet file.")] = None,
              top: Annotated[int, typer.Option(help="Changes to print (largest expected profit change).")] = 20,
-             model_version: VersionOpt = "deployed", workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+             model_version: VersionOpt = "deployed", workspace: cli.WorkspaceOpt = None,
+             as_json: cli.JsonOpt = False) -> None:
     """Suggested prices with their expected change in units, revenue and profit (with intervals)."""
     from shoplens.pricing.model import ElasticityModel
     from shoplens.pricing.workflow import default_optimizer, suggest
 
-    ws = open_workspace(workspace)
+    ws = cli.open_workspace(workspace)
     model = ElasticityModel.from_registry(ws, model_version)
     cents = None if endings.strip().lower() == "any" else _endings(endings)
     optimizer = default_optimizer(objective=objective, margin_floor=margin_floor, max_change=max_change,
@@ -140,18 +131,18 @@ def optimize(objective: Annotated[str, typer.Option(help="profit or revenue.")] 
                "profit_change_upper"]
 
     def render() -> None:
-        console.print(table_of(_display(changed.head(top)), columns, title="Suggested price changes"))
+        cli.console.print(cli.table_of(_display(changed.head(top)), columns, title="Suggested price changes"))
         totals = plan.totals
-        console.print(f"{totals['changed']:,} of {totals['products']:,} prices change; expected profit change over "
-                      f"{horizon_days} days {totals['profit_change']:,.2f} ({totals['profit_change_lower']:,.2f} to "
-                      f"{totals['profit_change_upper']:,.2f}); revenue {totals['revenue_change']:,.2f}; units "
-                      f"{totals['units_change']:,.1f}")
+        cli.console.print(f"{totals['changed']:,} of {totals['products']:,} prices change; expected profit change "
+                          f"over {horizon_days} days {totals['profit_change']:,.2f} "
+                          f"({totals['profit_change_lower']:,.2f} to {totals['profit_change_upper']:,.2f}); "
+                          f"revenue {totals['revenue_change']:,.2f}; units {totals['units_change']:,.1f}")
         for note in plan.notes:
-            console.print(f"note: {note}")
+            cli.console.print(f"note: {note}")
         if out is not None:
-            console.print(f"all suggestions written to {out}")
+            cli.console.print(f"all suggestions written to {out}")
 
-    emit(plan.to_dict(), as_json, render)
+    cli.emit(plan.to_dict(), as_json, render)
 
 
 def _display(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -175,8 +166,7 @@ def _endings(text: str) -> tuple[float, ...]:
         raise InputError(f"--endings {text!r}: cents as numbers, e.g. 0.99 or 0.49,0.99") from None
 
 
-@app.command("plan-test")
-@handle_errors
+@cli.command(app, "plan-test")
 def plan_test(products: Annotated[list[str] | None, typer.Argument(help="Products to test (default: the ten best "
                                                                          "sellers with an estimate).")] = None,
               price_change: Annotated[float, typer.Option(help="Relative test price change (0.05 = +5%).")] = 0.05,
@@ -189,12 +179,13 @@ def plan_test(products: Annotated[list[str] | None, typer.Argument(help="Product
               start: Annotated[str | None, typer.Option(help="First test day (with --out).")] = None,
               out: Annotated[Path | None, typer.Option(help="Schedule file (CSV/Parquet: product_id, day, arm)."
                                                        )] = None,
-              model_version: VersionOpt = "deployed", workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+              model_version: VersionOpt = "deployed", workspace: cli.WorkspaceOpt = None,
+              as_json: cli.JsonOpt = False) -> None:
     """How many days a price test needs to detect the effect with the wanted power (and its schedule)."""
     from shoplens.pricing.experiments import plan_price_test
     from shoplens.pricing.model import ElasticityModel
 
-    ws = open_workspace(workspace)
+    ws = cli.open_workspace(workspace)
     model = ElasticityModel.from_registry(ws, model_version)
     plan = plan_price_test(model, products or None, price_change=price_change, design=design,  # type: ignore[arg-type]
                            block_days=block_days, detectable_elasticity=detectable_elasticity, alpha=alpha,
@@ -205,31 +196,31 @@ def plan_test(products: Annotated[list[str] | None, typer.Argument(help="Product
         _write_frame(plan.schedule(start), out)
 
     def render() -> None:
-        console.print(table_of(_records(plan.per_product), ["product_id", "baseline_units_per_day", "elasticity"],
-                               title=f"{plan.design} test of a {plan.price_change:+.0%} price change"))
+        cli.console.print(cli.table_of(_records(plan.per_product),
+                                       ["product_id", "baseline_units_per_day", "elasticity"],
+                                       title=f"{plan.design} test of a {plan.price_change:+.0%} price change"))
         if plan.days is None:
-            console.print(f"{power:.0%} power is not reached within the year (power then {plan.power:.0%}).")
+            cli.console.print(f"{power:.0%} power is not reached within the year (power then {plan.power:.0%}).")
         else:
-            console.print(f"Run it for {plan.days} days ({plan.days // 7} weeks): power {plan.power:.0%} to detect a "
-                          f"{plan.effect:.1%} change in log units at alpha {alpha}.")
+            cli.console.print(f"Run it for {plan.days} days ({plan.days // 7} weeks): power {plan.power:.0%} "
+                              f"to detect a {plan.effect:.1%} change in log units at alpha {alpha}.")
         for note in plan.notes:
-            console.print(f"note: {note}")
+            cli.console.print(f"note: {note}")
         if out is not None:
-            console.print(f"schedule written to {out}")
+            cli.console.print(f"schedule written to {out}")
 
-    emit(plan.to_dict(), as_json, render)
+    cli.emit(plan.to_dict(), as_json, render)
 
 
-@app.command("analyze-test")
-@handle_errors
+@cli.command(app, "analyze-test")
 def analyze_test(assignment: Annotated[Path, typer.Argument(help="Arms (CSV/Parquet: product_id, day or start/end, "
                                                                   "arm).")],
                  confidence: Annotated[float, typer.Option(help="Interval level.")] = 0.9,
-                 workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+                 workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """The measured effect of a finished price test on units, revenue and profit, and the implied elasticity."""
     from shoplens.pricing.experiments import analyze_price_test
 
-    ws = open_workspace(workspace)
+    ws = cli.open_workspace(workspace)
     result = analyze_price_test(ws, _read_frame(assignment, "assignment"), confidence=confidence)
 
     def render() -> None:
@@ -237,19 +228,18 @@ def analyze_test(assignment: Annotated[Path, typer.Argument(help="Arms (CSV/Parq
                  "upper": result.effect_upper},
                 {"measure": "elasticity", "estimate": result.elasticity, "lower": result.elasticity_lower,
                  "upper": result.elasticity_upper}]
-        console.print(table_of(rows, ["measure", "estimate", "lower", "upper"],
-                               title=f"Price test over {result.days} days, {result.products} products"))
-        console.print(f"{result.verdict}; p = {result.p_value:.3g}; revenue per product-day "
-                      f"{result.revenue_change_per_day:+,.2f}")
+        cli.console.print(cli.table_of(rows, ["measure", "estimate", "lower", "upper"],
+                                       title=f"Price test over {result.days} days, {result.products} products"))
+        cli.console.print(f"{result.verdict}; p = {result.p_value:.3g}; revenue per product-day "
+                          f"{result.revenue_change_per_day:+,.2f}")
 
-    emit(result.to_dict(), as_json, render)
+    cli.emit(result.to_dict(), as_json, render)
 
 
-@app.command()
-@handle_errors
-def identify(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+@cli.command(app)
+def identify(workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """What the workspace's data can and cannot identify about prices."""
     from shoplens.pricing.identify import identification_report
 
-    report = identification_report(open_workspace(workspace))
-    emit(report.to_dict(), as_json, lambda: console.print(report.text(), highlight=False))
+    report = identification_report(cli.open_workspace(workspace))
+    cli.emit(report.to_dict(), as_json, lambda: cli.console.print(report.text(), highlight=False))

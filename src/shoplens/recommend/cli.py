@@ -9,18 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
-from shoplens.clitools import (
-    JsonOpt,
-    WorkspaceOpt,
-    console,
-    emit,
-    handle_errors,
-    open_workspace,
-    show_progress,
-    table_of,
-)
+from shoplens import clitools as cli
 
-app = typer.Typer(help="Recommendations: train, evaluate, for-user, similar, together, score.", no_args_is_help=True)
+app = cli.command_group("Recommendations: train, evaluate, for-user, similar, together, score.")
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="session_ease (default), ease, itemknn, popularity, "
                                                              "als, bpr, sasrec, text_hybrid, tfidf_knn …")]
@@ -47,85 +38,79 @@ def _params(pairs: list[str] | None) -> dict[str, Any]:
     return params
 
 
-@app.command()
-@handle_errors
+@cli.command(app)
 def train(model: ModelOpt = "session_ease", param: ParamOpt = None,
           deploy: Annotated[bool, typer.Option("--deploy/--no-deploy", help="Serve this version.")] = True,
-          workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+          workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """Fit a model on the workspace's interactions and register it (with its metrics on a 75/25 split)."""
     from shoplens.recommend import api
 
-    card = api.train(open_workspace(workspace), model, params=_params(param), deploy=deploy)
+    card = api.train(cli.open_workspace(workspace), model, params=_params(param), deploy=deploy)
     rows = [{"model": m["model"], "role": m["role"], "ndcg@10": m["metrics"].get("ndcg@10"),
              "recall@10": m["metrics"].get("recall@10"), "protocol": m["protocol"]["split"]} for m in card.metrics]
-    emit(card.to_dict(), as_json, lambda: (
-        console.print(f"registered recommend version [bold]{card.version}[/bold]"
-                      f"{' (deployed)' if deploy else ''}: {card.notes}", highlight=False),
-        console.print(table_of(rows, ["model", "role", "ndcg@10", "recall@10", "protocol"]))))
+    cli.emit(card.to_dict(), as_json, lambda: (
+        cli.console.print(f"registered recommend version [bold]{card.version}[/bold]"
+                          f"{' (deployed)' if deploy else ''}: {card.notes}", highlight=False),
+        cli.console.print(cli.table_of(rows, ["model", "role", "ndcg@10", "recall@10", "protocol"]))))
 
 
-@app.command()
-@handle_errors
+@cli.command(app)
 def evaluate(model: ModelOpt = "session_ease", param: ParamOpt = None,
              split: Annotated[str, typer.Option(help="stratified (per user 75/25), temporal or leave_one_out.")]
              = "stratified",
              seed: Annotated[int, typer.Option(help="Seed of the stratified split.")] = 42,
-             workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+             workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """The model and the baselines (popularity, ItemKNN, EASE) on one protocol-labelled split."""
     from shoplens.recommend import api
 
-    records = api.evaluate(open_workspace(workspace), (model,), split=split, seed=seed,
+    records = api.evaluate(cli.open_workspace(workspace), (model,), split=split, seed=seed,
                            params={model: _params(param)})
     data = [r.to_json_dict() for r in records]
     metrics = ["ndcg@10", "hr@10", "precision@10", "recall@10", "map@10", "recall@20", "coverage@10"]
     rows = [{"model": r.model, "role": r.role, **{m: r.metrics.get(m) for m in metrics}} for r in records]
-    emit(data, as_json, lambda: console.print(table_of(rows, ["model", "role", *metrics],
-                                                       title=records[0].protocol.label())))
+    cli.emit(data, as_json, lambda: cli.console.print(cli.table_of(rows, ["model", "role", *metrics],
+                                                                   title=records[0].protocol.label())))
 
 
-@app.command("for-user")
-@handle_errors
+@cli.command(app, "for-user")
 def for_user(customer_id: Annotated[str, typer.Argument(help="The customer.")], k: KOpt = 10,
-             workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+             workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """Recommendations for one customer from the deployed model, each with its explanation."""
     from shoplens.recommend import api
 
-    frame = api.for_user(open_workspace(workspace), customer_id, k)
-    emit(_records(frame), as_json, lambda: console.print(table_of(
+    frame = api.for_user(cli.open_workspace(workspace), customer_id, k)
+    cli.emit(_records(frame), as_json, lambda: cli.console.print(cli.table_of(
         _records(frame), ["rank", "product_id", "title", "score", "reason"], title=f"for customer {customer_id}")))
 
 
-@app.command()
-@handle_errors
+@cli.command(app)
 def similar(product_id: Annotated[str, typer.Argument(help="The product.")], k: KOpt = 10,
-            workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+            workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """Products similar to one product (customers who chose one also chose the other)."""
     from shoplens.recommend import api
 
-    frame = api.similar(open_workspace(workspace), product_id, k)
-    emit(_records(frame), as_json, lambda: console.print(table_of(
+    frame = api.similar(cli.open_workspace(workspace), product_id, k)
+    cli.emit(_records(frame), as_json, lambda: cli.console.print(cli.table_of(
         _records(frame), ["rank", "product_id", "title", "score", "reason"], title=f"similar to {product_id}")))
 
 
-@app.command()
-@handle_errors
+@cli.command(app)
 def together(product_id: Annotated[str, typer.Argument(help="The product.")], k: KOpt = 10,
-             workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+             workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """Products bought in the same orders as one product (support, confidence, lift)."""
     from shoplens.recommend.related import bought_together
 
-    frame = bought_together(open_workspace(workspace), product_id, k)
-    emit(_records(frame), as_json, lambda: console.print(table_of(
+    frame = bought_together(cli.open_workspace(workspace), product_id, k)
+    cli.emit(_records(frame), as_json, lambda: cli.console.print(cli.table_of(
         _records(frame), ["rank", "other_id", "together", "confidence", "lift", "reason"],
         title=f"bought together with {product_id}")))
 
 
-@app.command()
-@handle_errors
-def score(k: KOpt = 10, workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+@cli.command(app)
+def score(k: KOpt = 10, workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """Top-k with explanations for every customer into the warehouse table recommend_top_k."""
     from shoplens.recommend import api
 
-    rows = api.score_all(open_workspace(workspace), k=k, progress=show_progress(as_json))
-    emit({"table": api.TOP_K_TABLE, "rows": rows}, as_json,
-         lambda: console.print(f"wrote {rows:,} recommendations to {api.TOP_K_TABLE}", highlight=False))
+    rows = api.score_all(cli.open_workspace(workspace), k=k, progress=cli.show_progress(as_json))
+    cli.emit({"table": api.TOP_K_TABLE, "rows": rows}, as_json,
+             lambda: cli.console.print(f"wrote {rows:,} recommendations to {api.TOP_K_TABLE}", highlight=False))

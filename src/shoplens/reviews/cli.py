@@ -7,11 +7,10 @@ from typing import Annotated, Any
 
 import typer
 
-from shoplens.clitools import JsonOpt, WorkspaceOpt, console, emit, handle_errors, open_workspace, table_of
+from shoplens import clitools as cli
 from shoplens.errors import InputError, NotFound
 
-app = typer.Typer(help="Review intelligence: star rating, sentiment, aspects with quotes, explanations.",
-                  no_args_is_help=True)
+app = cli.command_group("Review intelligence: star rating, sentiment, aspects with quotes, explanations.")
 
 
 def _metric_rows(records: list[Any]) -> list[dict[str, Any]]:
@@ -23,11 +22,10 @@ def _metric_rows(records: list[Any]) -> list[dict[str, Any]]:
 def _show_records(rows: list[dict[str, Any]], title: str) -> None:
     columns = ["dataset", "model", "role", *[k for k in ("accuracy", "macro_f1", "mae", "within_one") if rows and
                                              any(k in r for r in rows)], "seconds"]
-    console.print(table_of(rows, columns, title=title))
+    cli.console.print(cli.table_of(rows, columns, title=title))
 
 
-@app.command()
-@handle_errors
+@cli.command(app)
 def train(method: Annotated[str, typer.Option(help="English: finetune-stack (default), finetune, stack, tfidf, "
                                                    "embedding.")] = "finetune-stack",
           chinese_method: Annotated[str, typer.Option(help="Chinese: finetune-stack (default), finetune, stack, "
@@ -37,31 +35,29 @@ def train(method: Annotated[str, typer.Option(help="English: finetune-stack (def
           max_steps: Annotated[int | None, typer.Option(min=1, help="Stop fine-tuning after this many steps.")] = None,
           deploy: Annotated[bool, typer.Option(help="Deploy the new versions and store predictions and "
                                                     "aspects in the warehouse.")] = True,
-          workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+          workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """Train the rating (or sentiment) and aspect models on the workspace's reviews and evaluate them."""
-    from shoplens.clitools import show_progress
     from shoplens.reviews.api import train as run
 
-    ws = open_workspace(workspace)
+    ws = cli.open_workspace(workspace)
     trained = run(ws, deploy=deploy, store=deploy, method=method, chinese_method=chinese_method, encoder=encoder,
-                  epochs=epochs, max_steps=max_steps, show_progress=show_progress(as_json))
+                  epochs=epochs, max_steps=max_steps, show_progress=cli.show_progress(as_json))
     rows = _metric_rows(trained.records)
-    emit({"versions": trained.versions, "records": [r.model_dump() for r in trained.records]}, as_json,
-         lambda: (_show_records(rows, "test split (80/10/10 stratified, seed 0)"),
-                  console.print(table_of([{"model": k, "version": v} for k, v in trained.versions.items()],
-                                         ["model", "version"], title="registered" + (" and deployed" if deploy
-                                                                                     else "")))))
+    cli.emit({"versions": trained.versions, "records": [r.model_dump() for r in trained.records]}, as_json,
+             lambda: (_show_records(rows, "test split (80/10/10 stratified, seed 0)"),
+                      cli.console.print(cli.table_of(
+                          [{"model": k, "version": v} for k, v in trained.versions.items()], ["model", "version"],
+                          title="registered" + (" and deployed" if deploy else "")))))
 
 
-@app.command()
-@handle_errors
+@cli.command(app)
 def evaluate(version: Annotated[str, typer.Option(help="Model version: deployed, latest or an id.")] = "deployed",
              baselines: Annotated[bool, typer.Option(help="Train and score the two baselines beside.")] = True,
-             workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+             workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """Score the rating/sentiment model on its test split, beside TF-IDF and frozen-embedding baselines."""
     from shoplens.reviews.models import RatingModel, SentimentModel
 
-    ws = open_workspace(workspace)
+    ws = cli.open_workspace(workspace)
     records, report = [], {}
     for model_class in (RatingModel, SentimentModel):
         try:
@@ -77,22 +73,21 @@ def evaluate(version: Annotated[str, typer.Option(help="Model version: deployed,
     def render() -> None:
         _show_records(rows, "test split (80/10/10 stratified, seed 0)")
         for name, detail in report.items():
-            console.print(table_of(detail["per_class"], ["class", "precision", "recall", "f1", "support"],
-                                   title=f"{name}: per class"))
+            cli.console.print(cli.table_of(detail["per_class"], ["class", "precision", "recall", "f1", "support"],
+                                           title=f"{name}: per class"))
             names = detail["class_names"]
-            console.print(table_of([{"true \\ predicted": n, **dict(zip(names, row, strict=True))}
-                                    for n, row in zip(names, detail["confusion"], strict=True)],
-                                   ["true \\ predicted", *names], title=f"{name}: confusion matrix"))
+            cli.console.print(cli.table_of([{"true \\ predicted": n, **dict(zip(names, row, strict=True))}
+                                            for n, row in zip(names, detail["confusion"], strict=True)],
+                                           ["true \\ predicted", *names], title=f"{name}: confusion matrix"))
 
-    emit({"records": [r.model_dump() for r in records], "report": report}, as_json, render)
+    cli.emit({"records": [r.model_dump() for r in records], "report": report}, as_json, render)
 
 
-@app.command()
-@handle_errors
+@cli.command(app)
 def predict(texts: Annotated[list[str] | None, typer.Argument(help="Review texts.")] = None,
             file: Annotated[Path | None, typer.Option("--file", help="A text file, one review per line.")] = None,
             explain: Annotated[bool, typer.Option(help="Show the words that drove each prediction.")] = False,
-            workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+            workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """Stars and sentiment of review texts with the deployed model (and, with --explain, why)."""
     from shoplens.reviews.api import load_deployed
 
@@ -103,13 +98,13 @@ def predict(texts: Annotated[list[str] | None, typer.Argument(help="Review texts
         items += [line.strip() for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
     if not items:
         raise InputError("give review texts as arguments or with --file")
-    models = load_deployed(open_workspace(workspace))
+    models = load_deployed(cli.open_workspace(workspace))
     model = models.get("rating") or models.get("sentiment")
     if model is None:
         raise NotFound("no deployed rating or sentiment model; run `shoplens reviews train` first")
     rows = predict_rows(model, items, explain)
     columns = ["text", "stars", "sentiment", "confidence"] + (["why"] if explain else [])
-    emit(rows, as_json, lambda: console.print(table_of(
+    cli.emit(rows, as_json, lambda: cli.console.print(cli.table_of(
         [{**r, "why": ", ".join(f"{w['text']} ({w['weight']:+.2f})" for w in r.get("words", []))} for r in rows],
         columns)))
 
@@ -140,15 +135,14 @@ def predict_rows(model: Any, texts: list[str], explain: bool) -> list[dict[str, 
     return rows
 
 
-@app.command()
-@handle_errors
+@cli.command(app)
 def aspects(product: Annotated[str | None, typer.Option(help="Only this product id.")] = None,
             category: Annotated[str | None, typer.Option(help="Only this category (its full path).")] = None,
             by: Annotated[str, typer.Option(help="Summarise by product or category.")] = "category",
             top: Annotated[int, typer.Option(min=1, help="Rows to print.")] = 20,
             refresh: Annotated[bool, typer.Option(help="Recompute mentions and summaries with the deployed "
                                                        "models first.")] = False,
-            workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+            workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """What customers praise and complain about, per product or category, with counts and quotes."""
     import json
 
@@ -157,7 +151,7 @@ def aspects(product: Annotated[str | None, typer.Option(help="Only this product 
 
     if by not in ("product", "category"):
         raise InputError(f"--by must be product or category, not {by!r}")
-    ws = open_workspace(workspace)
+    ws = cli.open_workspace(workspace)
     with ws.connect() as con:
         stored = has_table(con, SUMMARY)
     if refresh or not stored:
@@ -181,9 +175,9 @@ def aspects(product: Annotated[str | None, typer.Option(help="Only this product 
     def render() -> None:
         rows = [{**r, "quote +": (r["positive_quotes"] or [""])[0], "quote −": (r["negative_quotes"] or [""])[0]}
                 for r in records[:top]]
-        console.print(table_of(rows, ["key", "label", "mentions", "positive", "negative", "net", "quote +", "quote −"],
-                               title=f"aspects by {level}"))
+        columns = ["key", "label", "mentions", "positive", "negative", "net", "quote +", "quote −"]
+        cli.console.print(cli.table_of(rows, columns, title=f"aspects by {level}"))
         if sentence:
-            console.print(sentence)
+            cli.console.print(sentence)
 
-    emit({"level": level, "key": key, "summary": sentence, "aspects": records}, as_json, render)
+    cli.emit({"level": level, "key": key, "summary": sentence, "aspects": records}, as_json, render)

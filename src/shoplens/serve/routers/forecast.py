@@ -1,7 +1,7 @@
 """Forecasts with intervals per product and the inventory plan: REST endpoints and the dashboard page.
 
 Reads the tables ``forecast_daily`` and ``inventory_plan`` that ``shoplens forecast train`` and
-``shoplens inventory plan`` (or ``shoplens run``) write; nothing is computed per request.
+``shoplens forecast inventory plan`` (or ``shoplens run``) write; nothing is computed per request.
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def get_plan(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0
 
 def plan_rows(con: duckdb.DuckDBPyConnection, limit: int, offset: int, order_now: bool | None = None
               ) -> dict[str, Any]:
-    _require(con, PLAN_TABLE, "shoplens inventory plan")
+    _require(con, PLAN_TABLE, "shoplens forecast inventory plan")
     columns = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ? "
                                          "ORDER BY ordinal_position", [PLAN_TABLE]).fetchall()]
     has_order = "order_now" in columns
