@@ -91,7 +91,7 @@ def test_forget_erases_a_customer(workspace: sl.Workspace, tmp_path: Path) -> No
     ingest_all(workspace, tmp_path)
     # Bob is C2 in the customer file, and his e-mail is the customer id of order O3 (quarantined: "oops")
     affected = workspace.forget("bob+shop@mail.example.org").counts()
-    assert {k: v for k, v in affected.items() if k.startswith("warehouse/") or k == "quarantine"} == {
+    assert {k: v for k, v in affected.items() if k.startswith("warehouse") or k == "quarantine"} == {
         "warehouse/customers": 1, "warehouse/reviews": 0, "warehouse/ratings": 0, "warehouse/orders": 1,
         "warehouse/events": 0, "warehouse/session_features": 0, "warehouse.duckdb": 1,
         "quarantine": 2}  # O2 unlinked; O3 and R3 (rating 9) dropped from the quarantine
