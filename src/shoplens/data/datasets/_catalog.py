@@ -138,7 +138,9 @@ class PartLoad:
 
     def read_from(self, path: Path) -> Data:
         """What ingest loads: the frame the row describes, or the file itself (``read = "file"``)."""
-        reader = READERS[self.read or ""]
+        if self.read is None:
+            raise ValueError(f"part {self.key!r} is built by its dataset's function, it has no reader")
+        reader = READERS[self.read]
         if reader.read is None:
             return path
         frame = reader.read(path, self.options, self.needed)
