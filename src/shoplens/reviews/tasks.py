@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from shoplens.data.datasets import online_shopping_10_cats, womens_clothing_reviews
-from shoplens.data.datasets._common import locate, read_csv
+from shoplens.data.datasets import find_files
+from shoplens.data.datasets._common import read_csv
 from shoplens.errors import InputError, NotFound
 
 SPLITS_DIR = Path(__file__).parent / "splits"
@@ -72,7 +72,7 @@ def make_split(labels: Sequence[int], seed: int = SEED) -> dict[str, np.ndarray]
 def read_source(dataset: str, path: str | Path) -> pd.DataFrame:
     """The dataset's rows with ``row`` (0-based position in the file), ``text`` and the raw label columns."""
     if dataset == "womens_clothing_reviews":
-        source = locate(path, dataset, womens_clothing_reviews.FILES)
+        source = find_files(dataset, path)["reviews"]
         frame = read_csv(source, ["Title", "Review Text", "Rating"])
         body = frame["Review Text"].fillna("").astype(str).str.strip()
         title = frame["Title"].fillna("").astype(str).str.strip()
@@ -81,7 +81,7 @@ def read_source(dataset: str, path: str | Path) -> pd.DataFrame:
                             "rating": pd.to_numeric(frame["Rating"], errors="coerce")})
         return out[out["body"] != ""].drop(columns="body").reset_index(drop=True)
     if dataset == "online_shopping_10_cats":
-        source = locate(path, dataset, online_shopping_10_cats.FILES)
+        source = find_files(dataset, path)["reviews"]
         frame = read_csv(source, ["cat", "label", "review"])
         text = frame["review"].fillna("").astype(str).str.lstrip("\ufeff")
         return pd.DataFrame({"row": np.arange(len(frame)), "text": text, "category": frame["cat"],

@@ -1,5 +1,7 @@
 """What every dataset loader shares: its description, finding its files, reading source-specific
 formats into frames, and handing frames to ``ws.ingest`` (so validation, quarantine and privacy apply).
+The rows of catalog.toml (see ``_catalog``) and the functions of the datasets that need more than a row use
+the same helpers.
 
 Conventions of all loaders (docs/datasets.md):
 - ids the source gives (product, customer, order ids) are kept verbatim; keys the source lacks are
@@ -18,7 +20,7 @@ import io
 import json
 import re
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,8 +34,9 @@ if TYPE_CHECKING:
     from shoplens.data.ingest import IngestReport
     from shoplens.workspace import Workspace
 
-Reports = dict[str, "IngestReport"]
-RESEARCH_ONLY = "research and non-commercial use only"
+Reports = dict[str, "IngestReport"]  # part key → what its ingest did
+Files = dict[str, Path]  # file role (catalog.toml's ``files``) → the file found
+Frames = dict[str, pd.DataFrame | pa.Table]  # part key → the rows a dataset's function built for it
 
 
 @dataclass(frozen=True)
@@ -102,24 +105,27 @@ def _missing(folder: Path, dataset: str, names: Sequence[str]) -> InputError:
                       f"{', '.join(found) or 'nothing'}", file=str(folder))
 
 
-def locate(path: str | Path, dataset: str, names: Sequence[str]) -> Path:
-    """The data file of a one-file dataset: ``path`` itself when it is a file (any name), else the first
-    of ``names`` inside the folder ``path``."""
-    path = _existing(path, dataset)
-    return path if path.is_file() else require(path, dataset, names)
-
-
-def folder_of(path: str | Path, dataset: str) -> Path:
-    """The folder of a multi-file dataset: ``path``, or the folder holding the file ``path``."""
-    path = _existing(path, dataset)
-    return path if path.is_dir() else path.parent
-
-
 def require(folder: Path, dataset: str, names: Sequence[str]) -> Path:
     """The first of ``names`` in ``folder``; an :class:`InputError` naming the expected file otherwise."""
     found = _find(folder, names)
     if found is None:
         raise _missing(folder, dataset, names)
+    return found
+
+
+def find_files(path: str | Path, dataset: str, files: Mapping[str, Sequence[str]], given: str | None) -> Files:
+    """The files of a dataset by role (``files``: role → accepted names, the first one published), found in
+    the folder ``path`` or beside the file ``path``. A path to a file is itself the file of role ``given`` (any
+    name; the only file of a one-file dataset); a name may use a file found before it: ``{sequences.stem}``.
+    Every file is found before anything loads, so a missing one leaves the workspace as it was."""
+    path = _existing(path, dataset)
+    folder = path if path.is_dir() else path.parent
+    found: Files = {}
+    for role, names in files.items():
+        if role == given and path.is_file():
+            found[role] = path
+        else:
+            found[role] = require(folder, dataset, [name.format(**found) for name in names])
     return found
 
 
@@ -178,7 +184,12 @@ def read_csv(path: Path, columns: Sequence[str] = (), **options: Any) -> pd.Data
     """``pandas.read_csv`` reading every column as text (ingest parses and checks the values) where only an
     empty field is missing (a title "NA" or "None" stays text); a clear :class:`InputError` when it fails
     or lacks one of ``columns``."""
-    options = {"dtype": str, "keep_default_na": False, "na_values": [""], **options}
+    return read_typed_csv(path, columns, **{"dtype": str, "keep_default_na": False, "na_values": [""], **options})
+
+
+def read_typed_csv(path: Path, columns: Sequence[str] = (), **options: Any) -> pd.DataFrame:
+    """``pandas.read_csv`` with the types pandas infers (for a JSON extras column that should hold numbers and
+    booleans as they are); a clear :class:`InputError` when it fails or lacks one of ``columns``."""
     try:
         frame = pd.read_csv(path, **options)
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:

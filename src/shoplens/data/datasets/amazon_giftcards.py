@@ -9,23 +9,16 @@ from typing import Any
 import pandas as pd
 
 from shoplens.data.datasets._common import (
-    RESEARCH_ONLY,
-    DatasetInfo,
-    Part,
-    Reports,
+    Files,
+    Frames,
     category_path,
-    folder_of,
-    ingest_frame,
     json_text,
     price_or_none,
     read_records,
-    require,
     to_number,
 )
-from shoplens.workspace import Workspace
 
-REVIEWS = ("Gift_Cards_5.json.gz", "Gift_Cards.json.gz")
-META = ("meta_Gift_Cards.json.gz",)
+NAME = "amazon_giftcards"  # reviews.source
 EDGES = ("also_buy", "also_view")
 # Metadata fields kept in products.attributes when not empty (the rest have columns, are edges or are noise).
 ATTRIBUTE_FIELDS = ("main_cat", "rank", "date", "feature", "details", "tech1", "tech2", "fit", "similar_item")
@@ -34,47 +27,11 @@ _NOT_A_CATEGORY = re.compile(r"[<>.,;:!?$]")
 _IMG_ALT = re.compile(r'<img[^>]*\balt="([^"]*)"')
 _MARKUP = re.compile(r"[<>{}]")  # an unparseable "price" with these is leaked page markup, not worth keeping
 
-INFO = DatasetInfo(
-    name="amazon_giftcards",
-    description="A small real store: the Gift Cards category of the Amazon Review Data 2018 — 5-core reviews "
-                "with stars, text and reviewer ids, and product metadata with titles, brands, descriptions, "
-                "prices and also-bought / also-viewed lists",
-    url="https://nijianmo.github.io/amazon/index.html (Amazon Review Data 2018, Ni, Li & McAuley, EMNLP 2019)",
-    licence=f"Amazon review data (McAuley lab): {RESEARCH_ONLY}",
-    parts=(
-        Part("products", "products", META[0], 1_547,
-             "asin → product_id, title, brand, description (paragraphs joined), category list → category path "
-             "(its leading names; the rest → attributes.category_extra), price ('$25.00' → 25.00; anything else → "
-             "empty), currency USD; main_cat, rank, date, feature, details … → attributes"),
-        Part("reviews", "reviews", REVIEWS[0], 2_972,
-             "asin → product_id, reviewerID → customer_id, overall → rating, summary → title, reviewText → body, "
-             "unixReviewTime → review_ts, verified, language 'en'; vote → attributes.vote (helpful votes, a "
-             "number), style → attributes.style ({'Gift Amount': '50'}), image → attributes.image, reviewerName → "
-             "attributes.reviewer_name (pseudonymized); review_id from the file position"),
-        Part("kg_triples", "kg_triples", META[0], 55_779,
-             "(asin, 'also_buy' or 'also_view', other asin) for every entry of the two lists"),
-    ),
-    notes="JSON lines, gzip. reviewerName is personal data: it is stored as attributes.reviewer_name, a keyed "
-          "pseudonym (renamed so that ingest's personal-column rule applies; never the name itself). vote is on "
-          "208 reviews, style on 864, image (customer photo URLs) on 12; reviewTime repeats unixReviewTime's "
-          "day and is not kept. 6 reviews have no text and 7 reviewers "
-          "reviewed the same card twice: all load. 1,185 products show no price and 4 prices are leaked HTML/CSS: "
-          "all load with an empty price (a short unparseable price, e.g. a range, is kept in attributes."
-          "price_text). Category lists often continue with feature sentences or HTML after the path (516 "
-          "products). 3 main_cat values are <img> tags: their alt text is used.",
-)
 
-
-def load(ws: Workspace, path: str | Path, *, progress: bool = False) -> Reports:
-    folder = folder_of(path, INFO.name)
-    meta_file, reviews_file = require(folder, INFO.name, META), require(folder, INFO.name, REVIEWS)
-    meta = read_records(meta_file)
-    products, reviews, edges = _products(meta), _reviews(read_records(reviews_file), reviews_file), _edges(meta)
-    return {
-        "products": ingest_frame(ws, "products", products, meta_file, progress=progress),
-        "reviews": ingest_frame(ws, "reviews", reviews, reviews_file, progress=progress),
-        "kg_triples": ingest_frame(ws, "kg_triples", edges, meta_file, progress=progress),
-    }
+def build(files: Files) -> Frames:
+    meta = read_records(files["meta"])
+    return {"products": _products(meta), "reviews": _reviews(read_records(files["reviews"]), files["reviews"]),
+            "kg_triples": _edges(meta)}
 
 
 def _products(meta: list[dict[str, Any]]) -> pd.DataFrame:
@@ -117,7 +74,7 @@ def _reviews(records: list[dict[str, Any]], source: Path) -> pd.DataFrame:
               "reviewText": "body", "unixReviewTime": "review_ts", "verified": "verified",
               "reviewerName": "reviewer_name"}
     present = {k: v for k, v in fields.items() if k in reviews.columns}
-    frame = reviews[list(present)].rename(columns=present).assign(language="en", source=INFO.name)
+    frame = reviews[list(present)].rename(columns=present).assign(language="en", source=NAME)
     votes = (to_number(reviews["vote"].str.replace(",", "", regex=False), source)  # '1,234' in larger categories
              if "vote" in reviews.columns else pd.Series(pd.NA, index=reviews.index))
     # the other fields as JSON; ingest merges reviewer_name into it

@@ -6,64 +6,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from shoplens.data.datasets._common import (
-    DatasetInfo,
-    Part,
-    Reports,
-    expect_columns,
-    ingest_frame,
-    locate,
-    mode_per_key,
-    read_csv,
-)
+from shoplens.data.datasets._common import Files, Frames, expect_columns, mode_per_key, read_csv
 from shoplens.errors import InputError
-from shoplens.workspace import Workspace
 
-FILES = ("online_retail_II.xlsx", "online_retail_II.csv", "online_retail_ii.csv")
 COLUMNS = ("Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country")
-TIMEZONE = "Europe/London"  # the shop's clock: InvoiceDate is UK local time
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 STATUS_BY_PREFIX = {"C": "cancelled", "A": "adjustment"}  # invoice number prefixes, as documented by UCI
 
-INFO = DatasetInfo(
-    name="online_retail_ii",
-    description="Every invoice line of a UK-based online gift retailer (many customers are wholesalers) from "
-                "2009-12-01 to 2011-12-09: invoice, stock code, description, quantity, date, unit price in GBP, "
-                "customer and country; the canonical public transactions file (download it yourself)",
-    url="https://archive.ics.uci.edu/dataset/502/online+retail+ii",
-    licence="CC BY 4.0 (UCI Machine Learning Repository); cite Chen, Sain & Guo (2012)",
-    parts=(
-        Part("customers", "customers", FILES[0], None, "Customer ID → customer_id (its first Country → country)"),
-        Part("products", "products", FILES[0], None,
-             "StockCode → product_id, its most frequent Description → title, its most frequent positive "
-             "Price → price, currency GBP"),
-        Part("orders", "orders", FILES[0], None,
-             "one order per Invoice → order_id: Customer ID → customer_id, first InvoiceDate (UK time) → "
-             "order_ts, Country → country, status cancelled (C…) / adjustment (A…) / completed; n_items and "
-             "total_amount derived from the lines"),
-        Part("order_items", "order_items", FILES[0], None,
-             "one line per row: Invoice → order_id, position within the invoice → line_no, StockCode → "
-             "product_id, Quantity → quantity (negative on cancellations), Price → unit_price"),
-    ),
-    notes="The .xlsx (two sheets, 'Year 2009-2010' and 'Year 2010-2011', 1,067,371 lines) needs the optional "
-          "package openpyxl and takes a minute or two to read; a CSV export of it loads in seconds. Lines "
-          "without a Customer ID are guest purchases (customer_id empty). 'A' invoices adjust bad debt with a "
-          "negative price: quarantined (unit_price below 0), as a price cannot be negative. An invoice whose "
-          "lines appear again in a later sheet or block keeps its first lines; the repeats are quarantined as "
-          "duplicate keys. Non-product stock codes (POST, M, D, BANK CHARGES, AMAZONFEE …) are kept as products.",
-)
 
-
-def load(ws: Workspace, path: str | Path, *, progress: bool = False) -> Reports:
-    source = locate(path, INFO.name, FILES)
-    lines = _read_lines(source)
-    customers, products, orders, order_items = _customers(lines), _products(lines), _orders(lines), _order_items(lines)
-    return {
-        "customers": ingest_frame(ws, "customers", customers, source, progress=progress),
-        "products": ingest_frame(ws, "products", products, source, progress=progress),
-        "orders": ingest_frame(ws, "orders", orders, source, progress=progress, tz=TIMEZONE),
-        "order_items": ingest_frame(ws, "order_items", order_items, source, progress=progress),
-    }
+def build(files: Files) -> Frames:
+    lines = _read_lines(files["lines"])
+    return {"customers": _customers(lines), "products": _products(lines), "orders": _orders(lines),
+            "order_items": _order_items(lines)}
 
 
 def _read_lines(source: Path) -> pd.DataFrame:
