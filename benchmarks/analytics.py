@@ -179,7 +179,7 @@ def part_cdnow() -> list[BenchmarkRecord]:
     clv = CLVModel(calibration_end="1997-09-30").fit(sample)
     fit_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    churn = ChurnModel(horizon_days=273, train_horizon_days=182).evaluate(master, "1997-10-01")
+    churn = ChurnModel(horizon_days=273, train_horizon_days=182).backtest(master, "1997-10-01")
     churn_seconds = time.perf_counter() - started
     metrics = churn["metrics"]
     params = {k: round(v, 6) for k, v in clv.params.items()}

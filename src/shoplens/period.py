@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shoplens.errors import InputError
 
@@ -74,3 +74,12 @@ class Period:
         parts = [(f"{column} >= ?", self.start), (f"{column} <= ?", self.end)]
         kept = [(sql, value) for sql, value in parts if value is not None]
         return " AND ".join(sql for sql, _ in kept) or "TRUE", [value for _, value in kept]
+
+
+def check_timezone(name: str) -> str:
+    """``name`` when it is an IANA timezone; a clear error otherwise."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(f"unknown timezone {name!r} (use an IANA name such as 'Europe/Berlin' or 'UTC')") from None
+    return name

@@ -30,14 +30,14 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 import tomli_w
 
-from shoplens.data.schema import TABLES, create_table_sql
-from shoplens.data.views import daily_sales_sql, interactions_sql
 from shoplens.errors import InputError, NotFound, WorkspaceBusy, WorkspaceError
+from shoplens.period import check_timezone
+from shoplens.schema import META_SQL, TABLES, create_table_sql
+from shoplens.views import daily_sales_sql, interactions_sql
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,31 +52,11 @@ _HELD_LOCKS: dict[tuple[str, int], int] = {}
 DEFAULT_DIR = "shoplens-workspace"
 SUBDIRS = ("quarantine", "models", "index", "graph", "reports", "secrets", "tmp", "logs")
 
-META_SQL = [
-    """CREATE TABLE IF NOT EXISTS ingest_runs (
-        run_id VARCHAR PRIMARY KEY, "table" VARCHAR NOT NULL, source VARCHAR, file_hash VARCHAR,
-        started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, "read" BIGINT, loaded BIGINT,
-        quarantined BIGINT, inserted BIGINT, replaced BIGINT, unlinked JSON, quarantine_file VARCHAR,
-        message VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS erasures (
-        erased_at TIMESTAMP, customer_key VARCHAR, rows_deleted JSON)""",
-]
-# Columns added to ingest_runs since schema 1 (ingest applies this too, for workspaces made before it)
-INGEST_RUNS_UPGRADE = "ALTER TABLE ingest_runs ADD COLUMN IF NOT EXISTS fallback_decoded BIGINT"
-META_SQL.append(INGEST_RUNS_UPGRADE)
 
 
 def default_path() -> Path:
     """``$SHOPLENS_WORKSPACE`` when set, else ``./shoplens-workspace``."""
     return Path(os.environ.get("SHOPLENS_WORKSPACE") or DEFAULT_DIR)
-
-
-def _check_timezone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(f"unknown timezone {name!r} (use an IANA name such as 'Europe/Berlin' or 'UTC')") from None
-    return name
 
 
 @dataclass
@@ -122,7 +102,7 @@ class Workspace:
             if root.exists() and not root.is_dir():
                 raise WorkspaceError(f"{root} exists and is not a folder", file=str(root))
             root.mkdir(parents=True, exist_ok=True)
-            config = Config(name=name or root.resolve().name, timezone=_check_timezone(timezone),
+            config = Config(name=name or root.resolve().name, timezone=check_timezone(timezone),
                             currency=currency.upper())
             ws = cls(root, config)
             for sub in SUBDIRS:
@@ -346,7 +326,7 @@ class Workspace:
 
     def set_timezone(self, timezone: str) -> None:
         """Change the shop's timezone; the day-bucketing views follow."""
-        self.config.timezone = _check_timezone(timezone)
+        self.config.timezone = check_timezone(timezone)
         self.config.write(self.path / "shoplens.toml")
         self.ensure_schema()
 

@@ -18,7 +18,7 @@ from shoplens.errors import InputError
 def test_cdnow_churn_beats_p_alive(cdnow_master: sl.Workspace) -> None:
     # the protocol: history to 1997-09-30, churn = no purchase in the following 39 weeks
     model = ChurnModel(horizon_days=273, train_horizon_days=182, n_estimators=150)
-    report = model.evaluate(cdnow_master, "1997-10-01")
+    report = model.backtest(cdnow_master, "1997-10-01")
     metrics = report["metrics"]
     assert metrics["customers"] == 23_570 and 0.6 < metrics["churn_rate"] < 0.8
     assert metrics["churn_auc"] > 0.72

@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import shoplens as sl
-from shoplens.data.schema import TABLES
 from shoplens.errors import InputError
+from shoplens.schema import TABLES
 
 ORDERS_CSV = """order_id,customer_id,order_ts,total_amount,status
 A1,C1,2024-01-05 10:00:00,12.50,completed

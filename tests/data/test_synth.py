@@ -12,7 +12,6 @@ import pyarrow.parquet as pq
 import pytest
 
 import shoplens as sl
-from shoplens.data.schema import TABLES
 from shoplens.data.synth import (
     SIMULATOR_VERSION,
     SimulatedShop,
@@ -23,7 +22,8 @@ from shoplens.data.synth import (
     write_order_lines,
 )
 from shoplens.data.synth.catalog import ELASTICITY_RANGE
-from shoplens.data.views import VOID_STATUSES
+from shoplens.schema import TABLES
+from shoplens.views import VOID_STATUSES
 
 
 @pytest.fixture(scope="module")

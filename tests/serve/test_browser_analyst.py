@@ -18,8 +18,8 @@ import duckdb
 import pytest
 
 import shoplens as sl
-from shoplens.data.views import VOID_STATUSES
 from shoplens.serve import create_app, create_key
+from shoplens.views import VOID_STATUSES
 from tests.conftest import copy_workspace
 from tests.serve.conftest import running_server
 from tests.serve.test_browser import CHROMIUM, CHROMIUM_ARGS

@@ -10,14 +10,16 @@ then the antecedent's and the consequent's item names.
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from shoplens.analytics import queries
+from shoplens.base import Estimator
 from shoplens.errors import InputError, ShoplensError
 
 Itemset = tuple[str, ...]
@@ -25,9 +27,12 @@ RULE_COLUMNS = ["antecedents", "consequents", "antecedent_support", "consequent_
                 "lift", "leverage", "conviction"]
 
 
-@dataclass
-class AssociationRules:
+@dataclass(eq=False, repr=False)
+class AssociationRules(Estimator):
     """Frequent itemsets with support ≥ ``min_support`` and rules with confidence ≥ ``min_confidence``."""
+
+    registry_name: ClassVar[str] = "analytics-rules"
+    capability: ClassVar[str] = "analytics"
 
     min_support: float = 0.01
     min_confidence: float = 0.1
@@ -82,12 +87,68 @@ class AssociationRules:
         fits = fits[fits["consequents"].map(lambda c: not set(c) & have)]
         return fits.head(k).reset_index(drop=True)
 
+    def popular(self, k: int = 5, exclude: set[str] | frozenset[str] = frozenset()) -> list[str]:
+        """The ``k`` items in most baskets (ties by name), leaving out ``exclude``."""
+        ranked = sorted(((-n, item) for (item, *rest), n in self.counts_.items() if not rest and item not in exclude))
+        return [item for _, item in ranked[:k]]
+
+    def evaluate(self, data: Any, *, dataset: str = "baskets", k: int = 5) -> list[Any]:
+        """Basket completion on held-out baskets (a frame of ``order_id, product_id`` lines, or lists of items):
+        one item of each basket of two or more items is hidden (the last named) and the rules suggest ``k``
+        items from the rest; hit rate beside the ``k`` items in most baskets."""
+        from shoplens.evaluation import BenchmarkRecord, Protocol
+
+        baskets = _baskets(data)
+        hidden = [(set(basket[:-1]), basket[-1]) for basket in baskets if len(basket) >= 2]
+        if not hidden:
+            raise InputError("no held-out basket holds two or more items: nothing to complete")
+        hits = {"association-rules": 0, "popularity": 0}
+        for rest, item in hidden:
+            fits = self.recommend(sorted(rest), len(self.rules()))
+            suggested = list(dict.fromkeys(c for consequents in fits["consequents"] for c in consequents))[:k]
+            fill = self.popular(k, exclude=rest | set(suggested))  # rules that suggest fewer than k: fill up
+            hits["association-rules"] += item in [*suggested, *fill][:k]
+            hits["popularity"] += item in self.popular(k, exclude=rest)
+        protocol = Protocol(split="holdout", k=k, notes=f"{len(hidden):,} held-out baskets of two or more items, "
+                                                        "the last named item hidden")
+        return [BenchmarkRecord.create(benchmark="analytics", dataset=dataset, model=name,
+                                       role="ours" if name == "association-rules" else "baseline", protocol=protocol,
+                                       metrics={f"hit_rate@{k}": count / len(hidden)})
+                for name, count in hits.items()]
+
     def save(self, path: str | Path) -> Path:
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         self.rules().assign(antecedents=lambda f: f["antecedents"].map(list),
                             consequents=lambda f: f["consequents"].map(list)).to_parquet(folder / "rules.parquet")
+        singles = {item: n for (item, *rest), n in self.counts_.items() if not rest}
+        (folder / "rules.json").write_text(json.dumps({"params": self.get_params(), "baskets": self.baskets_,
+                                                       "items": singles}, indent=2), encoding="utf-8")
         return folder
+
+    @classmethod
+    def load(cls, path: str | Path) -> AssociationRules:
+        folder = Path(path)
+        if not (folder / "rules.json").exists():
+            raise InputError(f"{folder}: no saved association rules here")
+        state = json.loads((folder / "rules.json").read_text(encoding="utf-8"))
+        model = cls.from_saved_params(state["params"])
+        model.baskets_ = state["baskets"]
+        model.counts_ = {(item,): n for item, n in state["items"].items()}
+        rules = pd.read_parquet(folder / "rules.parquet")
+        model.rules_ = rules.assign(antecedents=rules["antecedents"].map(tuple),
+                                    consequents=rules["consequents"].map(tuple))
+        return model
+
+
+def _baskets(data: Any) -> list[list[str]]:
+    """Lists of items from order lines (``order_id, product_id``, in line order) or from lists already."""
+    if isinstance(data, pd.DataFrame):
+        if not {"order_id", "product_id"} <= set(data.columns):
+            raise InputError("held-out baskets need the columns order_id and product_id")
+        lines = data.dropna(subset=["order_id", "product_id"]).astype({"product_id": str})
+        return [list(dict.fromkeys(group)) for _, group in lines.groupby("order_id", sort=True)["product_id"]]
+    return [list(dict.fromkeys(str(item) for item in basket)) for basket in data]
 
 
 def larger_itemsets(lines: pd.DataFrame, counts: dict[Itemset, int], min_count: float,

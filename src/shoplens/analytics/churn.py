@@ -7,10 +7,10 @@ use; a customer *churns* over a horizon when they buy nothing in ``[cutoff, cuto
 - ``fit(data)`` predicts as of ``cutoff`` (default: the day after the last purchase): it trains on the
   features at ``cutoff − train_horizon`` with labels observed in ``[cutoff − train_horizon, cutoff)``,
   so only data before the cutoff are used.
-- ``evaluate(data, cutoff)`` is the backtest: the model is fitted as above for that cutoff, scored on the
+- ``backtest(data, cutoff)`` is the backtest: the model is fitted as above for that cutoff, scored on the
   labels of ``[cutoff, cutoff + horizon)``, beside BG/NBD (fitted on the history before the cutoff), whose
   churn score is ``1 − P(alive)``. AUC and calibration (Brier score, expected calibration error over ten
-  bins) for both.
+  bins) for both. ``evaluate(data, cutoff=…)`` gives it as benchmark records.
 
 ``train_horizon_days`` defaults to ``horizon_days``; make it shorter when the history before the cutoff is
 too short for a full horizon (CDNOW: 13 weeks of labels for the training, 39 weeks to evaluate).
@@ -22,21 +22,25 @@ import datetime as dt
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from shoplens.analytics import queries
+from shoplens.base import Estimator
 from shoplens.errors import InputError, ShoplensError
 
 LABEL_COLUMNS = ("customer_id", "orders_after", "churned")
 CALIBRATION_BINS = 10
 
 
-@dataclass
-class ChurnModel:
+@dataclass(eq=False, repr=False)
+class ChurnModel(Estimator):
     """P(no purchase within ``horizon_days`` of the cutoff) per customer."""
+
+    registry_name: ClassVar[str] = "analytics-churn"
+    capability: ClassVar[str] = "analytics"
 
     horizon_days: int = 90
     train_horizon_days: int | None = None
@@ -105,7 +109,23 @@ class ChurnModel:
         current = features_at(data, self.cutoff_, self.cutoff_ + dt.timedelta(days=1), self.engine)
         return pd.DataFrame({"customer_id": current["customer_id"], "churn_probability": self.predict_proba(current)})
 
-    def evaluate(self, data: Any, cutoff: str | dt.date | None = None) -> dict[str, Any]:
+    def evaluate(self, data: Any, *, dataset: str | None = None, cutoff: str | dt.date | None = None) -> list[Any]:
+        """The backtest at ``cutoff`` as benchmark records: ours, and BG/NBD's probability of no purchase."""
+        from shoplens.evaluation import BenchmarkRecord, Protocol
+        from shoplens.evaluation.records import workspace_dataset
+
+        report = self.backtest(data, cutoff)
+        metrics = report["metrics"]
+        protocol = Protocol(split="temporal", notes=report["protocol"])
+        dataset = dataset or workspace_dataset(data, "churn")
+        keys = ("auc", "brier", "ece")
+        return [BenchmarkRecord.create(benchmark="analytics", dataset=dataset, model="lightgbm-churn", role="ours",
+                                       protocol=protocol, metrics={f"churn_{k}": metrics[f"churn_{k}"] for k in keys}),
+                BenchmarkRecord.create(benchmark="analytics", dataset=dataset, model="bgnbd-no-purchase-probability",
+                                       role="baseline", protocol=protocol,
+                                       metrics={f"churn_{k}": metrics[f"bgnbd_{k}"] for k in keys})]
+
+    def backtest(self, data: Any, cutoff: str | dt.date | None = None) -> dict[str, Any]:
         """Backtest at ``cutoff`` against BG/NBD; returns metrics and the per-customer scores (``scores``)."""
         cut = queries.as_date(cutoff or self.cutoff or "", "cutoff") if (cutoff or self.cutoff) else None
         if cut is None:
@@ -139,7 +159,7 @@ class ChurnModel:
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         self.model_.booster_.save_model(str(folder / "churn.lgb"))
-        config = {k: v for k, v in self.__dict__.items() if not k.endswith("_")}
+        config = self.get_params()
         state = {"config": config, "cutoff": self.cutoff_.isoformat(), "features": self.feature_names_}
         (folder / "churn.json").write_text(json.dumps(state, indent=2), encoding="utf-8")
         return folder
@@ -152,7 +172,7 @@ class ChurnModel:
         import lightgbm
 
         state = json.loads((folder / "churn.json").read_text(encoding="utf-8"))
-        model = cls(**state["config"])
+        model = cls.from_saved_params(state["config"])
         model.cutoff_ = dt.date.fromisoformat(state["cutoff"])
         model.feature_names_ = state["features"]
         model.model_ = _BoosterClassifier(lightgbm.Booster(model_file=str(folder / "churn.lgb")))

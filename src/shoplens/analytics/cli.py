@@ -154,7 +154,7 @@ def churn(horizon: Annotated[int, typer.Option(min=1, help="Days without a purch
     if evaluate_at:
         from shoplens.analytics.churn import ChurnModel
 
-        report = ChurnModel(horizon_days=horizon, train_horizon_days=train_horizon).evaluate(ws, evaluate_at)
+        report = ChurnModel(horizon_days=horizon, train_horizon_days=train_horizon).backtest(ws, evaluate_at)
         rows = [{"metric": k, "value": v} for k, v in report["metrics"].items()]
         cli.emit({"metrics": report["metrics"], "protocol": report["protocol"]}, as_json, lambda: (
             cli.console.print(cli.table_of(rows, ["metric", "value"], title="churn backtest")),

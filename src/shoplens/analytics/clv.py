@@ -16,13 +16,14 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import betaln, gammaln, hyp2f1
 
+from shoplens.base import Estimator
 from shoplens.errors import InputError, ShoplensError
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -175,13 +176,16 @@ class GammaGammaFitter:
         return np.where(x > 0, weight * population + (1 - weight) * m, population)
 
 
-@dataclass
-class CLVModel:
+@dataclass(eq=False, repr=False)
+class CLVModel(Estimator):
     """BG/NBD + Gamma-Gamma on a workspace's orders: expected purchases, probability alive and discounted CLV.
 
     ``calibration_end`` is the last day of the history used (default: the last day with a purchase).
     ``months`` of CLV are discounted at ``discount_rate`` per month (lifetimes' convention).
     """
+
+    registry_name: ClassVar[str] = "analytics-clv"
+    capability: ClassVar[str] = "analytics"
 
     calibration_end: str | None = None
     time_unit_days: float = 7.0
@@ -250,11 +254,47 @@ class CLVModel:
     def params(self) -> dict[str, float]:
         return {**self.bgnbd_.params_, **self.gamma_gamma_.params_}
 
+    def card_params(self) -> dict[str, Any]:
+        return {**super().card_params(), **self.params}
+
+    def evaluate(self, data: Any, *, dataset: str | None = None, holdout_days: int = 90) -> list[Any]:
+        """Calibration and holdout (Fader, Hardie & Lee): fitted on the purchases up to ``holdout_days`` before
+        the last purchase day, the expected repeat purchases of each customer in the holdout against the actual
+        ones, beside the naive rate (repeat purchases per day of the calibration period, carried on)."""
+        from shoplens.evaluation import BenchmarkRecord, Protocol
+        from shoplens.evaluation.records import workspace_dataset
+
+        if int(holdout_days) != holdout_days or holdout_days < 1:
+            raise InputError(f"holdout_days {holdout_days!r}: give a whole number of days, at least 1")
+        whole = self.summary(data)
+        end = pd.Timestamp(whole["calibration_end"].max())
+        cut = (end - pd.Timedelta(days=holdout_days)).date().isoformat()
+        model = type(self)(**{**self.get_params(), "calibration_end": cut}).fit(data)
+        calibration = model.summary_
+        actual = calibration[["customer_id", "frequency"]].merge(
+            whole[["customer_id", "frequency"]], on="customer_id", suffixes=("", "_all"))
+        holdout_purchases = (actual["frequency_all"] - actual["frequency"]).to_numpy(float)
+        frequency, recency, t = model.units(calibration.set_index("customer_id").loc[actual["customer_id"]]
+                                            .reset_index())
+        horizon = holdout_days / self.time_unit_days
+        predictions = {"bgnbd": model.bgnbd_.expected_purchases(horizon, frequency, recency, t),
+                       "naive-rate": np.where(t > 0, frequency / np.maximum(t, 1e-9), 0.0) * horizon}
+        notes = (f"calibration up to {cut}, holdout the {holdout_days} days to {end.date()}: expected repeat "
+                 f"purchase days per customer of the {len(actual):,} customers who bought before the holdout")
+        protocol = Protocol(split="temporal", horizon=int(holdout_days), notes=notes)
+        dataset = dataset or workspace_dataset(data, "clv")
+        return [BenchmarkRecord.create(
+            benchmark="analytics", dataset=dataset, model="bgnbd" if name == "bgnbd" else name,
+            role="ours" if name == "bgnbd" else "baseline", protocol=protocol,
+            metrics={"mae": float(np.mean(np.abs(predicted - holdout_purchases))),
+                     "rmse": float(np.sqrt(np.mean((predicted - holdout_purchases) ** 2))),
+                     "total_ratio": float(predicted.sum() / max(holdout_purchases.sum(), 1e-9))})
+            for name, predicted in predictions.items()]
+
     def save(self, path: str | Path) -> Path:
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
-        state = {"config": {k: getattr(self, k) for k in ("calibration_end", "time_unit_days", "months",
-                                                          "discount_rate", "penalizer", "engine")},
+        state = {"config": self.get_params(),
                  "bgnbd": self.bgnbd_.params_, "gamma_gamma": self.gamma_gamma_.params_,
                  "log_likelihood": self.bgnbd_.log_likelihood_}
         (folder / "clv.json").write_text(json.dumps(state, indent=2), encoding="utf-8")
@@ -266,7 +306,7 @@ class CLVModel:
         if not file.exists():
             raise InputError(f"{file}: no saved CLV model here")
         state = json.loads(file.read_text(encoding="utf-8"))
-        model = cls(**state["config"])
+        model = cls.from_saved_params(state["config"])
         model.bgnbd_ = BetaGeoFitter(model.penalizer, dict(state["bgnbd"]), state.get("log_likelihood", float("nan")))
         model.gamma_gamma_ = GammaGammaFitter(model.penalizer, dict(state["gamma_gamma"]))
         return model

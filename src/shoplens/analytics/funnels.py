@@ -5,7 +5,7 @@
 A step string is ``[name=]type[|type…][?]``: ``|`` separates alternative event types (add-to-cart OR a
 direct checkout, "buy now"), a trailing ``?`` makes the step optional (counted, never required). The
 first and last steps are required, and no event type belongs to two steps, so one event never counts
-twice. Event types are the canonical ones (``shoplens.data.schema.EVENT_TYPES``).
+twice. Event types are the canonical ones (``shoplens.schema.EVENT_TYPES``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from shoplens.data.schema import EVENT_TYPES
 from shoplens.errors import InputError
+from shoplens.schema import EVENT_TYPES
 
 Entity = Literal["session", "customer"]
 DEFAULT_STEPS = ("view", "cart=add_to_cart", "checkout?", "purchase")

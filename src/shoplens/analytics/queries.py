@@ -17,10 +17,10 @@ import jinja2
 from sqlglot import exp
 
 from shoplens.analytics.funnels import Funnel
-from shoplens.data.schema import TABLES
-from shoplens.data.views import VOID_STATUSES
 from shoplens.engine.sql import PortableQuery, identifier, literal, render, template_environment
 from shoplens.errors import InputError
+from shoplens.schema import TABLES
+from shoplens.views import VOID_STATUSES
 
 REFUND_STATUSES = ("refunded", "returned")
 GRAINS = ("day", "week", "month")

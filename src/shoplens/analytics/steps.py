@@ -87,28 +87,23 @@ def sql_analyses(ctx: RunContext) -> dict[str, Any]:
 def train_models(ctx: RunContext) -> dict[str, Any]:
     """Fit the models, store their outputs (analytics_clv, analytics_churn, analytics_rules) and register them."""
     from shoplens.analytics.results import fit_churn, fit_clv, fit_rules
-    from shoplens.registry import ModelRegistry
 
     counts = ctx.ws.counts()
     if not counts.get("orders"):
         raise NotApplicable(NO_ORDERS)
-    registry = ModelRegistry(ctx.ws)
     summary: dict[str, Any] = {}
     fitted = _timed(summary, "clv", lambda: fit_clv(ctx.ws))
     if fitted is not None:
         model, predictions = fitted
-        card = registry.save("analytics-clv", CAPABILITY, model.save, params=model.params,
-                             notes="BG/NBD + Gamma-Gamma by maximum likelihood; weekly time unit")
+        card = model.register(ctx.ws, notes="BG/NBD + Gamma-Gamma by maximum likelihood; weekly time unit")
         summary.update(clv_version=card.version, clv_customers=len(predictions),
                        clv_total=round(float(predictions["clv"].sum()), 2))
     estimators = 100 if ctx.profile == "demo" else 300
     churn = _timed(summary, "churn", lambda: fit_churn(ctx.ws, n_estimators=estimators))
     if churn is not None:
         model, predictions = churn
-        card = registry.save("analytics-churn", CAPABILITY, model.save,
-                             params={"horizon_days": model.horizon_days, "cutoff": model.cutoff_.isoformat(),
-                                     "n_estimators": model.n_estimators},
-                             notes="LightGBM on RFM and behaviour features; temporal training window")
+        card = model.register(ctx.ws, notes=f"LightGBM on RFM and behaviour features; temporal training window; "
+                                            f"predictions as of {model.cutoff_.isoformat()}")
         summary.update(churn_version=card.version, churn_mean=round(float(predictions["churn_probability"].mean()), 4))
     if counts.get("order_items"):
         rules = _timed(summary, "rules", lambda: fit_rules(ctx.ws, min_support=BASKET_SUPPORT))
@@ -134,7 +129,7 @@ def evaluate_churn(ctx: RunContext) -> dict[str, Any]:
         return {"churn": f"skipped: {error}"}
     estimators = 100 if ctx.profile == "demo" else 300
     report = _timed(summary, "backtest", lambda: ChurnModel(horizon_days=horizon, n_estimators=estimators)
-                    .evaluate(ctx.ws, cutoff))
+                    .backtest(ctx.ws, cutoff))
     if report is not None:
         summary.update({k: round(v, 4) for k, v in report["metrics"].items() if k.endswith(("_auc", "_brier"))})
         summary["protocol"] = report["protocol"]

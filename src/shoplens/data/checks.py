@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import duckdb
 
 from shoplens.data import privacy
-from shoplens.data.schema import Column
+from shoplens.schema import Column
 
 # Timestamp formats tried on a sample of each string timestamp column; the one that parses the most
 # values is used for the whole file (ties go to the earlier format; day-first formats come after

@@ -31,8 +31,8 @@ from shoplens.data.readers import (
     SourceBatch,
     open_source,
 )
-from shoplens.data.schema import Column, Table, get_table
 from shoplens.progress import progress_bar
+from shoplens.schema import INGEST_RUNS_UPGRADE, Column, Table, get_table
 
 if TYPE_CHECKING:
     from shoplens.workspace import Workspace
@@ -273,8 +273,6 @@ class _Run:
         columns = ", ".join(checks.quote(c) for c in self.table.column_names)
         report = self.report
         report.loaded = con.execute("SELECT count(*) FROM staging").fetchone()[0]
-        from shoplens.workspace import INGEST_RUNS_UPGRADE
-
         con.execute(INGEST_RUNS_UPGRADE)  # a workspace created before the column was added
         con.execute("BEGIN TRANSACTION")
         try:
@@ -343,9 +341,9 @@ def ingest(ws: Workspace, table: str, source: Any, *, mapping: dict[str, str] | 
     report = IngestReport(run_id=new_run_id(table), table=table,
                           source=name or (Path(src.name).name if src.format != "frame" else src.name))
     tz = tz or ws.config.timezone
-    from shoplens.workspace import _check_timezone
+    from shoplens.period import check_timezone
 
-    _check_timezone(tz)
+    check_timezone(tz)
     run = _Run(ws, spec, src, report, mapping=mapping, tz=tz, ts_format=ts_format, personal=not keep_pii)
     started = dt.datetime.now(dt.UTC)
     clock = time.perf_counter()

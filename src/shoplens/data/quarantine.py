@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow.parquet as pq
 
-from shoplens.data.schema import get_table
+from shoplens.schema import get_table
 
 if TYPE_CHECKING:
     from shoplens.workspace import Workspace

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shoplens.data.schema import TABLES
 from shoplens.errors import InputError, NotFound
+from shoplens.schema import TABLES
 
 if TYPE_CHECKING:
     from shoplens.workspace import Workspace

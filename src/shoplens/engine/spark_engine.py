@@ -16,10 +16,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from shoplens.data.schema import TABLES
 from shoplens.engine.sources import ParquetSource, Source, WarehouseSource, canonical_projection
 from shoplens.engine.sql import PortableQuery
 from shoplens.errors import ShoplensError
+from shoplens.schema import TABLES
 
 DEFAULT_CONFIG = {
     "spark.sql.session.timeZone": "UTC",  # the engine rules: timestamps are UTC everywhere

@@ -95,6 +95,15 @@ def is_fraction_metric(name: str) -> bool:
     return base in FRACTION_METRICS or base.endswith(FRACTION_SUFFIXES)
 
 
+def workspace_dataset(ws: Any, task: str) -> str:
+    """The dataset name of a workspace's data in records: ``simulator_<task>`` for a simulated shop (it keeps
+    its truth), else ``workspace_<shop name>_<task>``."""
+    if (ws.path / "truth" / "manifest.json").exists():
+        return f"{SIMULATOR_PREFIX}{task}"
+    name = "".join(c if c.isalnum() else "_" for c in ws.config.name.lower()).strip("_") or "shop"
+    return f"workspace_{name}_{task}"
+
+
 def dataset_name_problem(name: str) -> str | None:
     """Why ``name`` is not a valid dataset name, or None when it is."""
     if not NAME.match(name):

@@ -97,7 +97,7 @@ def _unfinished_run(ws: Workspace) -> dict[str, Any] | None:
 
 def product_titles(ws: Workspace, ids: Collection[Any]) -> dict[str, str]:
     """Titles of the given products, for ``table_html(titles=...)``."""
-    from shoplens.data.views import product_titles as titles_of
+    from shoplens.views import product_titles as titles_of
 
     with ws.connect(read_only=True) as con:
         return titles_of(con, ids)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import Path
 from pydantic import BaseModel, Field
 
-from shoplens.data.schema import TABLES
+from shoplens.schema import TABLES
 
 
 class ErrorBody(BaseModel):

@@ -19,8 +19,8 @@ import duckdb
 import pyarrow.parquet as pq
 
 from shoplens.data.ingest import IngestReport
-from shoplens.data.schema import TABLES
 from shoplens.errors import InputError, NotFound
+from shoplens.schema import TABLES
 from shoplens.serve.gate import WarehouseGate
 from shoplens.workspace import Workspace
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from shoplens.analytics.funnels import Funnel
 from shoplens.analytics.queries import REFUND_STATUSES
-from shoplens.data.views import VOID_STATUSES
+from shoplens.views import VOID_STATUSES
 
 SEGMENTS = ("champions", "loyal", "potential loyalists", "new", "at risk", "can't lose", "hibernating", "lost")
 BUCKETS = ((1, "under 1 min", 0, 60), (2, "1–5 min", 60, 300), (3, "5–15 min", 300, 900), (4, "15–60 min", 900, 3600),

@@ -11,7 +11,7 @@ import polars as pl
 from shoplens.analytics.funnels import Funnel
 from shoplens.analytics.queries import REFUND_STATUSES
 from shoplens.analytics.reference.pandas_impl import BUCKETS, QUINTILES, SEGMENTS
-from shoplens.data.views import VOID_STATUSES
+from shoplens.views import VOID_STATUSES
 
 
 def _scan(folder: Path, table: str) -> pl.LazyFrame:

@@ -409,7 +409,7 @@ def funnel_page(warehouse: Warehouse, query: PageQuery) -> dict[str, Any]:
 
 def _clv(warehouse: Warehouse, query: PageQuery) -> tuple[dict[str, Any], pd.Series] | None:
     """The CLV summary and values of the customers acquired (first purchase) in the period (all without one)."""
-    from shoplens.data.views import VOID_STATUSES
+    from shoplens.views import VOID_STATUSES
 
     with warehouse.read() as con:
         if not has_table(con, "analytics_clv"):

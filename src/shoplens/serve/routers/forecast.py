@@ -14,13 +14,13 @@ import duckdb
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from shoplens.data.views import product_titles
 from shoplens.errors import NotFound
 from shoplens.serve.datatable import Column, DataTable, with_titles
 from shoplens.serve.deps import get_warehouse, require_read
 from shoplens.serve.models import error_responses
 from shoplens.serve.registry import Capability, Page, PageQuery
 from shoplens.serve.warehouse import Warehouse, jsonable
+from shoplens.views import product_titles
 
 FORECAST_TABLE = "forecast_daily"  # shoplens.forecast.store names them; kept here so the router imports fast
 PLAN_TABLE = "inventory_plan"

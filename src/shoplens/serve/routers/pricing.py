@@ -11,7 +11,6 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from shoplens.data.views import product_titles
 from shoplens.errors import NotFound
 from shoplens.serve.datatable import Column, DataTable, with_titles
 from shoplens.serve.deps import get_settings, get_warehouse, page_limit, require_read
@@ -19,6 +18,7 @@ from shoplens.serve.models import error_responses
 from shoplens.serve.registry import Capability, Page, PageQuery
 from shoplens.serve.settings import ServiceSettings
 from shoplens.serve.warehouse import Warehouse, jsonable
+from shoplens.views import product_titles
 
 MAX_OFFSET = 10**12
 MISSING = "Nothing computed yet: run `shoplens pricing elasticity` (or `shoplens run`)."

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from shoplens.data.views import product_titles
 from shoplens.errors import NotFound
 from shoplens.formats import language_of
 from shoplens.serve.datatable import Column, DataTable
@@ -20,6 +19,7 @@ from shoplens.serve.deps import get_warehouse, require_read
 from shoplens.serve.models import error_responses
 from shoplens.serve.registry import Capability, Page, PageQuery
 from shoplens.serve.warehouse import Warehouse, jsonable
+from shoplens.views import product_titles
 
 if TYPE_CHECKING:
     import duckdb

@@ -331,3 +331,18 @@ def create_table_sql(table: Table) -> str:
     lines += [f"{name} {sql_type}" for name, sql_type in LINEAGE_COLUMNS]
     body = ",\n  ".join(lines)
     return f'CREATE TABLE IF NOT EXISTS "{table.name}" (\n  {body}\n)'
+
+
+# -- meta tables: what ingest and erasure record about themselves -------------------------------------------------
+META_SQL = [
+    """CREATE TABLE IF NOT EXISTS ingest_runs (
+        run_id VARCHAR PRIMARY KEY, "table" VARCHAR NOT NULL, source VARCHAR, file_hash VARCHAR,
+        started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, "read" BIGINT, loaded BIGINT,
+        quarantined BIGINT, inserted BIGINT, replaced BIGINT, unlinked JSON, quarantine_file VARCHAR,
+        message VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS erasures (
+        erased_at TIMESTAMP, customer_key VARCHAR, rows_deleted JSON)""",
+]
+# Columns added to ingest_runs since schema 1 (ingest applies this too, for workspaces made before it)
+INGEST_RUNS_UPGRADE = "ALTER TABLE ingest_runs ADD COLUMN IF NOT EXISTS fallback_decoded BIGINT"
+META_SQL.append(INGEST_RUNS_UPGRADE)
