@@ -83,8 +83,9 @@ class AssociationRules(Estimator):
         """Items to suggest for a basket: consequents of rules whose antecedents are all in it."""
         have = set(basket)
         rules = self.rules()
-        fits = rules[rules["antecedents"].map(lambda a: set(a) <= have)]
-        fits = fits[fits["consequents"].map(lambda c: not set(c) & have)]
+        # astype(bool): an empty mask must stay a mask (pandas takes an empty object Series for column labels)
+        fits = rules[rules["antecedents"].map(lambda a: set(a) <= have).astype(bool)]
+        fits = fits[fits["consequents"].map(lambda c: not set(c) & have).astype(bool)]
         return fits.head(k).reset_index(drop=True)
 
     def popular(self, k: int = 5, exclude: set[str] | frozenset[str] = frozenset()) -> list[str]:
@@ -92,10 +93,11 @@ class AssociationRules(Estimator):
         ranked = sorted(((-n, item) for (item, *rest), n in self.counts_.items() if not rest and item not in exclude))
         return [item for _, item in ranked[:k]]
 
-    def evaluate(self, data: Any, *, dataset: str = "baskets", k: int = 5) -> list[Any]:
+    def evaluate(self, data: Any, *, dataset: str, k: int = 5, split: str = "none") -> list[Any]:
         """Basket completion on held-out baskets (a frame of ``order_id, product_id`` lines, or lists of items):
         one item of each basket of two or more items is hidden (the last named) and the rules suggest ``k``
-        items from the rest; hit rate beside the ``k`` items in most baskets."""
+        items from the rest; hit rate beside the ``k`` items in most baskets. ``split`` names how the held-out
+        baskets were chosen (``temporal``: orders after those the rules were mined on)."""
         from shoplens.evaluation import BenchmarkRecord, Protocol
 
         baskets = _baskets(data)
@@ -109,7 +111,7 @@ class AssociationRules(Estimator):
             fill = self.popular(k, exclude=rest | set(suggested))  # rules that suggest fewer than k: fill up
             hits["association-rules"] += item in [*suggested, *fill][:k]
             hits["popularity"] += item in self.popular(k, exclude=rest)
-        protocol = Protocol(split="holdout", k=k, notes=f"{len(hidden):,} held-out baskets of two or more items, "
+        protocol = Protocol(split=split, k=k, notes=f"{len(hidden):,} held-out baskets of two or more items, "
                                                         "the last named item hidden")
         return [BenchmarkRecord.create(benchmark="analytics", dataset=dataset, model=name,
                                        role="ours" if name == "association-rules" else "baseline", protocol=protocol,

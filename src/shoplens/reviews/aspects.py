@@ -266,6 +266,40 @@ class AspectModel(Estimator):
                 if c in frame.columns]
         return table.join(frame[keep], on="review").drop(columns="review")
 
+    # -- evaluation -----------------------------------------------------------------------------------
+    def evaluate(self, data: Workspace, *, dataset: str | None = None, truth: pd.DataFrame | None = None) -> list[Any]:
+        """Against known aspects of reviews (the store simulator writes them: ``truth/review_aspects.parquet``,
+        ``review_id, aspect, sentiment`` −1/0/1): detection recall and precision per (review, aspect), and the
+        agreement of polar sentiments; beside the seed words alone (detection only)."""
+        from shoplens.evaluation import BenchmarkRecord, Protocol
+        from shoplens.evaluation.records import workspace_dataset
+
+        self._check_fitted()
+        if truth is None:
+            path = Path(data.path) / "truth" / "review_aspects.parquet"
+            if not path.exists():
+                raise NotFound(f"{path}: no known aspects to evaluate against (a simulated shop has them)")
+            truth = pd.read_parquet(path)
+        mentions = self.mention_table(data)
+        sign = {"negative": -1, "neutral": 0, "positive": 1}
+        found = (mentions.assign(s=mentions["sentiment"].map(sign)).groupby(["review_id", "aspect"])["s"]
+                 .agg(lambda s: s.mode()[0]).reset_index())
+        both = truth.merge(found, on=["review_id", "aspect"])
+        polar = both[(both["sentiment"] != 0) & (both["s"] != 0)]
+        seeded = pd.DataFrame([(m.review_id, a) for m in mentions.itertuples() for a in self._seed_aspects(m.clause)],
+                              columns=["review_id", "aspect"]).drop_duplicates()
+        seed_hits = len(truth.merge(seeded, on=["review_id", "aspect"]))
+        protocol = Protocol(split="simulator_truth", notes=f"{len(truth):,} known (review, aspect) pairs; "
+                                                                   "a pair's sentiment is its clauses' majority")
+        dataset = dataset or workspace_dataset(data, "aspects")
+        ours = {"recall": len(both) / max(len(truth), 1), "precision": len(both) / max(len(found), 1),
+                "sentiment_agreement": float((polar["sentiment"] == polar["s"]).mean()) if len(polar) else 0.0}
+        seeds = {"recall": seed_hits / max(len(truth), 1), "precision": seed_hits / max(len(seeded), 1)}
+        return [BenchmarkRecord.create(benchmark="reviews", dataset=dataset, model="aspect-model", role="ours",
+                                       protocol=protocol, metrics=ours),
+                BenchmarkRecord.create(benchmark="reviews", dataset=dataset, model="seed-words", role="baseline",
+                                       protocol=protocol, metrics=seeds)]
+
     # -- persistence ----------------------------------------------------------------------------------
     def save(self, folder: str | os.PathLike) -> Path:
         self._check_fitted()
