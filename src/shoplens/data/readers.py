@@ -178,6 +178,28 @@ def detect_encoding(sample: bytes, file: str) -> str:
     return names[0]
 
 
+def text_encoding(name: str) -> str:
+    """``name`` when Python decodes text with it (``base64`` and the like are not text encodings)."""
+    try:
+        b"a".decode(name)  # an empty input would not even look the codec up
+    except UnicodeDecodeError:
+        pass  # a text encoding for which one byte is too short (UTF-16, UTF-32)
+    except LookupError:
+        raise InputError(f"unknown text encoding {name!r}; e.g. utf-8, cp1252, gb18030, utf-16") from None
+    return name
+
+
+DELIMITER_PATTERN = r'^[\x01-\x09\x0b\x0c\x0e-\x21\x23-\x7f]$'  # one ASCII character: no NUL, line break or quote
+
+
+def check_delimiter(delimiter: str) -> str:
+    """``delimiter`` when the CSV readers can split on it (Arrow's reads ASCII delimiters only)."""
+    if not re.fullmatch(DELIMITER_PATTERN, delimiter):
+        raise InputError(f"delimiter {delimiter!r}: give one ASCII character other than a quote or a line break, "
+                         "e.g. ';' or '|'")
+    return delimiter
+
+
 def _decodes(sample: bytes, encoding: str) -> bool:
     try:
         sample.decode(encoding)
@@ -249,14 +271,14 @@ class CsvSource:
         sample = _read_sample(path, self.gz)
         if not sample.strip():
             raise InputError("the file is empty", file=self.name)
-        self.encoding = encoding or detect_encoding(sample, self.name)
+        self.encoding = text_encoding(encoding) if encoding else detect_encoding(sample, self.name)
         text = sample.decode(self.encoding, errors="replace")
         lines = text.splitlines()[:50]
         if len(sample) == SAMPLE_BYTES and len(lines) > 1:
             lines = lines[:-1]  # the last line of a sample may be cut short
         if not lines or not lines[0].strip():
             raise InputError("the first line is empty; expected a header", file=self.name, row=0)
-        self.delimiter = delimiter or detect_delimiter(lines)
+        self.delimiter = check_delimiter(delimiter) if delimiter else detect_delimiter(lines)
         first = next(csv.reader([lines[0]], delimiter=self.delimiter))
         self.header = header
         self.columns = _clean_header(first, self.name) if header else [f"column_{i}" for i in range(1, len(first) + 1)]
@@ -339,6 +361,9 @@ class CsvSource:
                     rows, numbers, rejects = [], [], []
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise InputError(f"the compressed data end abruptly after row {record} ({exc})", file=self.name) from None
+        except UnicodeDecodeError as exc:  # what surrogateescape cannot carry (UTF-16/32 out of range)
+            raise InputError(f"not valid {self.encoding} text after row {record} ({exc.reason})",
+                             file=self.name) from None
         finally:
             text.close()
         if rows or rejects:
@@ -388,7 +413,7 @@ class JsonLinesSource:
         sample = _read_sample(path, self.gz)
         if not sample.strip():
             raise InputError("the file is empty", file=self.name)
-        self.encoding = encoding or detect_encoding(sample, self.name)
+        self.encoding = text_encoding(encoding) if encoding else detect_encoding(sample, self.name)
         self.is_array = sample.lstrip().startswith(b"[")
 
     def batches(self, on_bytes: ProgressFn | None = None, fast: bool = True) -> Iterator[SourceBatch]:
@@ -402,6 +427,8 @@ class JsonLinesSource:
                 yield from self._lines(text)
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise InputError(f"the compressed data end abruptly ({exc})", file=self.name) from None
+        except UnicodeDecodeError as exc:  # what surrogateescape cannot carry (UTF-16/32 out of range)
+            raise InputError(f"not valid {self.encoding} text ({exc.reason})", file=self.name) from None
         finally:
             text.close()
         self.file_hash = counter.hasher.hexdigest()
