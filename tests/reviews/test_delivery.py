@@ -78,7 +78,7 @@ def test_service_predict_aspects_and_page(trained: sl.Workspace) -> None:
     assert body["predictions"][0]["words"] and body["predictions"][0]["sentiment"] in ("negative", "neutral",
                                                                                        "positive")
     assert client.post("/api/v1/reviews/predict", headers=headers, json={"texts": []}).status_code == 422
-    assert client.post("/api/v1/reviews/predict", headers=headers, json={"texts": ["x" * 6000]}).status_code == 400
+    assert client.post("/api/v1/reviews/predict", headers=headers, json={"texts": ["x" * 6000]}).status_code == 422
     assert client.post("/api/v1/reviews/predict", json={"texts": ["x"]}).status_code == 401
     product = trained.sql(f"SELECT key FROM {SUMMARY} WHERE level = 'product' ORDER BY mentions DESC LIMIT 1")
     found = client.get(f"/api/v1/reviews/products/{product['key'][0]}/aspects", headers=headers)

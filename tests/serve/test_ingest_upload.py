@@ -78,6 +78,44 @@ def test_mapping_format_and_timezone_fields(ws: sl.Workspace, client: TestClient
     assert str(first["order_ts"]) == "2024-03-01 11:00:00"  # 12:00 in Berlin is 11:00 UTC
 
 
+MIXED_ENCODINGS = ("product_id,title\nP1,Caf\u00e9\n".encode("cp1252") + "P2,\u4e2d\u6587\n".encode()
+                   + b"P3," + b"\x81\x8d\x8f\x90\x9d" * 3 + b"\n")  # no encoding reads all of it
+
+
+def test_an_undetectable_encoding_names_the_form_field(ws: sl.Workspace, client: TestClient, keys: Keys) -> None:
+    answer = upload(client, keys.write, MIXED_ENCODINGS, table="products", name="catalog.csv")
+    assert answer.status_code == 400, answer.text
+    detail = answer.json()["detail"]
+    assert "catalog.csv: cannot tell the text encoding" in detail and "send the form field encoding" in detail
+    assert "--" not in detail  # no CLI option over HTTP
+    given = upload(client, keys.write, MIXED_ENCODINGS, table="products", name="catalog.csv",
+                   data={"encoding": "latin-1"})
+    assert given.status_code == 200, given.text
+    assert (given.json()["read"], given.json()["loaded"]) == (3, 3)
+    assert ws.table("products").set_index("product_id").loc["P1", "title"] == "Caf\u00e9"
+
+
+def test_csv_options_as_form_fields(ws: sl.Workspace, client: TestClient, keys: Keys) -> None:
+    text = "O1|C1|05/01/2024 10:00\nO2|C2|13/01/2024 09:30\n"
+    answer = upload(client, keys.write, text.encode(), name="orders.txt",
+                    data={"format": "csv", "header": "false", "delimiter": "|", "ts_format": "%d/%m/%Y %H:%M",
+                          "map": "column_1=order_id\ncolumn_2=customer_id\ncolumn_3=order_ts"})
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["read"], answer.json()["loaded"]) == (2, 2)
+    days = ws.table("orders").sort_values("order_id")["order_ts"].dt.strftime("%Y-%m-%d").tolist()
+    assert days == ["2024-01-05", "2024-01-13"]  # day first, as the format says
+
+
+def test_the_upload_schema_lists_every_form_field(client: TestClient) -> None:
+    from shoplens.serve.routers.ingest import FORM_FIELDS
+
+    body = client.get("/openapi.json").json()["paths"]["/api/v1/ingest/{table}"]["post"]["requestBody"]
+    fields = body["content"]["multipart/form-data"]["schema"]["properties"]
+    assert set(fields) == set(FORM_FIELDS) >= {"file", "map", "format", "tz", "encoding", "delimiter", "ts_format",
+                                               "header"}
+    assert fields["header"]["type"] == "boolean"
+
+
 def test_gzipped_json_lines_by_file_name(ws: sl.Workspace, client: TestClient, keys: Keys) -> None:
     lines = b'{"product_id": "P1", "title": "Mug", "price": 3.5}\n{"product_id": "P2", "price": -1}\n'
     answer = upload(client, keys.write, gzip.compress(lines), table="products", name="catalog.jsonl.gz")
@@ -107,7 +145,15 @@ def test_too_large_is_413_while_streaming(ws: sl.Workspace, keys: Keys) -> None:
     (ORDERS_CSV.encode(), {"format": "xlsx"}, "unknown format"),
     (ORDERS_CSV.encode(), {"tz": "Mars/Olympus"}, "unknown timezone"),
     (ORDERS_CSV.encode(), {"format": ["csv", "jsonl"]}, "given 2 times"),
-    (ORDERS_CSV.encode(), {"delimiter": ";"}, "unknown form field 'delimiter'"),
+    (ORDERS_CSV.encode(), {"keep_pii": "true"}, "unknown form field 'keep_pii'"),
+    (ORDERS_CSV.encode(), {"encoding": "nope"}, "unknown text encoding 'nope'"),
+    (ORDERS_CSV.encode(), {"encoding": "base64"}, "unknown text encoding 'base64'"),
+    (ORDERS_CSV.encode(), {"encoding": "utf-32"}, "not valid utf-32"),
+    (ORDERS_CSV.encode(), {"delimiter": "ab"}, "delimiter 'ab'"),
+    (ORDERS_CSV.encode(), {"delimiter": '"'}, "delimiter"),
+    (ORDERS_CSV.encode(), {"delimiter": "\u00a7"}, "one ASCII character"),
+    (ORDERS_CSV.encode(), {"ts_format": "%Q"}, "ts_format '%Q'"),
+    (ORDERS_CSV.encode(), {"header": "maybe"}, "header 'maybe'"),
     (b"\x00\x01\x02PAR1 not parquet", {"format": "parquet"}, "orders.csv: not a readable Parquet file"),
     (gzip.compress(ORDERS_CSV.encode())[:40], None, "orders.csv"),
 ])

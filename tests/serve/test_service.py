@@ -1,7 +1,9 @@
-"""The service's own machinery: the in-process writer gate, run_server's checks, the access-log redaction."""
+"""The service's own machinery: the in-process writer gate, the compute limits, run_server's checks, the access-log
+redaction."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -11,8 +13,9 @@ import httpx
 import pytest
 
 import shoplens as sl
-from shoplens.serve import create_app, run_server
+from shoplens.serve import KeyInfo, Role, create_app, run_server
 from shoplens.serve.app import RedactKeys
+from shoplens.serve.compute import ComputeLimits, KeyBusy, OverBudget
 from shoplens.serve.gate import WarehouseGate
 from shoplens.serve.upload import safe_filename
 from tests.serve.conftest import ORDERS_CSV, ORDERS_LOADED, Keys, auth, running_server
@@ -95,3 +98,69 @@ def test_reads_during_an_upload_are_answered_or_503_never_500(ws: sl.Workspace, 
             reader.join()
     assert answer.status_code == 200 and answer.json()["loaded"] == ORDERS_LOADED + 60_000
     assert statuses and set(statuses) <= {200, 503}
+
+
+def _key(key_id: str) -> KeyInfo:
+    return KeyInfo(id=key_id, name=key_id, role=Role.read, created_at="2026-12-05T00:00:00+00:00")
+
+
+def test_a_key_runs_one_heavy_computation_at_a_time() -> None:
+    limits, started, release = ComputeLimits(budget_s=10, workers=4), threading.Event(), threading.Event()
+
+    def blocked() -> str:
+        started.set()
+        release.wait(10)
+        return "done"
+
+    async def scenario() -> list[object]:
+        first = asyncio.ensure_future(limits.run(_key("a"), "pricing/optimize", blocked))
+        await asyncio.to_thread(started.wait, 10)
+        outcomes: list[object] = []
+        for key, heavy in (("a", True), ("a", False), ("b", True)):
+            try:
+                outcomes.append(await limits.run(_key(key), "reviews/predict", lambda: "ran", heavy=heavy))
+            except KeyBusy as exc:
+                outcomes.append(exc)
+        release.set()
+        outcomes.append(await first)
+        outcomes.append(await limits.run(_key("a"), "reviews/predict", lambda: "free again"))
+        return outcomes
+
+    busy, light, other_key, first, after = asyncio.run(scenario())
+    assert isinstance(busy, KeyBusy) and busy.retry_after_s == 10
+    assert "'a' is already computing pricing/optimize" in str(busy) and "reviews/predict" in str(busy)
+    assert (light, other_key, first, after) == ("ran", "ran", "done", "free again")
+
+
+def test_past_its_budget_a_computation_is_refused_and_its_key_stays_busy_until_the_work_ends() -> None:
+    limits, release, finished = ComputeLimits(budget_s=0.05, workers=1), threading.Event(), threading.Event()
+    queued_ran = threading.Event()
+
+    def slow() -> None:
+        release.wait(10)
+        finished.set()
+
+    async def scenario() -> tuple[OverBudget, OverBudget, KeyBusy]:
+        with pytest.raises(OverBudget) as late:
+            await limits.run(_key("a"), "pricing/optimize", slow, narrow="a smaller max_change")
+        with pytest.raises(OverBudget) as queued:  # the only worker is still busy: it waits, then gives up
+            await limits.run(_key("b"), "reviews/predict", queued_ran.set)
+        with pytest.raises(KeyBusy) as busy:
+            await limits.run(_key("a"), "pricing/optimize", lambda: None)
+        return late.value, queued.value, busy.value
+
+    late, queued, busy = asyncio.run(scenario())
+    assert "pricing/optimize did not finish within its budget of 0.05 s" in str(late)
+    assert "reviews/predict did not finish" in str(queued) and "'a' is already computing" in str(busy)
+    assert "ask for less (a smaller max_change)" in str(late) and late.retry_after_s == 1
+    release.set()
+    assert finished.wait(10)
+    deadline = time.monotonic() + 10
+    while True:  # the slot is given back by the worker thread as the work ends
+        try:
+            assert asyncio.run(limits.run(_key("a"), "pricing/optimize", lambda: "free")) == "free"
+            break
+        except KeyBusy:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    assert not queued_ran.is_set()  # work whose budget ran out before it started never runs

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import duckdb
 
 from shoplens.data import privacy
+from shoplens.errors import InputError
 from shoplens.schema import Column
 
 # Timestamp formats tried on a sample of each string timestamp column; the one that parses the most
@@ -89,6 +90,19 @@ def _range_checks(column: Column) -> list[str]:
             checks.append(f"CASE WHEN {VALUE} {op} {bound:g} THEN {literal(column.name + ': ')} || "
                           f"CAST({VALUE} AS VARCHAR) || {literal(f' is {word} {bound:g}')} END")
     return checks
+
+
+def check_ts_format(fmt: str) -> str:
+    """``fmt`` when it is a named format (``iso``, ``epoch_s``, ``epoch_ms``) or one DuckDB's strptime reads."""
+    if fmt in ("iso", "epoch_s", "epoch_ms"):
+        return fmt
+    with duckdb.connect() as con:
+        try:
+            con.execute("SELECT try_strptime('2000-01-01', ?)", [fmt])
+        except duckdb.Error as exc:
+            reason = str(exc).split(": ", 1)[-1]
+            raise InputError(f"ts_format {fmt!r} is not a strptime format ({reason}); e.g. '%d/%m/%Y %H:%M'") from None
+    return fmt
 
 
 def timestamp_sql(text: str, fmt: str, tz: str) -> str:

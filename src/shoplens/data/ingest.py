@@ -337,6 +337,8 @@ def ingest(ws: Workspace, table: str, source: Any, *, mapping: dict[str, str] | 
     overrides the detected timestamp format. ``keep_pii`` turns pseudonymization off.
     """
     spec = get_table(table)
+    if ts_format:
+        checks.check_ts_format(ts_format)
     src = open_source(source, format=format, delimiter=delimiter, encoding=encoding, header=header, name=name)
     report = IngestReport(run_id=new_run_id(table), table=table,
                           source=name or (Path(src.name).name if src.format != "frame" else src.name))

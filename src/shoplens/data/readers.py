@@ -195,7 +195,7 @@ def choose_encodings(sample: bytes, file: str, declared: str | None) -> tuple[st
     code page for the records that are not. Else the whole file has the one encoding :func:`detect_encoding`
     finds."""
     if declared:
-        return declared, None
+        return text_encoding(declared), None
     if not sample.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         fallback = _mixed_with(sample)
         if fallback:
@@ -244,6 +244,28 @@ def redecode(text: str, fallback: str) -> str | None:
 
 def _either(encoding: str, fallback: str | None) -> str:
     return f"{encoding} or {fallback}" if fallback else encoding
+
+
+def text_encoding(name: str) -> str:
+    """``name`` when Python decodes text with it (``base64`` and the like are not text encodings)."""
+    try:
+        b"a".decode(name)  # an empty input would not even look the codec up
+    except UnicodeDecodeError:
+        pass  # a text encoding for which one byte is too short (UTF-16, UTF-32)
+    except LookupError:
+        raise InputError(f"unknown text encoding {name!r}; e.g. utf-8, cp1252, gb18030, utf-16") from None
+    return name
+
+
+DELIMITER_PATTERN = r'^[\x01-\x09\x0b\x0c\x0e-\x21\x23-\x7f]$'  # one ASCII character: no NUL, line break or quote
+
+
+def check_delimiter(delimiter: str) -> str:
+    """``delimiter`` when the CSV readers can split on it (Arrow's reads ASCII delimiters only)."""
+    if not re.fullmatch(DELIMITER_PATTERN, delimiter):
+        raise InputError(f"delimiter {delimiter!r}: give one ASCII character other than a quote or a line break, "
+                         "e.g. ';' or '|'")
+    return delimiter
 
 
 def _decodes(sample: bytes, encoding: str) -> bool:
@@ -324,7 +346,7 @@ class CsvSource:
             lines = lines[:-1]  # the last line of a sample may be cut short
         if not lines or not lines[0].strip():
             raise InputError("the first line is empty; expected a header", file=self.name, row=0)
-        self.delimiter = delimiter or detect_delimiter(lines)
+        self.delimiter = check_delimiter(delimiter) if delimiter else detect_delimiter(lines)
         first = next(csv.reader([lines[0]], delimiter=self.delimiter))
         self.header = header
         self.columns = _clean_header(first, self.name) if header else [f"column_{i}" for i in range(1, len(first) + 1)]
@@ -414,6 +436,9 @@ class CsvSource:
                     rows, numbers, rejects, fallback_rows = [], [], [], []
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise InputError(f"the compressed data end abruptly after row {record} ({exc})", file=self.name) from None
+        except UnicodeDecodeError as exc:  # what surrogateescape cannot carry (UTF-16/32 out of range)
+            raise InputError(f"not valid {self.encoding} text after row {record} ({exc.reason})",
+                             file=self.name) from None
         finally:
             text.close()
         if rows or rejects:
@@ -479,6 +504,8 @@ class JsonLinesSource:
                 yield from self._lines(text)
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise InputError(f"the compressed data end abruptly ({exc})", file=self.name) from None
+        except UnicodeDecodeError as exc:  # what surrogateescape cannot carry (UTF-16/32 out of range)
+            raise InputError(f"not valid {self.encoding} text ({exc.reason})", file=self.name) from None
         finally:
             text.close()
         self.file_hash = counter.hasher.hexdigest()

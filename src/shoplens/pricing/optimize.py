@@ -23,7 +23,9 @@ Constraints, the same for every policy compared:
 - ``category_max_change``: the revenue-weighted mean price change of each category within ± this;
 - ``category_min_units``: each category keeps at least this share of its expected units.
 
-Category constraints couple a category's products; they are met by Lagrangian relaxation (the smallest
+Each product is scored at ``MAX_CANDIDATES`` prices at most, spread evenly over what the constraints allow (a
+wide ``max_change`` with many endings would otherwise allow thousands, and the work is products × candidates ×
+draws). Category constraints couple a category's products; they are met by Lagrangian relaxation (the smallest
 penalty on the constrained quantity that satisfies it, found by bisection) and a greedy repair towards the
 current prices, which always satisfy them.
 """
@@ -43,6 +45,7 @@ from shoplens.errors import InputError, NotFound
 
 Objective = Literal["profit", "revenue"]
 CANDIDATE_GRID = 41  # candidates per product when any cent is allowed
+MAX_CANDIDATES = 81  # at most this many prices per product are scored, whatever max_change and endings allow
 TOLERANCE = 1e-9
 BISECTION_STEPS = 40
 REQUIRED = ("product_id", "current_price", "elasticity", "baseline_units_per_day")
@@ -301,16 +304,26 @@ def _units_at(optimizer: PriceOptimizer, table: pd.DataFrame, prices: np.ndarray
     return np.nan_to_num(np.where(np.isfinite(stock), np.minimum(demand, stock), demand))
 
 
-def _price_points(low: float, high: float, endings: Sequence[float] | None) -> np.ndarray:
-    """Allowed prices in [low, high]: whole units plus one of the endings, or every cent on a grid."""
+def _price_points(low: float, high: float, endings: Sequence[float] | None,
+                  most: int = MAX_CANDIDATES - 1) -> np.ndarray:
+    """Allowed prices in [low, high]: whole units plus one of the endings, or every cent on a grid; at most
+    ``most`` of them, spread evenly over the range (one place is left for the current price)."""
     if high < low - TOLERANCE:
         return np.zeros(0)
     if endings is None:
         return np.unique(np.round(np.linspace(low, high, CANDIDATE_GRID), 2))
-    whole = np.arange(np.floor(low), np.floor(high) + 1)
+    first, last = np.floor(low), np.floor(high)
+    whole = np.arange(first, last + 1) if last - first < most else np.unique(np.floor(np.linspace(first, last, most)))
     points = (whole[:, None] + np.asarray(endings)[None, :]).ravel()
     points = np.round(points, 2)
-    return np.unique(points[(points >= low - TOLERANCE) & (points <= high + TOLERANCE) & (points > 0)])
+    return _thinned(np.unique(points[(points >= low - TOLERANCE) & (points <= high + TOLERANCE) & (points > 0)]), most)
+
+
+def _thinned(points: np.ndarray, most: int) -> np.ndarray:
+    """At most ``most`` of the sorted ``points``, spread evenly from the first to the last."""
+    if len(points) <= most:
+        return points
+    return points[np.unique(np.round(np.linspace(0, len(points) - 1, most)).astype(int))]
 
 
 def _input_table(model: Any, use_prior: bool) -> pd.DataFrame:

@@ -109,27 +109,26 @@ def predict(texts: Annotated[list[str] | None, typer.Argument(help="Review texts
         columns)))
 
 
-def predict_rows(model: Any, texts: list[str], explain: bool) -> list[dict[str, Any]]:
-    """Stars (rating models), sentiment and its probability, and the explanation, per text."""
-    from shoplens.reviews.models import RatingModel
+def predict_rows(model: Any, texts: list[str], explain: bool,
+                 languages: list[str] | None = None) -> list[dict[str, Any]]:
+    """Stars (rating models), sentiment and its probability, and the explanation, per text (one pass of the
+    model for the predictions, one per word for the explanations); ``languages``: detected when absent."""
+    import numpy as np
 
-    rows: list[dict[str, Any]] = []
+    from shoplens.reviews.models import RatingModel, stars_to_sentiment
+
+    index, probs, groups = model.predict_with_proba(texts, languages)
     if isinstance(model, RatingModel):
-        stars = model.predict(texts)
-        probs = model.sentiment_proba(texts)
-        sentiment = model.predict_sentiment(texts)
+        stars, probs = index + 1, stars_to_sentiment(probs)
         names = ["negative", "neutral", "positive"]
-        for i, text in enumerate(texts):
-            rows.append({"text": text, "stars": int(stars[i]), "sentiment": str(sentiment[i]),
-                         "confidence": round(float(probs[i, names.index(sentiment[i])]), 4)})
+        sentiment = model.sentiment_of(probs, groups)
     else:
-        probs = model.predict_proba(texts)
-        labels = model.predict(texts)
-        for i, text in enumerate(texts):
-            rows.append({"text": text, "stars": None, "sentiment": str(labels[i]),
-                         "confidence": round(float(probs[i, model.class_names_.index(labels[i])]), 4)})
+        stars, names = [None] * len(texts), model.class_names_
+        sentiment = np.asarray(names, dtype=object)[index]
+    rows = [{"text": text, "stars": None if stars[i] is None else int(stars[i]), "sentiment": str(sentiment[i]),
+             "confidence": round(float(probs[i, names.index(sentiment[i])]), 4)} for i, text in enumerate(texts)]
     if explain:
-        for row, why in zip(rows, model.explain(texts), strict=True):
+        for row, why in zip(rows, model.explain(texts, languages), strict=True):
             row["explained_label"] = why["label"]
             row["words"] = why["words"]
     return rows

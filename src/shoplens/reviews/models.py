@@ -165,15 +165,16 @@ class ReviewClassifier(Estimator):
 
     def predict_index(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> np.ndarray:
         """Class indices after the tuned decoding."""
+        return self.predict_with_proba(texts, languages)[0]
+
+    def predict_with_proba(self, texts: Sequence[str], languages: Sequence[str] | None = None
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Class indices after the tuned decoding, class probabilities and each text's language group, from
+        one pass of the model (what ``predict_index`` and ``predict_proba`` give with two)."""
         items = _texts(texts)
         probs = self.predict_proba(items, languages)
         groups = self._route(items, languages)
-        out = probs.argmax(1)
-        for group, decoder in self.decoders_.items():
-            rows = groups == group
-            if rows.any():
-                out[rows] = decoder.predict(np.log(np.clip(probs[rows], 1e-9, 1)))
-        return out
+        return _decoded(probs, groups, self.decoders_), probs, groups
 
     def predict(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> np.ndarray:
         """Predicted labels (class names)."""
@@ -336,15 +337,14 @@ class RatingModel(ReviewClassifier):
     def predict_sentiment(self, texts: Sequence[str], languages: Sequence[str] | None = None,
                           binary: bool = False) -> np.ndarray:
         """``negative``/``neutral``/``positive`` (or ``negative``/``positive`` when ``binary``)."""
-        probs = self.sentiment_proba(texts, languages)
-        groups = self._route(_texts(texts), languages)
+        return self.sentiment_of(self.sentiment_proba(texts, languages), self._route(_texts(texts), languages),
+                                 binary)
+
+    def sentiment_of(self, probs: np.ndarray, groups: np.ndarray, binary: bool = False) -> np.ndarray:
+        """Sentiment labels of sentiment probabilities (``stars_to_sentiment``) with the tuned decoding."""
         if binary:
             probs = probs[:, [0, 2]]
-        out = probs.argmax(1)
-        for group, decoder in (self.binary_decoders_ if binary else self.sentiment_decoders_).items():
-            rows = groups == group
-            if rows.any():
-                out[rows] = decoder.predict(np.log(np.clip(probs[rows], 1e-9, 1)))
+        out = _decoded(probs, groups, self.binary_decoders_ if binary else self.sentiment_decoders_)
         names = np.array(["negative", "positive"] if binary else SENTIMENT_NAMES, dtype=object)
         return names[out]
 
@@ -392,6 +392,16 @@ class SentimentModel(ReviewClassifier):
         if label.notna().any():
             return label.where(label.isin([0, 1])), ["negative", "positive"]
         raise InputError("a sentiment model needs reviews with a 'rating' (1–5) or a 0/1 'label'")
+
+
+def _decoded(probs: np.ndarray, groups: np.ndarray, decoders: dict[str, Any]) -> np.ndarray:
+    """Class indices: the most probable class, or each language group's tuned decoder where it has one."""
+    out = probs.argmax(1)
+    for group, decoder in decoders.items():
+        rows = groups == group
+        if rows.any():
+            out[rows] = decoder.predict(np.log(np.clip(probs[rows], 1e-9, 1)))
+    return out
 
 
 def stars_to_sentiment(star_probs: np.ndarray) -> np.ndarray:

@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from shoplens import __version__
 from shoplens.serve.auth import KeyStore
-from shoplens.serve.deps import ServiceState
+from shoplens.serve.compute import ComputeLimits
+from shoplens.serve.deps import ServiceState, single_query_values
 from shoplens.serve.errors import install_error_handlers
 from shoplens.serve.pages import STATIC_DIR, page_router
 from shoplens.serve.registry import Capability
@@ -42,9 +43,11 @@ def create_app(workspace_path: str | os.PathLike, *, settings: ServiceSettings |
     capabilities = load_capabilities() if capabilities is None else capabilities
     path = Path(workspace_path).resolve()
     pages = sorted((p for c in capabilities for p in c.pages), key=lambda p: (p.order, p.title))
-    app = FastAPI(title="shoplens", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None)
+    app = FastAPI(title="shoplens", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None,
+                  dependencies=[Depends(single_query_values)])
     app.state.shoplens = ServiceState(workspace_path=path, settings=settings, keys=KeyStore(path),
-                                      sessions=SessionStore(settings.session_hours * 3600), pages=pages)
+                                      sessions=SessionStore(settings.session_hours * 3600), pages=pages,
+                                      compute=ComputeLimits(settings.compute_budget_s, settings.compute_workers))
     install_error_handlers(app, settings.retry_after_s)
     app.middleware("http")(_security_headers)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

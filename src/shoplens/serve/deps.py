@@ -11,10 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from shoplens.serve.auth import KeyInfo, KeyStore, Role
+from shoplens.serve.compute import Compute, ComputeLimits
 from shoplens.serve.gate import WarehouseGate
 from shoplens.serve.registry import Page
 from shoplens.serve.sessions import COOKIE_NAME, SessionStore
@@ -23,6 +25,11 @@ from shoplens.serve.warehouse import Warehouse
 from shoplens.workspace import Workspace
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+MAX_OFFSET = 10**12
+# ?limit= and ?offset= of the paged endpoints (their value goes through page_limit)
+Limit = Query(None, ge=1, le=ServiceSettings.max_rows,
+              description=f"rows per page (default {ServiceSettings.default_rows}, at most {ServiceSettings.max_rows})")
+Offset = Query(0, ge=0, le=MAX_OFFSET)
 
 bearer_scheme = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: <API key>")
@@ -36,6 +43,7 @@ class ServiceState:
     settings: ServiceSettings
     keys: KeyStore
     sessions: SessionStore
+    compute: ComputeLimits
     gate: WarehouseGate = field(default_factory=WarehouseGate)
     pages: list[Page] = field(default_factory=list)
 
@@ -49,8 +57,23 @@ def get_settings(state: ServiceState = Depends(get_state)) -> ServiceSettings:
 
 
 def page_limit(limit: int | None, settings: ServiceSettings) -> int:
-    """Rows per page: ``limit`` when given, the default otherwise, never above the cap."""
+    """Rows per page: ``limit`` when given, the default otherwise. The schema caps ``limit`` at the default
+    ``max_rows``; a service configured with a lower cap refuses more the same way (422), never silently."""
+    if limit is not None and limit > settings.max_rows:
+        raise RequestValidationError([{"type": "less_than_equal", "loc": ("query", "limit"),
+                                       "msg": f"Input should be less than or equal to {settings.max_rows}",
+                                       "input": limit, "ctx": {"le": settings.max_rows}}])
     return min(limit or settings.default_rows, settings.max_rows)
+
+
+def single_query_values(request: Request) -> None:
+    """Each query parameter at most once, as the schema says (no endpoint takes a list in the query): FastAPI
+    would otherwise keep the last value of ``?limit=5&limit=5000`` without a word."""
+    names = [name for name, _ in request.query_params.multi_items()]
+    repeated = next((name for name in names if names.count(name) > 1), None)
+    if repeated is not None:
+        raise RequestValidationError([{"type": "repeated", "loc": ("query", repeated), "input": None,
+                                       "msg": f"give {repeated} once (it is given {names.count(repeated)} times)"}])
 
 
 def get_workspace(state: ServiceState = Depends(get_state)) -> Workspace:
@@ -98,3 +121,9 @@ def require(role: Role) -> Callable[..., KeyInfo]:
 require_read = require(Role.read)
 require_write = require(Role.write)
 require_admin = require(Role.admin)
+
+
+def get_compute(state: ServiceState = Depends(get_state), key: KeyInfo = Depends(require_read)) -> Compute:
+    """What compute endpoints run their work with (``require_read`` is the router's own check, answered once
+    per request)."""
+    return Compute(state.compute, key)

@@ -1,4 +1,4 @@
-"""Errors → HTTP answers: 4xx with the one-line message for bad input, 503 (Retry-After) when busy."""
+"""Errors → HTTP answers: 4xx with the one-line message for bad input, 429 or 503 (Retry-After) when busy."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from shoplens.errors import InputError, NotFound, ShoplensError, WorkspaceBusy, WorkspaceError
+from shoplens.serve.compute import KeyBusy, OverBudget
 from shoplens.serve.upload import UnsupportedMediaType, UploadTooLarge
 
 STATUS: dict[type[Exception], int] = {
+    KeyBusy: 429,
+    OverBudget: 503,
     UploadTooLarge: 413,
     UnsupportedMediaType: 415,
     NotFound: 404,
@@ -34,7 +37,8 @@ def status_of(exc: Exception) -> int:
 def install_error_handlers(app: FastAPI, retry_after_s: int) -> None:
     def shoplens_error(_request: Request, exc: Exception) -> JSONResponse:
         status = status_of(exc)
-        headers = {"Retry-After": str(retry_after_s)} if isinstance(exc, WorkspaceBusy) else None
+        retry_after = getattr(exc, "retry_after_s", retry_after_s if isinstance(exc, WorkspaceBusy) else None)
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
         return JSONResponse({"detail": one_line(str(exc))}, status_code=status, headers=headers)
 
     def warehouse_locked(_request: Request, exc: Exception) -> JSONResponse:

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from shoplens.schema import TABLES
+
+
+def _whole_number(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def not_zero(value: float | None) -> float | None:
+    """A field validator for numbers whose schema says ``NOT_ZERO``: zero is a 422, as the schema promises."""
+    if value == 0:
+        raise ValueError("must not be zero")
+    return value
+
+
+# JSON Schema's integer includes 35.0: accepted as 35 even in strict models (35.5, "35" and true are not)
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+NOT_ZERO: dict[str, Any] = {"not": {"const": 0}}  # json_schema_extra of a number that must not be zero
 
 
 class ErrorBody(BaseModel):

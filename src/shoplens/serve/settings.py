@@ -15,7 +15,9 @@ class ServiceSettings:
     max_form_field_bytes: int = 64 * 1024  # each non-file multipart field (map, format, tz)
     max_form_fields: int = 100
     default_rows: int = 100  # rows per page when ?limit= is not given
-    max_rows: int = 1000  # ?limit= is capped here
+    max_rows: int = 1000  # the largest ?limit= (the schema says 1000; a lower setting refuses more with 422 too)
     retry_after_s: int = 5  # Retry-After of a 503 while the warehouse is being written
     write_wait_s: float = 30.0  # how long an upload waits for an ingest already running in this process
     session_hours: float = 12.0  # lifetime of a dashboard sign-in
+    compute_budget_s: float = 5.0  # each computation (pricing/optimize, reviews/predict …) answers within it or 503
+    compute_workers: int = 4  # computations running at once; more wait in line, within their budget

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from shoplens.errors import NotFound
 from shoplens.serve.datatable import Column, DataTable
-from shoplens.serve.deps import get_settings, get_warehouse, page_limit, require_read
+from shoplens.serve.deps import Limit, Offset, get_settings, get_warehouse, page_limit, require_read
 from shoplens.serve.models import TableRows, error_responses
 from shoplens.serve.registry import Capability, Page, PageQuery
 from shoplens.serve.settings import ServiceSettings
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
     from shoplens.engine.sql import PortableQuery
 
-MAX_OFFSET = 10**12
 # table → the command that computes it (for the 404 message)
 COMMANDS = {
     "analytics_kpis_day": "shoplens analyze kpis --grain day",
@@ -89,8 +88,6 @@ def read_rows(con: duckdb.DuckDBPyConnection, name: str, *, where: str = "", par
     return {"name": name, "columns": columns, "rows": rows, "total": total, "limit": limit, "offset": offset}
 
 
-Limit = Query(None, ge=1, le=MAX_OFFSET, description="rows per page (capped)")
-Offset = Query(0, ge=0, le=MAX_OFFSET)
 Segment = Query(None, max_length=200, description="only this segment ('all' = overall)")
 
 

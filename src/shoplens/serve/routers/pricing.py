@@ -6,27 +6,25 @@ computed from the deployed model without writing anything; and the dashboard pag
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shoplens.errors import NotFound
+from shoplens.serve.compute import Compute
 from shoplens.serve.datatable import Column, DataTable, with_titles
-from shoplens.serve.deps import get_settings, get_warehouse, page_limit, require_read
-from shoplens.serve.models import error_responses
+from shoplens.serve.deps import Limit, Offset, get_compute, get_settings, get_warehouse, page_limit, require_read
+from shoplens.serve.models import NOT_ZERO, WholeNumber, error_responses, not_zero
 from shoplens.serve.registry import Capability, Page, PageQuery
 from shoplens.serve.settings import ServiceSettings
 from shoplens.serve.warehouse import Warehouse, jsonable
 from shoplens.views import product_titles
 
-MAX_OFFSET = 10**12
 MISSING = "Nothing computed yet: run `shoplens pricing elasticity` (or `shoplens run`)."
 
 router = APIRouter(prefix="/api/v1/pricing", tags=["pricing"], dependencies=[Depends(require_read)],
                    responses=error_responses(401, 403, 404, 503))
-Limit = Query(None, ge=1, le=MAX_OFFSET, description="rows per page (capped)")
-Offset = Query(0, ge=0, le=MAX_OFFSET)
 
 
 class Rows(BaseModel):
@@ -52,24 +50,27 @@ class OptimizeRequest(BaseModel):
     objective: Literal["profit", "revenue"] = "profit"
     margin_floor: float = Field(0.1, ge=0, lt=1, description="minimum (price − cost) / price")
     max_change: float = Field(0.1, gt=0, lt=1, description="maximum relative price change")
-    endings: list[float] | None = Field([0.99], min_length=1, max_length=20,
-                                        description="allowed cents (fractions in [0, 1)); null for any")
-    horizon_days: int = Field(28, ge=1, le=365)
+    endings: list[Annotated[float, Field(ge=0, lt=1)]] | None = Field(
+        [0.99], min_length=1, max_length=20, description="allowed cents (fractions in [0, 1)); null for any")
+    horizon_days: WholeNumber = Field(28, ge=1, le=365)
     category_max_change: float | None = Field(0.05, ge=0, lt=1)
     category_min_units: float | None = Field(None, gt=0, le=1)
-    products: int = Field(100, ge=1, le=10_000, description="changes returned (largest expected profit change)")
+    products: WholeNumber = Field(100, ge=1, le=10_000,
+                                  description="changes returned (largest expected profit change)")
 
 
 class PlanRequest(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
     products: list[str] = Field(default_factory=list, max_length=500,
                                 description="products to test (empty: the ten best sellers with an estimate)")
-    price_change: float = Field(0.05, gt=-0.5, lt=1)
+    price_change: float = Field(0.05, gt=-0.5, lt=1, json_schema_extra=NOT_ZERO)
     design: Literal["switchback", "split"] = "switchback"
-    block_days: int = Field(7, ge=1, le=56)
-    detectable_elasticity: float | None = Field(None, ge=-20, le=20)
+    block_days: WholeNumber = Field(7, ge=1, le=56)
+    detectable_elasticity: float | None = Field(None, ge=-20, le=20, json_schema_extra=NOT_ZERO)
     alpha: float = Field(0.05, gt=0, lt=0.5)
     power: float = Field(0.8, ge=0.5, lt=1)
+
+    _not_zero = field_validator("price_change", "detectable_elasticity")(not_zero)
 
 
 def _bundle(warehouse: Warehouse) -> Any:
@@ -158,8 +159,14 @@ def identification(warehouse: Warehouse = Depends(get_warehouse)) -> dict[str, A
 
 
 @router.post("/optimize", summary="Suggested prices under the given constraints (computed, nothing stored)",
-             responses=error_responses(400))
-def optimize(request: OptimizeRequest, warehouse: Warehouse = Depends(get_warehouse)) -> dict[str, Any]:
+             responses=error_responses(400, 429))
+async def optimize(request: OptimizeRequest, compute: Compute = Depends(get_compute),
+                   warehouse: Warehouse = Depends(get_warehouse)) -> dict[str, Any]:
+    return await compute("pricing/optimize", _optimize, warehouse, request,
+                         narrow="a smaller max_change, fewer endings, no category constraints")
+
+
+def _optimize(warehouse: Warehouse, request: OptimizeRequest) -> dict[str, Any]:
     from shoplens.pricing.model import ElasticityModel
     from shoplens.pricing.store import bundle_path
     from shoplens.pricing.workflow import default_optimizer, suggest
@@ -175,8 +182,13 @@ def optimize(request: OptimizeRequest, warehouse: Warehouse = Depends(get_wareho
 
 
 @router.post("/plan-test", summary="Duration of a price test for the wanted power (computed, nothing stored)",
-             responses=error_responses(400))
-def plan_test(request: PlanRequest, warehouse: Warehouse = Depends(get_warehouse)) -> dict[str, Any]:
+             responses=error_responses(400, 429))
+async def plan_test(request: PlanRequest, compute: Compute = Depends(get_compute),
+                    warehouse: Warehouse = Depends(get_warehouse)) -> dict[str, Any]:
+    return await compute("pricing/plan-test", _plan_test, warehouse, request, narrow="fewer products")
+
+
+def _plan_test(warehouse: Warehouse, request: PlanRequest) -> dict[str, Any]:
     from shoplens.pricing.experiments import plan_price_test
     from shoplens.pricing.model import ElasticityModel
     from shoplens.pricing.store import bundle_path

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 
-from shoplens.serve.deps import get_settings, get_warehouse, page_limit, require_read
+from shoplens.serve.deps import Limit, Offset, get_settings, get_warehouse, page_limit, require_read
 from shoplens.serve.models import QuarantineOverview, QuarantinePage, error_responses, table_name
 from shoplens.serve.registry import Capability
 from shoplens.serve.settings import ServiceSettings
 from shoplens.serve.warehouse import Warehouse, canonical_table, quarantine_overview, quarantine_rows
-
-MAX_OFFSET = 10**12
 
 router = APIRouter(prefix="/api/v1/quarantine", tags=["quarantine"], dependencies=[Depends(require_read)],
                    responses=error_responses(401, 403, 503))
@@ -27,8 +25,8 @@ def list_quarantine(warehouse: Warehouse = Depends(get_warehouse)) -> Quarantine
             summary="A table's quarantined rows (newest run first): reason, source row, values")
 def get_quarantine_rows(table: str = table_name(),
                         run: str | None = Query(None, max_length=200, description="one run only"),
-                        limit: int | None = Query(None, ge=1, le=MAX_OFFSET, description="rows per page (capped)"),
-                        offset: int = Query(0, ge=0, le=MAX_OFFSET),
+                        limit: int | None = Limit,
+                        offset: int = Offset,
                         settings: ServiceSettings = Depends(get_settings),
                         warehouse: Warehouse = Depends(get_warehouse)) -> QuarantinePage:
     canonical_table(table)

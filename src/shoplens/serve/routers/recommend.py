@@ -12,9 +12,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from shoplens.errors import NotFound, ShoplensError
-from shoplens.serve.deps import ServiceState, get_state, get_warehouse, require_read, session_key
+from shoplens.serve.compute import Compute
+from shoplens.serve.deps import ServiceState, get_compute, get_state, get_warehouse, require_read, session_key
 from shoplens.serve.models import error_responses
 from shoplens.serve.registry import Capability, Page, PageQuery
 from shoplens.serve.warehouse import Warehouse, jsonable
@@ -97,10 +99,11 @@ def model_summary(warehouse: Warehouse = Depends(get_warehouse)) -> ModelSummary
 
 @api.get("/customers/{customer_id}", response_model=CustomerRecommendations,
          summary="Top-k products for a customer, each with its explanation")
-def for_customer(customer_id: str = CUSTOMER_ID, k: int = Query(10, ge=1, le=100),
-                 warehouse: Warehouse = Depends(get_warehouse)) -> CustomerRecommendations:
-    model, card = _model(warehouse)
-    frame = model.recommend(customer_id, k)
+async def for_customer(customer_id: str = CUSTOMER_ID, k: int = Query(10, ge=1, le=100),
+                       compute: Compute = Depends(get_compute),
+                       warehouse: Warehouse = Depends(get_warehouse)) -> CustomerRecommendations:
+    model, card = await run_in_threadpool(_model, warehouse)  # loaded once per version
+    frame = await compute("recommend/customers", model.recommend, customer_id, k, heavy=False)
     return CustomerRecommendations(customer_id=customer_id, model=model.name, version=card.version,
                                    items=[Recommendation(**r) for r in _rows(frame)])
 
@@ -118,21 +121,28 @@ def customer_history(customer_id: str = CUSTOMER_ID, limit: int = Query(20, ge=1
 
 @api.get("/products/{product_id}/similar", response_model=RelatedItems,
          summary="Products similar to one product under the deployed model")
-def similar(product_id: str = PRODUCT_ID, k: int = Query(10, ge=1, le=100),
-            warehouse: Warehouse = Depends(get_warehouse)) -> RelatedItems:
-    model, _ = _model(warehouse)
-    return RelatedItems(product_id=product_id, items=_rows(model.similar(product_id, k)))
+async def similar(product_id: str = PRODUCT_ID, k: int = Query(10, ge=1, le=100),
+                  compute: Compute = Depends(get_compute),
+                  warehouse: Warehouse = Depends(get_warehouse)) -> RelatedItems:
+    model, _ = await run_in_threadpool(_model, warehouse)
+    frame = await compute("recommend/similar", model.similar, product_id, k, heavy=False)
+    return RelatedItems(product_id=product_id, items=_rows(frame))
 
 
-@api.get("/products/{product_id}/together", response_model=RelatedItems,
+@api.get("/products/{product_id}/together", response_model=RelatedItems, responses=error_responses(429),
          summary="Products bought in the same orders (support, confidence, lift)")
-def together(product_id: str = PRODUCT_ID, k: int = Query(10, ge=1, le=100),
-             warehouse: Warehouse = Depends(get_warehouse)) -> RelatedItems:
+async def together(product_id: str = PRODUCT_ID, k: int = Query(10, ge=1, le=100),
+                   compute: Compute = Depends(get_compute),
+                   warehouse: Warehouse = Depends(get_warehouse)) -> RelatedItems:
+    frame = await compute("recommend/together", _bought_together, warehouse, product_id, k)
+    return RelatedItems(product_id=product_id, items=_rows(frame))
+
+
+def _bought_together(warehouse: Warehouse, product_id: str, k: int) -> Any:
     from shoplens.recommend.related import bought_together
 
-    with warehouse.read() as con:
-        frame = bought_together(con, product_id, k)
-    return RelatedItems(product_id=product_id, items=_rows(frame))
+    with warehouse.read() as con:  # counts the shop's baskets per request: a heavy computation
+        return bought_together(con, product_id, k)
 
 
 router.include_router(api)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 
-from shoplens.serve.deps import get_settings, get_warehouse, page_limit, require_read
+from shoplens.serve.deps import Limit, Offset, get_settings, get_warehouse, page_limit, require_read
 from shoplens.serve.models import TableList, TableRows, error_responses, table_name
 from shoplens.serve.registry import Capability
 from shoplens.serve.settings import ServiceSettings
 from shoplens.serve.warehouse import Warehouse, canonical_table, table_overview, table_rows
-
-MAX_OFFSET = 10**12
 
 router = APIRouter(prefix="/api/v1/tables", tags=["tables"], dependencies=[Depends(require_read)],
                    responses=error_responses(401, 403, 503))
@@ -24,9 +22,7 @@ def list_tables(warehouse: Warehouse = Depends(get_warehouse)) -> TableList:
 
 @router.get("/{name}", response_model=TableRows, summary="Rows of one table, ordered by its key",
             responses=error_responses(404))
-def get_table_rows(name: str = table_name(),
-                   limit: int | None = Query(None, ge=1, le=MAX_OFFSET, description="rows per page (capped)"),
-                   offset: int = Query(0, ge=0, le=MAX_OFFSET),
+def get_table_rows(name: str = table_name(), limit: int | None = Limit, offset: int = Offset,
                    settings: ServiceSettings = Depends(get_settings),
                    warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
     canonical_table(name)
