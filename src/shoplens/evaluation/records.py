@@ -61,8 +61,8 @@ SPLIT_LABELS: dict[str, str] = {
 # Folder names of ../shared/data (a test checks this list against the folder when it is present),
 # and sources that users supply themselves.
 DATA_FOLDERS: tuple[str, ...] = (
-    "amazon_cellphones_catalog", "amazon_giftcards", "amazon_qa", "bakery_transactions", "cdnow", "diginetica",
-    "groceries_baskets", "movielens_100k", "online_shoppers_intention", "online_shopping_10_cats",
+    "amazon_cellphones_catalog", "amazon_giftcards", "amazon_qa", "bakery_transactions", "cdnow", "clinc150",
+    "diginetica", "groceries_baskets", "movielens_100k", "online_shoppers_intention", "online_shopping_10_cats",
     "recbole_ml100k_kg", "s3rec_amazon_seq", "taobao_userbehavior_sample", "womens_clothing_reviews",
 )
 USER_SUPPLIED_SOURCES: tuple[str, ...] = ("online_retail_ii",)
