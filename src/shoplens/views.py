@@ -2,7 +2,7 @@
 
 Views are plain SQL, re-created when the workspace opens for writing, so they follow the shop's
 timezone (``shoplens.toml``). Days are calendar days in that timezone. Also the product titles people read
-in place of ids (:func:`product_titles`).
+in place of ids (:func:`product_titles`) and what products sold in a period (:func:`sales_by_product`).
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import duckdb
+
+    from shoplens.period import Period
 
 # Weight of each kind of interaction in the ``interactions`` view: a purchase counts its units, an
 # explicit rating or review its stars, click-stream events a fixed strength (documented in docs/data.md).
@@ -117,3 +119,12 @@ def product_titles(con: duckdb.DuckDBPyConnection, ids: Iterable[Any]) -> dict[s
     rows = con.execute("SELECT product_id, title FROM products WHERE product_id IN (SELECT unnest(?)) "
                        "AND title IS NOT NULL AND trim(title) <> ''", [wanted]).fetchall()
     return dict(rows)
+
+
+def sales_by_product(con: duckdb.DuckDBPyConnection, ids: Iterable[Any], period: Period) -> dict[str, tuple[Any, Any]]:
+    """(units, revenue) that each of the given products sold on the days of ``period`` (``daily_sales``); products
+    without a sale in it are left out."""
+    where, params = period.days("day")
+    rows = con.execute(f"SELECT product_id, sum(units), sum(revenue) FROM daily_sales WHERE product_id IN "
+                       f"(SELECT unnest(?)) AND {where} GROUP BY product_id", [sorted(ids), *params]).fetchall()
+    return {product: (units, revenue) for product, units, revenue in rows}

@@ -53,6 +53,18 @@ DEFAULT_DIR = "shoplens-workspace"
 SUBDIRS = ("quarantine", "models", "index", "graph", "reports", "secrets", "tmp", "logs")
 
 
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the warehouse behind ``con`` holds a table or view ``name`` (a stored result, say)."""
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+                            "AND table_name = ?", [name]).fetchall()[0][0])
+
+
+def column_names(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    """The columns of a table or view, in their order (none when there is no such table)."""
+    rows = con.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' "
+                       "AND table_name = ? ORDER BY ordinal_position", [name]).fetchall()
+    return [r[0] for r in rows]
+
 
 def default_path() -> Path:
     """``$SHOPLENS_WORKSPACE`` when set, else ``./shoplens-workspace``."""
@@ -283,10 +295,7 @@ class Workspace:
 
     def columns(self, name: str) -> list[str]:
         with self.connect() as con:
-            rows = con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
-                [name]).fetchall()
-        return [r[0] for r in rows]
+            return column_names(con, name)
 
     def counts(self) -> dict[str, int]:
         """Row counts of the canonical tables."""

@@ -7,6 +7,9 @@ Tables written (replaced on each run):
   created_at`` — the latest forecast per series and period;
 - ``inventory_plan``: one row per product (see :func:`shoplens.forecast.inventory.inventory_plan`) plus
   ``model_version`` and ``created_at``.
+
+The service reads them through the functions on an open connection at the end (pandas is imported where it is
+used, so the service's router imports this module at no cost).
 """
 
 from __future__ import annotations
@@ -14,12 +17,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from shoplens.errors import InputError, NotFound
+from shoplens.workspace import column_names
 
 if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
     from shoplens.forecast.forecaster import Forecaster
+    from shoplens.period import Period
     from shoplens.workspace import Workspace
 
 MODEL_NAME = "forecast"
@@ -62,6 +68,8 @@ def write_forecast(ws: Workspace, forecast: pd.DataFrame, version: str, level: s
 
 def write_plan(ws: Workspace, plan: pd.DataFrame, version: str) -> int:
     """Replace ``inventory_plan`` with ``plan``; returns the rows written."""
+    import pandas as pd
+
     frame = plan.assign(model_version=version, created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None))
     for column in ("eoq", "newsvendor_qty"):
         if column in frame:
@@ -90,9 +98,12 @@ def read_forecast(ws: Workspace, products: list[str] | None = None) -> pd.DataFr
 def read_plan(ws: Workspace) -> pd.DataFrame:
     """The stored inventory plan, products to reorder first."""
     _require(ws, PLAN_TABLE, "shoplens forecast inventory plan")
-    columns = set(ws.columns(PLAN_TABLE))
-    order = "order_now DESC, " if "order_now" in columns else ""
-    return ws.sql(f"SELECT * FROM {PLAN_TABLE} ORDER BY {order}unique_id")
+    return ws.sql(f"SELECT * FROM {PLAN_TABLE} ORDER BY {_plan_order(ws.columns(PLAN_TABLE))}")
+
+
+def _plan_order(columns: list[str]) -> str:
+    """Products to order now first (when the plan says which), then by product."""
+    return "order_now DESC, unique_id" if "order_now" in columns else "unique_id"
 
 
 def _require(ws: Workspace, table: str, command: str) -> None:
@@ -118,6 +129,8 @@ def demand_at_prices(ws: Workspace, prices: pd.DataFrame, horizon: int = 28,
     price never raises demand). For pricing (issue 7): a what-if of demand; the elasticity itself, with
     controls for seasons and promotions, is the pricing capability's to estimate.
     """
+    import pandas as pd
+
     fc = forecaster or load_model(ws)
     frame = prices.rename(columns={"product_id": "unique_id"}).copy()
     if "unique_id" not in frame or "price" not in frame:
@@ -146,3 +159,63 @@ def demand_at_prices(ws: Workspace, prices: pd.DataFrame, horizon: int = 28,
     out["y_base"] = merged["y"].to_numpy()
     out["y"] = (merged["y"] * ratio.clip(lower=0)).to_numpy()
     return out.reset_index(drop=True)
+
+
+# -- reads on an open connection: the service and its dashboard -----------------------------------------------
+INTERVAL_COLUMNS = ("y_lo_80", "y_hi_80", "y_lo_95", "y_hi_95")
+
+
+def series_overview(con: duckdb.DuckDBPyConnection, limit: int, offset: int) -> dict[str, Any]:
+    """One page of the forecast's series, largest total first — ``series``: (unique_id, periods, total, first
+    day, last day) — with the number of series and the forecast's ``model_version`` and ``created_at``."""
+    series = con.execute(f"SELECT unique_id, count(*), sum(y), min(ds), max(ds) FROM {FORECAST_TABLE} "
+                         "GROUP BY unique_id ORDER BY sum(y) DESC, unique_id LIMIT ? OFFSET ?",
+                         [limit, offset]).fetchall()
+    total = con.execute(f"SELECT count(DISTINCT unique_id) FROM {FORECAST_TABLE}").fetchone()[0]
+    version, created_at = con.execute(
+        f"SELECT any_value(model_version), max(created_at) FROM {FORECAST_TABLE}").fetchone()
+    return {"series": series, "total": total, "model_version": version, "created_at": created_at}
+
+
+def ranked_series(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every series of the forecast, largest total first."""
+    rows = con.execute(f"SELECT unique_id FROM {FORECAST_TABLE} GROUP BY unique_id "
+                       "ORDER BY sum(y) DESC, unique_id").fetchall()
+    return [r[0] for r in rows]
+
+
+def series_points(con: duckdb.DuckDBPyConnection, unique_id: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The interval columns the forecast holds (of :data:`INTERVAL_COLUMNS`) and one series' rows, by date:
+    (ds, y, *intervals, model_version); no rows for an unknown series."""
+    present = set(column_names(con, FORECAST_TABLE))
+    intervals = [c for c in INTERVAL_COLUMNS if c in present]
+    rows = con.execute(f"SELECT ds, y, {', '.join(intervals) or 'NULL'}, model_version FROM {FORECAST_TABLE} "
+                       "WHERE unique_id = ? ORDER BY ds", [unique_id]).fetchall()
+    return intervals, rows
+
+
+def recent_units(con: duckdb.DuckDBPyConnection, product_id: str, days: int) -> list[tuple[dt.date, Any]]:
+    """(day, units) of the product's last ``days`` days in ``daily_sales``, oldest first."""
+    rows = con.execute("SELECT day, units FROM daily_sales WHERE product_id = ? ORDER BY day DESC LIMIT ?",
+                       [product_id, days]).fetchall()
+    return rows[::-1]
+
+
+def units_in_period(con: duckdb.DuckDBPyConnection, product_id: str, period: Period) -> list[tuple[dt.date, Any]]:
+    """(day, units) of the product on the days of ``period`` in ``daily_sales``, oldest first."""
+    where, params = period.days("day")
+    return con.execute(f"SELECT day, units FROM daily_sales WHERE product_id = ? AND {where} ORDER BY day",
+                       [product_id, *params]).fetchall()
+
+
+def plan_page(con: duckdb.DuckDBPyConnection, limit: int, offset: int, order_now: bool | None = None
+              ) -> dict[str, Any]:
+    """One page of the inventory plan, products to order now first (only those to order now, or only the others,
+    when ``order_now`` is given and the plan says): its ``columns``, ``rows`` and the ``total`` rows matching."""
+    columns = column_names(con, PLAN_TABLE)
+    where = "WHERE order_now = ?" if "order_now" in columns and order_now is not None else ""
+    params: list[Any] = [order_now] if where else []
+    rows = con.execute(f"SELECT * FROM {PLAN_TABLE} {where} ORDER BY {_plan_order(columns)} LIMIT ? OFFSET ?",
+                       [*params, limit, offset]).fetchall()
+    total = con.execute(f"SELECT count(*) FROM {PLAN_TABLE} {where}", params).fetchone()[0]
+    return {"columns": columns, "rows": rows, "total": total}

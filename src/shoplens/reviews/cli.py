@@ -146,7 +146,8 @@ def aspects(product: Annotated[str | None, typer.Option(help="Only this product 
     import json
 
     from shoplens.reviews.aspects import summary_sentence
-    from shoplens.reviews.store import SUMMARY, has_table
+    from shoplens.reviews.store import SUMMARY
+    from shoplens.workspace import has_table
 
     if by not in ("product", "category"):
         raise InputError(f"--by must be product or category, not {by!r}")

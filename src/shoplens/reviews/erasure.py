@@ -5,7 +5,8 @@ recomputed from the mentions that remain."""
 from __future__ import annotations
 
 from shoplens.data.erasure import Cleaned, Erasure, cleaner
-from shoplens.reviews.store import MENTIONS, SUMMARY, has_table, replace_table, summaries
+from shoplens.reviews.store import MENTIONS, SUMMARY, replace_table, summaries
+from shoplens.workspace import has_table
 
 
 @cleaner("warehouse", "review aspect summaries")

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 @section("Review intelligence", order=30)
 def reviews_section(ws: Workspace) -> str | None:
-    from shoplens.reviews.store import PREDICTIONS, SUMMARY, has_table, sentiment_over_time
+    from shoplens.reviews.store import PREDICTIONS, SUMMARY, sentiment_over_time
+    from shoplens.workspace import has_table
 
     with ws.connect() as con:
         if not has_table(con, PREDICTIONS):

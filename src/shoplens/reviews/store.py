@@ -19,12 +19,12 @@ import pandas as pd
 from shoplens.period import Period
 from shoplens.reviews.aspects import AspectModel, summarize
 from shoplens.reviews.data import from_workspace
+from shoplens.workspace import Workspace, has_table
 
 if TYPE_CHECKING:
     import duckdb
 
     from shoplens.reviews.models import RatingModel, SentimentModel
-    from shoplens.workspace import Workspace
 
 PREDICTIONS = "reviews_predictions"
 MENTIONS = "reviews_aspect_mentions"
@@ -93,11 +93,6 @@ def replace_table(con: duckdb.DuckDBPyConnection, name: str, table: pd.DataFrame
         con.unregister("incoming")
 
 
-def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
-                            "AND table_name = ?", [name]).fetchall()[0][0])
-
-
 def sentiment_over_time(con: duckdb.DuckDBPyConnection, freq: str = "month", period: Period | None = None,
                         timezone: str = "UTC") -> pd.DataFrame:
     """Per period: reviews, share positive / neutral / negative (predicted) and mean rating where given; only
@@ -124,3 +119,30 @@ def aspect_summary(con: duckdb.DuckDBPyConnection, level: str, key: str) -> list
         for column in ("positive_quotes", "negative_quotes"):
             row[column] = json.loads(row[column])
     return records
+
+
+def product_aspects(con: duckdb.DuckDBPyConnection, period: Period | None = None,
+                    timezone: str = "UTC") -> pd.DataFrame:
+    """Aspect counts and quotes per product (the product under ``key``): the stored summaries, or, given a
+    bounded period, summarised from the mentions in the reviews written in it; empty when nothing is stored."""
+    period = period or Period()
+    source = MENTIONS if period.bounded else SUMMARY
+    if not has_table(con, source):
+        return pd.DataFrame(columns=["key", "aspect", "mentions"])
+    if not period.bounded:
+        stored = con.execute(f"SELECT * FROM {SUMMARY} WHERE level = 'product'").df()
+        for column in ("positive_quotes", "negative_quotes"):
+            stored[column] = stored[column].map(json.loads)
+        return stored
+    within, params = period.timestamps("review_ts", timezone)
+    mentions = con.execute(f"SELECT * FROM {MENTIONS} WHERE product_id IS NOT NULL AND {within}", params).df()
+    return summarize(mentions, "product_id").rename(columns={"product_id": "key"})
+
+
+def latest_reviews(con: duckdb.DuckDBPyConnection, limit: int, period: Period | None = None,
+                   timezone: str = "UTC") -> pd.DataFrame:
+    """The newest predicted reviews (written in ``period`` when given) with their title and body."""
+    within, params = (period or Period()).timestamps("p.review_ts", timezone)
+    return con.execute(f"""SELECT p.review_id, p.product_id, p.sentiment, r.title, r.body FROM {PREDICTIONS} p
+                           JOIN reviews r USING (review_id) WHERE {within}
+                           ORDER BY p.review_ts DESC NULLS LAST, p.review_id LIMIT ?""", [*params, limit]).df()

@@ -1,7 +1,7 @@
 """The extension point of the service: each capability registers its router and its dashboard pages.
 
-A capability module under ``shoplens/serve/routers/`` exposes ``capability = Capability(...)`` and is
-named in ``routers.CAPABILITY_MODULES``. Its router's endpoints join the REST API; its pages join the
+A capability module under ``shoplens/serve/routers/`` exposes ``capability = Capability(...)``, which is
+listed in ``routers.CAPABILITIES``. Its router's endpoints join the REST API; its pages join the
 dashboard's navigation. ``requires`` names the modules the capability needs (``"shoplens.analytics"``):
 when one cannot be imported, neither the router nor the pages appear — no placeholders.
 

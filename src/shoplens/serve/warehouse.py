@@ -47,6 +47,11 @@ class Warehouse:
             return self.ws.ingest(table, path, **options)
 
 
+def ping(con: duckdb.DuckDBPyConnection) -> None:
+    """Read the warehouse once (the count of its ingest runs): a ``duckdb.Error`` when it cannot be read."""
+    con.execute("SELECT count(*) FROM ingest_runs").fetchone()
+
+
 def canonical_table(name: str) -> str:
     if name not in TABLES:
         raise NotFound(f"no table {name!r}; tables are: {', '.join(TABLES)}")

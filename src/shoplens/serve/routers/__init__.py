@@ -1,25 +1,29 @@
-"""One router per capability. To add one: write ``routers/<name>.py`` exposing
-``capability = Capability(name, router, pages, requires)``; the capabilities of the pipeline are listed
-here already and their router appears once its module exists."""
+"""One router per capability, each imported by name so that the import graph shows what the service serves. To
+add one: write ``routers/<name>.py`` exposing ``capability = Capability(name, router, pages, requires)``, import
+it here and list its ``capability`` in :data:`CAPABILITIES` (the order of the API's routes)."""
 
 from __future__ import annotations
 
-from shoplens._imports import import_if_present
-from shoplens.pipeline import CAPABILITIES
 from shoplens.serve.registry import Capability
+from shoplens.serve.routers import (
+    analytics,
+    dashboard,
+    forecast,
+    health,
+    ingest,
+    pricing,
+    quarantine,
+    recommend,
+    reviews,
+    tables,
+)
 
-CAPABILITY_MODULES: tuple[str, ...] = ("health", "dashboard", "tables", "ingest", "quarantine",
-                                       *[c for c in CAPABILITIES if c != "data"])
+CAPABILITIES: tuple[Capability, ...] = (
+    health.capability, dashboard.capability, tables.capability, ingest.capability, quarantine.capability,
+    analytics.capability, reviews.capability, recommend.capability, forecast.capability, pricing.capability,
+)
 
 
-def load_capabilities(names: tuple[str, ...] = CAPABILITY_MODULES) -> list[Capability]:
-    """The capabilities whose requirements are met, in the order named."""
-    found = []
-    for name in names:
-        module = import_if_present(f"{__name__}.{name}")
-        if module is None:
-            continue
-        capability = module.capability
-        if capability.available():
-            found.append(capability)
-    return found
+def load_capabilities(capabilities: tuple[Capability, ...] = CAPABILITIES) -> list[Capability]:
+    """The capabilities whose required modules can be imported (``Capability.requires``), in the order listed."""
+    return [capability for capability in capabilities if capability.available()]

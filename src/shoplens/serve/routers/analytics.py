@@ -7,14 +7,14 @@ tables (``shoplens.analytics.period``)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from shoplens.errors import NotFound
+from shoplens.analytics import reads
 from shoplens.serve.datatable import Column, DataTable
 from shoplens.serve.deps import Limit, Offset, get_settings, get_warehouse, page_limit, require_read
 from shoplens.serve.models import TableRows, error_responses
@@ -27,16 +27,6 @@ if TYPE_CHECKING:
 
     from shoplens.engine.sql import PortableQuery
 
-# table → the command that computes it (for the 404 message)
-COMMANDS = {
-    "analytics_kpis_day": "shoplens analyze kpis --grain day",
-    "analytics_kpis_week": "shoplens analyze kpis --grain week",
-    "analytics_kpis_month": "shoplens analyze kpis --grain month", "analytics_rfm": "shoplens analyze rfm",
-    "analytics_rfm_segments": "shoplens analyze rfm", "analytics_cohorts": "shoplens analyze cohorts",
-    "analytics_funnel": "shoplens analyze funnel", "analytics_funnel_times": "shoplens analyze funnel",
-    "analytics_pair_counts": "shoplens analyze baskets", "analytics_rules": "shoplens analyze baskets",
-    "analytics_clv": "shoplens analyze clv", "analytics_churn": "shoplens analyze churn",
-}
 COHORT_MEASURES = ("retention", "active_customers", "revenue", "revenue_per_customer",
                    "cumulative_revenue_per_customer", "repeat_rate")
 
@@ -63,29 +53,13 @@ class ClvSummary(BaseModel):
     mean_p_alive: float | None
 
 
-def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    found = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
-                        "AND table_name = ?", [name]).fetchall()[0][0]
-    return bool(found)
-
-
-def require_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    if not has_table(con, name):
-        raise NotFound(f"no {name} yet: compute it with `{COMMANDS.get(name, 'shoplens analyze all')}` "
-                       "(or `shoplens run`)")
-
-
-def read_rows(con: duckdb.DuckDBPyConnection, name: str, *, where: str = "", params: list[Any] | None = None,
-              order: str, limit: int, offset: int) -> dict[str, Any]:
-    """One page of a stored result; ``where`` and ``order`` are fixed SQL of this module, values are bound."""
-    require_table(con, name)
-    clause = f" WHERE {where}" if where else ""
-    result = con.execute(f"SELECT * FROM {name}{clause} ORDER BY {order} LIMIT ? OFFSET ?",
-                         [*(params or []), limit, offset])
-    columns = [d[0] for d in result.description]
-    rows = [dict(zip(columns, map(jsonable, row), strict=True)) for row in result.fetchall()]
-    total = con.execute(f"SELECT count(*) FROM {name}{clause}", params or []).fetchall()[0][0]
-    return {"name": name, "columns": columns, "rows": rows, "total": total, "limit": limit, "offset": offset}
+def read_rows(con: duckdb.DuckDBPyConnection, name: str, *, filters: Mapping[str, Any] | None = None, limit: int,
+              offset: int) -> TableRows:
+    """One page of a stored result, in its order (``analytics.reads.RESULTS``), as JSON."""
+    page = reads.result_page(con, name, filters=filters, limit=limit, offset=offset)
+    rows = [dict(zip(page["columns"], map(jsonable, row), strict=True)) for row in page["rows"]]
+    return TableRows.model_validate({"name": name, "columns": page["columns"], "rows": rows, "total": page["total"],
+                                     "limit": limit, "offset": offset})
 
 
 Segment = Query(None, max_length=200, description="only this segment ('all' = overall)")
@@ -94,10 +68,9 @@ Segment = Query(None, max_length=200, description="only this segment ('all' = ov
 @router.get("", response_model=AnalyticsList, summary="Stored analytics results and their row counts")
 def list_results(warehouse: Warehouse = Depends(get_warehouse)) -> AnalyticsList:
     with warehouse.read() as con:
-        tables = [AnalyticsTable(name=name, rows=con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0],
-                                 command=command)
-                  for name, command in COMMANDS.items() if has_table(con, name)]
-    return AnalyticsList(tables=tables)
+        computed = reads.computed_results(con)
+    return AnalyticsList(tables=[AnalyticsTable(name=name, rows=rows, command=reads.RESULTS[name].command)
+                                 for name, rows in computed])
 
 
 @router.get("/kpis", response_model=TableRows, summary="KPIs per period, overall and by country, channel, category",
@@ -107,25 +80,21 @@ def get_kpis(grain: Literal["day", "week", "month"] = "day",
              value: str | None = Query(None, max_length=200, description="only this country, channel or category"),
              limit: int | None = Limit, offset: int = Offset, settings: ServiceSettings = Depends(get_settings),
              warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
-    where, params = "dimension = ?", [dimension]
-    if value is not None:
-        where, params = where + " AND value = ?", [*params, value]
     with warehouse.read() as con:
-        return TableRows.model_validate(read_rows(con, f"analytics_kpis_{grain}", where=where, params=params,
-                                                  order="period DESC, value",
-                                                  limit=page_limit(limit, settings), offset=offset))
+        return read_rows(con, f"analytics_kpis_{grain}", filters={"dimension": dimension, "value": value},
+                         limit=page_limit(limit, settings), offset=offset)
 
 
-def _segment_filter(segment: str | None) -> tuple[str, list[str]]:
-    """The WHERE clause and parameters of an optional segment filter."""
-    return ("segment = ?", [segment]) if segment else ("", [])
+def _segment_filter(segment: str | None) -> dict[str, str | None]:
+    """An optional segment filter (an empty segment keeps every row)."""
+    return {"segment": segment or None}
 
 
 @router.get("/rfm/segments", response_model=TableRows, summary="RFM segments: size, revenue share, profile",
             responses=error_responses(404))
 def get_segments(warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
     with warehouse.read() as con:
-        return TableRows.model_validate(read_rows(con, "analytics_rfm_segments", order="rank", limit=100, offset=0))
+        return read_rows(con, "analytics_rfm_segments", limit=100, offset=0)
 
 
 @router.get("/rfm/customers", response_model=TableRows, summary="RFM scores and segment per customer",
@@ -133,11 +102,9 @@ def get_segments(warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
 def get_rfm(segment: str | None = Segment, limit: int | None = Limit, offset: int = Offset,
             settings: ServiceSettings = Depends(get_settings),
             warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
-    where, params = _segment_filter(segment)
     with warehouse.read() as con:
-        return TableRows.model_validate(read_rows(con, "analytics_rfm", where=where, params=params,
-                                                  order="monetary DESC, customer_id",
-                                                  limit=page_limit(limit, settings), offset=offset))
+        return read_rows(con, "analytics_rfm", filters=_segment_filter(segment), limit=page_limit(limit, settings),
+                         offset=offset)
 
 
 @router.get("/cohorts", response_model=TableRows, summary="Cohorts in long form: cohort, segment, period, measures",
@@ -145,29 +112,23 @@ def get_rfm(segment: str | None = Segment, limit: int | None = Limit, offset: in
 def get_cohorts(segment: str | None = Segment, limit: int | None = Limit, offset: int = Offset,
                 settings: ServiceSettings = Depends(get_settings),
                 warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
-    where, params = _segment_filter(segment)
     with warehouse.read() as con:
-        return TableRows.model_validate(read_rows(con, "analytics_cohorts", where=where, params=params,
-                                                  order="segment, cohort, period",
-                                                  limit=page_limit(limit, settings), offset=offset))
+        return read_rows(con, "analytics_cohorts", filters=_segment_filter(segment),
+                         limit=page_limit(limit, settings), offset=offset)
 
 
 @router.get("/funnel", response_model=TableRows, summary="Funnel steps: entities and conversion per segment",
             responses=error_responses(404))
 def get_funnel(segment: str | None = Segment, warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
-    where, params = _segment_filter(segment)
     with warehouse.read() as con:
-        return TableRows.model_validate(read_rows(con, "analytics_funnel", where=where, params=params,
-                                                  order="segment, step_no", limit=1000, offset=0))
+        return read_rows(con, "analytics_funnel", filters=_segment_filter(segment), limit=1000, offset=0)
 
 
 @router.get("/funnel/times", response_model=TableRows, summary="Time to convert, in buckets, per segment",
             responses=error_responses(404))
 def get_funnel_times(segment: str | None = Segment, warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
-    where, params = _segment_filter(segment)
     with warehouse.read() as con:
-        return TableRows.model_validate(read_rows(con, "analytics_funnel_times", where=where, params=params,
-                                                  order="segment, bucket_no", limit=1000, offset=0))
+        return read_rows(con, "analytics_funnel_times", filters=_segment_filter(segment), limit=1000, offset=0)
 
 
 @router.get("/clv", response_model=TableRows, summary="CLV per customer, highest first",
@@ -175,25 +136,14 @@ def get_funnel_times(segment: str | None = Segment, warehouse: Warehouse = Depen
 def get_clv(limit: int | None = Limit, offset: int = Offset, settings: ServiceSettings = Depends(get_settings),
             warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
     with warehouse.read() as con:
-        return TableRows.model_validate(read_rows(con, "analytics_clv", order="clv DESC, customer_id",
-                                                  limit=page_limit(limit, settings), offset=offset))
+        return read_rows(con, "analytics_clv", limit=page_limit(limit, settings), offset=offset)
 
 
 @router.get("/clv/summary", response_model=ClvSummary, summary="The CLV distribution in numbers",
             responses=error_responses(404))
 def get_clv_summary(warehouse: Warehouse = Depends(get_warehouse)) -> ClvSummary:
     with warehouse.read() as con:
-        return ClvSummary.model_validate(clv_summary(con))
-
-
-def clv_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    require_table(con, "analytics_clv")
-    shares = (0.1, 0.25, 0.5, 0.75, 0.9, 0.99)
-    row = con.execute("SELECT count(*), sum(clv), avg(clv), avg(p_alive), quantile_cont(clv, ?) FROM analytics_clv",
-                      [list(shares)]).fetchall()[0]
-    quantiles = dict(zip((f"p{round(s * 100)}" for s in shares), row[4] or [None] * len(shares), strict=True))
-    return {"customers": row[0], "total_clv": row[1], "mean_clv": row[2], "mean_p_alive": row[3],
-            "quantiles": quantiles}
+        return ClvSummary.model_validate(reads.clv_summary(con))
 
 
 @router.get("/churn", response_model=TableRows, summary="Churn probability per customer, highest first",
@@ -201,19 +151,15 @@ def clv_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 def get_churn(limit: int | None = Limit, offset: int = Offset, settings: ServiceSettings = Depends(get_settings),
               warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
     with warehouse.read() as con:
-        return TableRows.model_validate(read_rows(con, "analytics_churn", order="churn_probability DESC, customer_id",
-                                                  limit=page_limit(limit, settings), offset=offset))
+        return read_rows(con, "analytics_churn", limit=page_limit(limit, settings), offset=offset)
 
 
 @router.get("/baskets/rules", response_model=TableRows, summary="Association rules by lift",
             responses=error_responses(404))
 def get_rules(limit: int | None = Limit, offset: int = Offset, settings: ServiceSettings = Depends(get_settings),
               warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
-    order = ("lift DESC, support DESC, list_aggr(antecedents, 'string_agg', ', '), "
-             "list_aggr(consequents, 'string_agg', ', ')")
     with warehouse.read() as con:
-        return TableRows.model_validate(read_rows(con, "analytics_rules", order=order,
-                                                  limit=page_limit(limit, settings), offset=offset))
+        return read_rows(con, "analytics_rules", limit=page_limit(limit, settings), offset=offset)
 
 
 # -- dashboard pages --------------------------------------------------------------------------------------
@@ -246,7 +192,7 @@ CLV_COLUMNS = (Column("customers", "customers", "int"), Column("total_clv", "tot
 
 
 def _missing(name: str) -> dict[str, Any]:
-    return {"missing": f"Nothing computed yet: run `{COMMANDS[name]}` (or `shoplens run`)."}
+    return {"missing": f"Nothing computed yet: run `{reads.RESULTS[name].command}` (or `shoplens run`)."}
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -260,7 +206,7 @@ def _result(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, query: PageQue
 
     if query.period.bounded:
         return run_for_period(con, batch(), query.period, warehouse.ws.config.timezone)[name]
-    return con.sql(f"SELECT * FROM analytics_{name}").df() if has_table(con, f"analytics_{name}") else None
+    return reads.stored_result(con, f"analytics_{name}")
 
 
 def kpi_tables(warehouse: Warehouse, query: PageQuery) -> dict[str, DataTable]:
@@ -368,12 +314,11 @@ def _funnel(warehouse: Warehouse, query: PageQuery) -> tuple[pd.DataFrame, pd.Da
             spec = Funnel.parse(start=start and start.isoformat(sep=" "), end=end and end.isoformat(sep=" "))
             found = run_for_period(con, queries.funnel(spec), query.period, warehouse.ws.config.timezone)
             steps, times = found["funnel"], found["funnel_times"]
-        elif has_table(con, "analytics_funnel"):
-            steps = con.sql("SELECT * FROM analytics_funnel ORDER BY segment, step_no").df()
-            times = con.sql("SELECT * FROM analytics_funnel_times ORDER BY segment, bucket_no").df() \
-                if has_table(con, "analytics_funnel_times") else None
         else:
-            return None
+            steps = reads.stored_result(con, "analytics_funnel")
+            if steps is None:
+                return None
+            times = reads.stored_result(con, "analytics_funnel_times")
     overall = steps[steps["segment"] == "all"].sort_values("step_no")
     return overall, None if times is None else times[times["segment"] == "all"].sort_values("bucket_no")
 
@@ -406,20 +351,10 @@ def funnel_page(warehouse: Warehouse, query: PageQuery) -> dict[str, Any]:
 
 def _clv(warehouse: Warehouse, query: PageQuery) -> tuple[dict[str, Any], pd.Series] | None:
     """The CLV summary and values of the customers acquired (first purchase) in the period (all without one)."""
-    from shoplens.views import VOID_STATUSES
-
     with warehouse.read() as con:
-        if not has_table(con, "analytics_clv"):
-            return None
-        where, params = "", []
-        if query.period.bounded:
-            first_sale, params = query.period.timestamps("min(order_ts)", warehouse.ws.config.timezone)
-            voided = ", ".join("?" * len(VOID_STATUSES))
-            where = (f"WHERE customer_id IN (SELECT customer_id FROM orders WHERE customer_id IS NOT NULL "
-                     f"AND coalesce(lower(status), '') NOT IN ({voided}) AND coalesce(total_amount, 0) >= 0 "
-                     f"GROUP BY customer_id HAVING {first_sale})")
-            params = [*VOID_STATUSES, *params]
-        values = con.execute(f"SELECT clv, p_alive FROM analytics_clv {where}", params).df()
+        values = reads.clv_values(con, query.period, warehouse.ws.config.timezone)
+    if values is None:
+        return None
     summary = {"customers": len(values), "total_clv": float(values["clv"].sum()),
                "median_clv": jsonable(values["clv"].median()), "p90_clv": jsonable(values["clv"].quantile(0.9)),
                "mean_p_alive": jsonable(values["p_alive"].mean())}

@@ -15,15 +15,15 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from shoplens.errors import NotFound
+from shoplens.forecast import store
 from shoplens.serve.datatable import Column, DataTable, with_titles
 from shoplens.serve.deps import get_warehouse, require_read
 from shoplens.serve.models import error_responses
 from shoplens.serve.registry import Capability, Page, PageQuery
 from shoplens.serve.warehouse import Warehouse, jsonable
-from shoplens.views import product_titles
+from shoplens.views import product_titles, sales_by_product
+from shoplens.workspace import has_table
 
-FORECAST_TABLE = "forecast_daily"  # shoplens.forecast.store names them; kept here so the router imports fast
-PLAN_TABLE = "inventory_plan"
 PAGE_SERIES = 6
 PAGE_PLAN_ROWS = 25
 
@@ -75,13 +75,8 @@ class PlanPage(BaseModel):
     offset: int
 
 
-def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                       [table]).fetchone()[0] > 0
-
-
 def _require(con: duckdb.DuckDBPyConnection, table: str, command: str) -> None:
-    if not _has(con, table):
+    if not has_table(con, table):
         raise NotFound(f"no {table} yet; run `{command}` (or `shoplens run`)")
 
 
@@ -99,32 +94,22 @@ def _number(value: Any) -> float | None:
 def list_series(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10**9),
                 warehouse: Warehouse = Depends(get_warehouse)) -> SeriesList:
     with warehouse.read() as con:
-        _require(con, FORECAST_TABLE, "shoplens forecast train")
-        rows = con.execute(f"SELECT unique_id, count(*), sum(y), min(ds), max(ds) FROM {FORECAST_TABLE} "
-                           "GROUP BY unique_id ORDER BY sum(y) DESC, unique_id LIMIT ? OFFSET ?",
-                           [limit, offset]).fetchall()
-        total = con.execute(f"SELECT count(DISTINCT unique_id) FROM {FORECAST_TABLE}").fetchone()[0]
-        meta = con.execute(f"SELECT any_value(model_version), max(created_at) FROM {FORECAST_TABLE}").fetchone()
+        _require(con, store.FORECAST_TABLE, "shoplens forecast train")
+        found = store.series_overview(con, limit, offset)
     series = [SeriesInfo(unique_id=str(u), periods=n, total=_number(s) or 0.0, first=_iso(a), last=_iso(b))
-              for u, n, s, a, b in rows]
-    return SeriesList(model_version=meta[0], created_at=jsonable(meta[1]), series=series, total=total,
-                      limit=limit, offset=offset)
+              for u, n, s, a, b in found["series"]]
+    return SeriesList(model_version=found["model_version"], created_at=jsonable(found["created_at"]),
+                      series=series, total=found["total"], limit=limit, offset=offset)
 
 
 def series_forecast(con: duckdb.DuckDBPyConnection, unique_id: str, history_days: int) -> SeriesForecast:
-    _require(con, FORECAST_TABLE, "shoplens forecast train")
-    cols = [c for c in ("y_lo_80", "y_hi_80", "y_lo_95", "y_hi_95")
-            if con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
-                           [FORECAST_TABLE, c]).fetchone()[0]]
-    rows = con.execute(f"SELECT ds, y, {', '.join(cols) or 'NULL'}, model_version FROM {FORECAST_TABLE} "
-                       "WHERE unique_id = ? ORDER BY ds", [unique_id]).fetchall()
+    _require(con, store.FORECAST_TABLE, "shoplens forecast train")
+    cols, rows = store.series_points(con, unique_id)
     if not rows:
         raise NotFound(f"no forecast for {unique_id!r}")
-    history = con.execute("SELECT day, units FROM daily_sales WHERE product_id = ? ORDER BY day DESC LIMIT ?",
-                          [unique_id, history_days]).fetchall()
     forecast = [Point(ds=_iso(r[0]), y=_number(r[1]), **{c: _number(v) for c, v in zip(cols, r[2:-1], strict=True)})
                 for r in rows]
-    observed = [Observed(ds=_iso(d), y=_number(u)) for d, u in reversed(history)]
+    observed = [Observed(ds=_iso(d), y=_number(u)) for d, u in store.recent_units(con, unique_id, history_days)]
     return SeriesForecast(unique_id=unique_id, model_version=rows[0][-1], history=observed, forecast=forecast)
 
 
@@ -148,18 +133,10 @@ def get_plan(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0
 
 def plan_rows(con: duckdb.DuckDBPyConnection, limit: int, offset: int, order_now: bool | None = None
               ) -> dict[str, Any]:
-    _require(con, PLAN_TABLE, "shoplens forecast inventory plan")
-    columns = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-                                         "ORDER BY ordinal_position", [PLAN_TABLE]).fetchall()]
-    has_order = "order_now" in columns
-    where = "WHERE order_now = ?" if has_order and order_now is not None else ""
-    params: list[Any] = [order_now] if where else []
-    order = "order_now DESC, " if has_order else ""
-    result = con.execute(f"SELECT * FROM {PLAN_TABLE} {where} ORDER BY {order}unique_id LIMIT ? OFFSET ?",
-                         [*params, limit, offset]).fetchall()
-    total = con.execute(f"SELECT count(*) FROM {PLAN_TABLE} {where}", params).fetchone()[0]
-    rows = [{c: jsonable(v) for c, v in zip(columns, row, strict=True)} for row in result]
-    return {"rows": rows, "total": total, "limit": limit, "offset": offset}
+    _require(con, store.PLAN_TABLE, "shoplens forecast inventory plan")
+    page = store.plan_page(con, limit, offset, order_now)
+    rows = [{c: jsonable(v) for c, v in zip(page["columns"], row, strict=True)} for row in page["rows"]]
+    return {"rows": rows, "total": page["total"], "limit": limit, "offset": offset}
 
 
 # -- dashboard ------------------------------------------------------------------------------------------------
@@ -208,13 +185,8 @@ PAGE_HISTORY_DAYS = 56
 
 def _history(con: duckdb.DuckDBPyConnection, unique_id: str, query: PageQuery) -> list[Observed]:
     """Units sold per day: in the query's period, else the last eight weeks."""
-    if not query.period.bounded:
-        rows = con.execute("SELECT day, units FROM daily_sales WHERE product_id = ? ORDER BY day DESC LIMIT ?",
-                           [unique_id, PAGE_HISTORY_DAYS]).fetchall()[::-1]
-    else:
-        where, params = query.period.days("day")
-        rows = con.execute(f"SELECT day, units FROM daily_sales WHERE product_id = ? AND {where} ORDER BY day",
-                           [unique_id, *params]).fetchall()
+    rows = store.units_in_period(con, unique_id, query.period) if query.period.bounded \
+        else store.recent_units(con, unique_id, PAGE_HISTORY_DAYS)
     return [Observed(ds=_iso(d), y=_number(u)) for d, u in rows]
 
 
@@ -237,14 +209,12 @@ def _plan_columns(query: PageQuery) -> tuple[Column, ...]:
 
 def _plan_table(con: duckdb.DuckDBPyConnection, query: PageQuery) -> DataTable | None:
     """The first rows of the reorder table (products to order now first), with titles and units sold."""
-    if not _has(con, PLAN_TABLE):
+    if not has_table(con, store.PLAN_TABLE):
         return None
     rows = plan_rows(con, PAGE_PLAN_ROWS, 0)["rows"]
     ids = [r["unique_id"] for r in rows]
-    where, params = query.period.days("day")
-    sold = dict(con.execute(f"SELECT product_id, sum(units) FROM daily_sales WHERE product_id IN (SELECT unnest(?)) "
-                            f"AND {where} GROUP BY product_id", [ids, *params]).fetchall())
-    rows = [{**r, "units_sold": _number(sold.get(r["unique_id"], 0))} for r in rows]
+    sold = sales_by_product(con, ids, query.period)
+    rows = [{**r, "units_sold": _number(sold.get(r["unique_id"], (0, 0))[0])} for r in rows]
     return DataTable("plan", _plan_columns(query), with_titles(rows, product_titles(con, ids), "unique_id"),
                      row_key="unique_id", row_attr="product")
 
@@ -258,11 +228,10 @@ def forecast_tables(warehouse: Warehouse, query: PageQuery) -> dict[str, DataTab
 def forecast_page(warehouse: Warehouse, query: PageQuery) -> dict[str, Any]:
     """The chosen product's forecast (``?product=``), else the best sellers', and the reorder table."""
     with warehouse.read() as con:
-        if not _has(con, FORECAST_TABLE):
+        if not has_table(con, store.FORECAST_TABLE):
             return {"charts": [], "plan": None, "message": "No forecast yet: run `shoplens forecast train` "
                                                           "(or `shoplens run`)."}
-        ranked = [r[0] for r in con.execute(f"SELECT unique_id FROM {FORECAST_TABLE} GROUP BY unique_id "
-                                            "ORDER BY sum(y) DESC, unique_id").fetchall()]
+        ranked = store.ranked_series(con)
         titles = product_titles(con, ranked)
         chosen = query.get("product")
         notice = f"No forecast for product {chosen!r}; the best sellers are shown." \

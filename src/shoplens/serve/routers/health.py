@@ -12,7 +12,7 @@ from shoplens.serve.deps import ServiceState, get_state
 from shoplens.serve.errors import one_line
 from shoplens.serve.models import Health, Readiness
 from shoplens.serve.registry import Capability
-from shoplens.serve.warehouse import Warehouse
+from shoplens.serve.warehouse import Warehouse, ping
 from shoplens.workspace import Workspace
 
 router = APIRouter(tags=["health"])
@@ -29,7 +29,7 @@ def readyz(state: ServiceState = Depends(get_state)) -> Readiness | JSONResponse
     try:
         warehouse = Warehouse(Workspace.open(state.workspace_path), state.gate, state.settings.write_wait_s)
         with warehouse.read() as con:
-            con.execute("SELECT count(*) FROM ingest_runs").fetchone()
+            ping(con)
     except (ShoplensError, duckdb.Error) as exc:
         body = Readiness(status="unavailable", reason=one_line(str(exc)))
         return JSONResponse(body.model_dump(), status_code=503,

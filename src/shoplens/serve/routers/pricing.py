@@ -19,7 +19,7 @@ from shoplens.serve.models import NOT_ZERO, WholeNumber, error_responses, not_ze
 from shoplens.serve.registry import Capability, Page, PageQuery
 from shoplens.serve.settings import ServiceSettings
 from shoplens.serve.warehouse import Warehouse, jsonable
-from shoplens.views import product_titles
+from shoplens.views import product_titles, sales_by_product
 
 MISSING = "Nothing computed yet: run `shoplens pricing elasticity` (or `shoplens run`)."
 
@@ -237,12 +237,9 @@ def _pricing_rows(warehouse: Warehouse, bundle: Any, query: PageQuery) -> dict[s
         found["suggestions"] = finite_records(changed.sort_values("profit_change", ascending=False)
                                               .head(PAGE_SUGGESTIONS))
     ids = {r["product_id"] for rows in found.values() for r in rows}
-    where, params = query.period.days("day")
     with warehouse.read() as con:
         titles = product_titles(con, ids)
-        sold = {p: (u, r) for p, u, r in con.execute(
-            f"SELECT product_id, sum(units), sum(revenue) FROM daily_sales WHERE product_id IN (SELECT unnest(?)) "
-            f"AND {where} GROUP BY product_id", [sorted(ids), *params]).fetchall()}
+        sold = sales_by_product(con, ids, query.period)
     return {name: with_titles([{**r, "units_sold": jsonable(sold.get(r["product_id"], (0, 0))[0]),
                                 "revenue_sold": jsonable(sold.get(r["product_id"], (0, 0))[1])} for r in rows],
                               titles, "product_id")

@@ -22,9 +22,9 @@ from shoplens.serve.models import error_responses
 from shoplens.serve.registry import Capability, Page, PageQuery
 from shoplens.serve.warehouse import Warehouse, jsonable
 from shoplens.views import product_titles
+from shoplens.workspace import has_table
 
 if TYPE_CHECKING:
-    import duckdb
     import pandas as pd
 
 MAX_TEXTS = 32  # one model pass per text (≤ 128 tokens): the longest batch takes about 2 s on 2 busy cores
@@ -156,7 +156,7 @@ def _check_explanation_cost(texts: list[str]) -> None:
 
 def _aspects(warehouse: Warehouse, level: str, key: str) -> AspectsResponse:
     from shoplens.reviews.aspects import summary_sentence
-    from shoplens.reviews.store import SUMMARY, aspect_summary, has_table
+    from shoplens.reviews.store import SUMMARY, aspect_summary
 
     with warehouse.read() as con:
         if not has_table(con, SUMMARY):
@@ -192,7 +192,7 @@ def category_aspects(category: str = Query(max_length=500), warehouse: Warehouse
             responses=error_responses(404))
 def sentiment(freq: Literal["day", "week", "month", "quarter"] = "month",
               warehouse: Warehouse = Depends(get_warehouse)) -> list[SentimentPoint]:
-    from shoplens.reviews.store import PREDICTIONS, has_table, sentiment_over_time
+    from shoplens.reviews.store import PREDICTIONS, sentiment_over_time
 
     with warehouse.read() as con:
         if not has_table(con, PREDICTIONS):
@@ -211,29 +211,6 @@ ASPECT_COLUMNS = (Column("label", "aspect"), Column("mentions", "mentions", "int
                   Column("negative_quotes", "complaints", "quotes", tone="negative"))
 
 
-def _product_aspects(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, query: PageQuery) -> pd.DataFrame:
-    """Aspect counts and quotes per product: stored, or summarised from the mentions in the query's period."""
-    import json
-
-    import pandas as pd
-
-    from shoplens.reviews.aspects import summarize
-    from shoplens.reviews.store import MENTIONS, SUMMARY, has_table
-
-    if not query.period.bounded:
-        if not has_table(con, SUMMARY):
-            return pd.DataFrame(columns=["key", "aspect", "mentions"])
-        stored = con.execute(f"SELECT * FROM {SUMMARY} WHERE level = 'product'").df()
-        for column in ("positive_quotes", "negative_quotes"):
-            stored[column] = stored[column].map(json.loads)
-        return stored
-    if not has_table(con, MENTIONS):
-        return pd.DataFrame(columns=["key", "aspect", "mentions"])
-    within, params = query.period.timestamps("review_ts", warehouse.ws.config.timezone)
-    mentions = con.execute(f"SELECT * FROM {MENTIONS} WHERE product_id IS NOT NULL AND {within}", params).df()
-    return summarize(mentions, "product_id").rename(columns={"product_id": "key"})
-
-
 def _aspect_table(aspects: pd.DataFrame, product: str | None) -> DataTable:
     rows = aspects[aspects["key"] == product].sort_values(["mentions", "aspect"], ascending=[False, True])
     return DataTable("aspects", ASPECT_COLUMNS, [{k: jsonable(v) for k, v in r.items()} for r in
@@ -249,8 +226,10 @@ def _chosen(aspects: pd.DataFrame, query: PageQuery) -> tuple[list[str], str | N
 
 
 def reviews_tables(warehouse: Warehouse, query: PageQuery) -> dict[str, DataTable]:
+    from shoplens.reviews.store import product_aspects
+
     with warehouse.read() as con:
-        aspects = _product_aspects(con, warehouse, query)
+        aspects = product_aspects(con, query.period, warehouse.ws.config.timezone)
     _, product = _chosen(aspects, query)
     return {} if product is None else {"aspects": _aspect_table(aspects, product)}
 
@@ -276,21 +255,17 @@ def reviews_page(warehouse: Warehouse, query: PageQuery) -> dict[str, Any]:
 
     from shoplens.reviews.aspects import summary_sentence
     from shoplens.reviews.charts import sentiment_lines
-    from shoplens.reviews.store import PREDICTIONS, has_table, sentiment_over_time
+    from shoplens.reviews.store import PREDICTIONS, latest_reviews, product_aspects, sentiment_over_time
 
     timezone = warehouse.ws.config.timezone
     with warehouse.read() as con:
         if not has_table(con, PREDICTIONS):
             return {"missing": f"Nothing computed yet: run `{TRAIN_COMMAND}` (or `shoplens run`)."}
         series = sentiment_over_time(con, "month", query.period, timezone)
-        aspects = _product_aspects(con, warehouse, query)
+        aspects = product_aspects(con, query.period, timezone)
         ranked, product = _chosen(aspects, query)
         titles = product_titles(con, ranked)
-        within, params = query.period.timestamps("p.review_ts", timezone)
-        recent = con.execute(f"""SELECT p.review_id, p.product_id, p.sentiment, r.title, r.body FROM {PREDICTIONS} p
-                                 JOIN reviews r USING (review_id) WHERE {within}
-                                 ORDER BY p.review_ts DESC NULLS LAST, p.review_id LIMIT ?""",
-                             [*params, EXPLAINED_REVIEWS]).df()
+        recent = latest_reviews(con, EXPLAINED_REVIEWS, query.period, timezone)
     table = _aspect_table(aspects, product) if product else None
     shown = None if table is None else {
         "product_id": product, "title": titles.get(product, product), "table": table,
