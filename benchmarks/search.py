@@ -1,7 +1,7 @@
 """Product search benchmark (issue 11): ours beside the baselines, same split, same run.
 
     python benchmarks/search.py                 # every part → benchmarks/results/search.json
-    python benchmarks/search.py cold links      # only some parts (records of the others are kept)
+    python benchmarks/search.py product parse   # only some parts (records of the others are kept)
 
 Parts (each lives in its own module, ``benchmarks/_search_<part>.py``, with the protocol in its docstring):
 
