@@ -16,11 +16,13 @@ from shoplens.recommend import (
     BPR,
     EASE,
     CategoryPopularity,
+    ContentFactorMap,
     ItemKNN,
     Popularity,
     Recommender,
     SASRec,
     SessionEASE,
+    TagProfile,
     TextHybrid,
     TfidfKNN,
     bought_together,
@@ -29,6 +31,7 @@ from shoplens.recommend.data import interactions_frame
 
 FAST_MODELS = [Popularity(), ItemKNN(neighbors=20), EASE(lam=100), SessionEASE(lam=100), ALS(factors=8, iterations=3),
                BPR(factors=8, iterations=5), CategoryPopularity(personal=True), TfidfKNN(neighbors=10),
+               TagProfile(), ContentFactorMap(factors=8),
                SASRec(dim=16, layers=1, max_epochs=2, patience=1, batch_size=64)]
 
 

@@ -1,4 +1,5 @@
-"""Recommendations: baselines, collaborative, sequential and text-aware models, explanations, serving.
+"""Recommendations: baselines, collaborative, sequential, text-aware and knowledge-graph-aware models,
+explanations, serving.
 
 ```python
 import shoplens as sl
@@ -16,8 +17,9 @@ when such a model is fitted or loaded. See docs/recommend.md.
 from __future__ import annotations
 
 from shoplens.recommend.base import Recommender
-from shoplens.recommend.content import CategoryPopularity, TextHybrid, TfidfKNN
+from shoplens.recommend.content import CategoryPopularity, ContentFactorMap, TagProfile, TextHybrid, TfidfKNN
 from shoplens.recommend.factor import ALS, BPR
+from shoplens.recommend.kg import KGHybrid
 from shoplens.recommend.models import EASE, ItemKNN, Popularity, SessionEASE
 from shoplens.recommend.related import bought_together, similar_items
 from shoplens.recommend.sasrec import SASRec
@@ -28,11 +30,14 @@ __all__ = [
            "BPR",
            "EASE",
            "CategoryPopularity",
+           "ContentFactorMap",
            "ItemKNN",
+           "KGHybrid",
            "Popularity",
            "Recommender",
            "SASRec",
            "SessionEASE",
+           "TagProfile",
            "TextHybrid",
            "TfidfKNN",
            "bought_together",

@@ -206,3 +206,129 @@ class TextHybrid(_ContentModel):
         left = self.features_[history_items, :self.embedding_dim_]
         right = self.features_[items, :self.embedding_dim_]
         return left @ right.T
+
+
+def category_tags(categories: np.ndarray, separator: str = "|") -> sp.csr_matrix:
+    """Items × tags indicators of '|'-separated categories ('Action|Comedy' → Action, Comedy)."""
+    tags = [sorted({t.strip() for t in str(c).split(separator) if t.strip()}) for c in categories]
+    vocabulary = {t: n for n, t in enumerate(sorted({t for row in tags for t in row}))}
+    rows = np.repeat(np.arange(len(tags)), [len(row) for row in tags])
+    cols = np.array([vocabulary[t] for row in tags for t in row], dtype=np.int64)
+    return sp.csr_matrix((np.ones(len(cols), np.float32), (rows, cols)), shape=(len(tags), len(vocabulary)))
+
+
+def l2_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    return (sp.diags(1.0 / np.maximum(norms, 1e-12)) @ matrix).tocsr().astype(np.float32)
+
+
+@register
+class TagProfile(_ContentModel):
+    """The customer's tag profile (how many of their history items carry each tag of the '|'-separated
+    category, e.g. a film's genres), scored against each item's tags by cosine: a cold-start baseline."""
+
+    name = "tag_profile"
+
+    def __init__(self, separator: str = "|") -> None:
+        self.separator = separator
+
+    def _fit(self, frame: pd.DataFrame) -> None:
+        if not self.item_categories_.any():
+            raise InputError("TagProfile needs product categories: products.category is empty")
+        self.tags_ = l2_rows(category_tags(self.item_categories_, self.separator))
+
+    def _score_rows(self, rows: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
+        profiles = np.asarray((rows @ self.tags_).todense(), dtype=np.float32)
+        profiles /= np.maximum(np.linalg.norm(profiles, axis=1, keepdims=True), 1e-12)
+        return np.asarray(self.tags_ @ profiles.T).T
+
+    def item_affinity(self, history_items: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return (self.tags_[history_items] @ self.tags_[items].T).toarray()
+
+
+def ridge_predict(features: sp.csr_matrix, targets: np.ndarray, train: np.ndarray, alpha: float) -> np.ndarray:
+    """Ridge regression from item features to targets, fitted on the rows ``train`` (a boolean mask) and
+    predicted for every row. Solved in the primal or the dual, whichever system is smaller."""
+    if alpha <= 0:
+        raise InputError(f"the ridge penalty alpha must be positive, got {alpha}")
+    X = features[np.flatnonzero(train)]
+    Y = np.asarray(targets[train], dtype=np.float64)
+    if X.shape[1] <= X.shape[0]:
+        gram = (X.T @ X).toarray() + alpha * np.eye(X.shape[1])
+        weights = np.linalg.solve(gram, np.asarray(X.T @ Y))
+        return np.asarray(features @ weights, dtype=np.float32)
+    kernel = (X @ X.T).toarray() + alpha * np.eye(X.shape[0])
+    dual = np.linalg.solve(kernel, Y)
+    return np.asarray((features @ X.T) @ dual, dtype=np.float32)
+
+
+@register
+class ContentFactorMap(_ContentModel):
+    """Cold items placed among the warm ones in collaborative factor space, from their content.
+
+    Item factors come from a truncated SVD of the warm interactions (PureSVD: a history's scores are
+    ``x Q Qᵀ``); a ridge map (penalty ``alpha``) learned on warm items takes each item's content — its
+    category tags (e.g. genres), its release year (decade indicators and a linear term, read from a
+    trailing '(1995)' in the title or a ``year`` column) and its title words (TF-IDF) — to those factors,
+    and gives every item without interactions its predicted factors. ``title_weight`` and
+    ``year_weight`` scale those blocks against the tags."""
+
+    name = "content_map"
+
+    def __init__(self, factors: int = 64, alpha: float = 10.0, title_weight: float = 1.0,
+                 year_weight: float = 1.0) -> None:
+        self.factors = factors
+        self.alpha = alpha
+        self.title_weight = title_weight
+        self.year_weight = year_weight
+
+    def content_features(self) -> sp.csr_matrix:
+        """Items × features: tags, decade indicators and year, title TF-IDF, a constant."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        n_items = len(self.item_ids_)
+        blocks = [category_tags(self.item_categories_)]
+        years = pd.Series(self.item_titles_).str.extract(r"\((\d{4})\)\s*$")[0].astype(float).to_numpy()
+        if np.isfinite(years).any():
+            decades = np.where(np.isfinite(years), years // 10, -1).astype(np.int64)
+            codes = pd.factorize(decades)[0]
+            decade_block = sp.csr_matrix((np.ones(n_items, np.float32), (np.arange(n_items), codes)))
+            known = np.isfinite(years)
+            linear = np.where(known, (years - np.nanmean(years)) / max(np.nanstd(years), 1.0), 0.0)
+            blocks.append(self.year_weight * sp.hstack([decade_block, sp.csr_matrix(linear[:, None])]))
+        titles = pd.Series(self.item_titles_).str.replace(r"\(\d{4}\)\s*$", "", regex=True).tolist()
+        if any(titles) and self.title_weight > 0:
+            try:
+                words = TfidfVectorizer(min_df=2, sublinear_tf=True).fit_transform(titles)
+                blocks.append(self.title_weight * words)
+            except ValueError:  # no word appears in two titles: the block would be empty
+                pass
+        blocks.append(sp.csr_matrix(np.ones((n_items, 1), np.float32)))
+        return sp.hstack(blocks).tocsr().astype(np.float32)
+
+    def side_features(self) -> sp.csr_matrix:
+        """What the ridge map reads; subclasses add more (the knowledge graph)."""
+        return self.content_features()
+
+    def _collaborative_factors(self) -> np.ndarray:
+        """Items × factors from a truncated SVD of the interactions (zero rows for items without any)."""
+        from scipy.sparse.linalg import svds
+
+        rank = int(min(self.factors, min(self.X_.shape) - 1))
+        if rank < 1:
+            raise InputError(f"{type(self).__name__} needs at least two customers and two products")
+        _, _, vt = svds(self.X_.astype(np.float64), k=rank, random_state=0)
+        return np.ascontiguousarray(vt.T[:, ::-1], dtype=np.float32)
+
+    def _fit(self, frame: pd.DataFrame) -> None:
+        factors = self._collaborative_factors()
+        warm = self.item_users_ > 0
+        self.features_ = self.side_features()
+        predicted = ridge_predict(self.features_, factors, warm, self.alpha)
+        self.item_factors_ = np.where(warm[:, None], factors, predicted).astype(np.float32)
+
+    def _score_rows(self, rows: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
+        return np.asarray((rows @ self.item_factors_) @ self.item_factors_.T, dtype=np.float32)
+
+    def item_affinity(self, history_items: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return self.item_factors_[history_items] @ self.item_factors_[items].T

@@ -2,7 +2,8 @@
 
 ``interactions_frame(data)`` accepts a workspace (its ``interactions`` view: purchases, click-stream
 events, reviews and ratings; see docs/data.md for the weights) or a pandas frame with at least
-``customer_id`` and ``product_id``. ``ts`` may be a timestamp or any orderable number (a position in a
+``customer_id`` and ``product_id``; ``kind`` (purchase, rating, view …), when given, is kept for the verbs of
+explanations. ``ts`` may be a timestamp or any orderable number (a position in a
 sequence); ``weight`` defaults to 1. Rows with a non-positive weight (a search, a removal from the
 cart) are not interactions with the item and are left out.
 """
@@ -17,7 +18,7 @@ import scipy.sparse as sp
 
 from shoplens.errors import InputError
 
-USER, ITEM, TS, WEIGHT = "customer_id", "product_id", "ts", "weight"
+USER, ITEM, TS, WEIGHT, KIND = "customer_id", "product_id", "ts", "weight", "kind"
 # Strongest kind of interaction first: the verb of an explanation names the strongest one.
 KIND_VERBS: dict[str, str] = {"purchase": "bought", "checkout": "ordered", "add_to_cart": "put in your cart",
                               "rating": "rated", "review": "reviewed", "wishlist": "saved", "view": "viewed"}
@@ -59,6 +60,8 @@ def interactions_frame(data: Any) -> pd.DataFrame:
     out[TS] = frame[TS].to_numpy() if TS in frame.columns else np.zeros(len(frame), dtype=np.int64)
     weight = pd.to_numeric(frame[WEIGHT], errors="coerce") if WEIGHT in frame.columns else 1.0
     out[WEIGHT] = np.asarray(weight, dtype=np.float64) if WEIGHT in frame.columns else 1.0
+    if KIND in frame.columns:  # the verb of explanations ("because you rated …"); missing kinds read as purchases
+        out[KIND] = frame[KIND].fillna("purchase").astype(str).to_numpy()
     if out[WEIGHT].isna().any():
         raise InputError("interactions: column 'weight' holds values that are not numbers", column=WEIGHT)
     out = out[out[WEIGHT] > 0]
