@@ -64,9 +64,9 @@ OURS = "kg_hybrid"
 ML1M_ENV = "SHOPLENS_ML1M_MOVIES"
 # name → (role, class, grid chosen on validation, fixed parameters)
 MODELS: dict[str, tuple[str, type[Recommender], dict[str, list[Any]]]] = {
-    OURS: ("ours", KGHybrid, {"alpha": [3.0, 10.0, 30.0, 100.0], "entity_weight": [0.0, 0.5, 1.0, 2.0],
+    OURS: ("ours", KGHybrid, {"alpha": [3.0, 10.0, 30.0, 100.0, 300.0, 1000.0], "entity_weight": [0.0, 0.5, 1.0, 2.0],
                               "propagation": [0.0, 0.3, 0.6]}),
-    "content_map": ("baseline", ContentFactorMap, {"alpha": [1.0, 3.0, 10.0, 30.0, 100.0]}),
+    "content_map": ("baseline", ContentFactorMap, {"alpha": [3.0, 10.0, 30.0, 100.0, 300.0, 1000.0]}),
     "tfidf_text": ("baseline", TfidfKNN, {"neighbors": [20, 50, 100]}),
     "genre_profile": ("baseline", TagProfile, {}),
 }

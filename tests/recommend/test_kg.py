@@ -114,3 +114,12 @@ def test_explanations_say_rated_for_ratings(movies: sl.Workspace) -> None:
     model = ItemKNN(neighbors=20).fit(frame[frame["customer_id"].astype(int) <= 100], movies)
     reasons = model.recommend("1", 5)["reason"]
     assert reasons.str.startswith("because you rated '").all(), reasons.tolist()
+
+
+def test_the_api_trains_it_on_a_workspace_with_a_graph(movies: sl.Workspace) -> None:
+    from shoplens.recommend import api
+
+    assert "kg_hybrid" in api.model_names()
+    card = api.train(movies, "kg_hybrid", params={"factors": 16}, evaluate_first=False)
+    model = Recommender.load(movies.models.path("recommend", card.version))
+    assert isinstance(model, KGHybrid) and model.entities_.nnz > 0

@@ -52,6 +52,12 @@ def make_model(name: str = DEFAULT_MODEL, **params: Any) -> Recommender:
     return MODELS[name](**params)
 
 
+def _catalogue(ws: Any, name: str, products: pd.DataFrame | None) -> Any:
+    """What a model reads beside the interactions: the products frame, or the workspace itself for models
+    that read more of it (the knowledge graph's ``kg_triples``)."""
+    return ws if MODELS[name].reads_workspace else products
+
+
 def split_interactions(frame: pd.DataFrame, split: str = "stratified", seed: int = 42) -> Any:
     """A protocol split of interactions and its label: ``stratified`` (per user 75/25), ``temporal``
     (global 80/20 in time) or ``leave_one_out`` (last item per user)."""
@@ -83,7 +89,7 @@ def train(ws: Any, model: str = DEFAULT_MODEL, *, params: dict[str, Any] | None 
     if evaluate_first:
         metrics = [r.to_json_dict() for r in evaluate(ws, models=(model,), baselines=("popularity",),
                                                       params={model: params or {}}, seed=seed, frame=frame)]
-    fitted = make_model(model, **(params or {})).fit(frame, products)
+    fitted = make_model(model, **(params or {})).fit(frame, _catalogue(ws, model, products))
     return fitted.register(ws, deploy=deploy, metrics=metrics,
                            notes=f"{model} on {len(frame):,} interactions of {len(fitted.user_ids_):,} customers "
                                  f"and {len(fitted.item_ids_):,} products")
@@ -100,7 +106,7 @@ def evaluate(ws: Any, models: tuple[str, ...] = (DEFAULT_MODEL,), *, baselines: 
     pieces, protocol = split_interactions(frame, split, seed)
     records = []
     for name in dict.fromkeys((*models, *baselines)):
-        model = make_model(name, **(params or {}).get(name, {})).fit(pieces.train, products)
+        model = make_model(name, **(params or {}).get(name, {})).fit(pieces.train, _catalogue(ws, name, products))
         metrics = evaluate_model(model, pieces.test, ks=ks)
         role = "ours" if name in models else "baseline"
         records.append(record_for(model, metrics, dataset=_dataset_name(ws), protocol=protocol, role=role,

@@ -41,6 +41,8 @@ class Recommender(Estimator):
     batch_size: ClassVar[int] = 512
     # Fitted attributes with one row per customer (``user_ids_`` order): what erasing a customer removes.
     user_rows: ClassVar[tuple[str, ...]] = ("X_", "kinds_")
+    # Whether fit() reads more of a workspace than its products (api passes the workspace as ``products``).
+    reads_workspace: ClassVar[bool] = False
 
     # -- fitting ----------------------------------------------------------------------------------------
     def fit(self, data: Any, products: Any = None) -> Self:

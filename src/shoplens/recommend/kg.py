@@ -101,6 +101,7 @@ class KGHybrid(ContentFactorMap):
     """Cold items scored through their knowledge-graph neighbours (see the module docstring)."""
 
     name = "kg_hybrid"
+    reads_workspace = True
 
     def __init__(self, factors: int = 64, alpha: float = 10.0, title_weight: float = 1.0, year_weight: float = 1.0,
                  entity_weight: float = 1.0, propagation: float = 0.5, neighbours: int = 20,
