@@ -46,6 +46,15 @@ def _prices(ws: sl.Workspace) -> pd.DataFrame:
                      ignore_index=True)
 
 
+def _query_cases() -> list[dict]:
+    import json
+
+    return json.loads((Path(__file__).parent / "search" / "query_cases.json").read_text(encoding="utf-8"))["cases"]
+
+
+QUERIES = ["red dress under 50", "samsnug phone", "50元以下的红色连衣裙", "连衣裙", "cheap tent"]
+
+
 TEXTS = ["The fabric is lovely but it runs small", "Arrived late and the box was crushed", "质量很好，物流也快"]
 
 
@@ -57,6 +66,7 @@ def _cases() -> dict[str, Case]:
     from shoplens.pricing import ElasticityModel
     from shoplens.recommend import EASE
     from shoplens.reviews import AspectModel, RatingModel
+    from shoplens.search.query import QueryParser
 
     return {
         "recommend": Case(lambda: EASE(lam=100), lambda m, ws: m.evaluate(_recommend_test(ws)),
@@ -73,6 +83,8 @@ def _cases() -> dict[str, Case]:
                       lambda m, ws: m.predict(ws)),
         "clv": Case(lambda: CLVModel(), lambda m, ws: m.evaluate(ws, holdout_days=60),
                     lambda m, ws: m.predict(m.summary(ws)).sort_values("customer_id")),
+        "query": Case(lambda: QueryParser(), lambda m, ws: m.evaluate(_query_cases()),
+                      lambda m, ws: [m.parse(q).to_dict() for q in QUERIES]),
         "rules": Case(lambda: AssociationRules(min_support=0.005),
                       lambda m, ws: m.evaluate(ws.sql("SELECT order_id, product_id FROM order_items"),
                                                dataset="simulator_baskets"),

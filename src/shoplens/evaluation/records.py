@@ -66,9 +66,11 @@ DATA_FOLDERS: tuple[str, ...] = (
     "recbole_ml100k_kg", "s3rec_amazon_seq", "taobao_userbehavior_sample", "womens_clothing_reviews",
 )
 USER_SUPPLIED_SOURCES: tuple[str, ...] = ("online_retail_ii",)
+# Evaluation sets written by hand and committed with the code (not data from anywhere): the file they live in.
+HAND_WRITTEN_SETS: dict[str, str] = {"query_cases": "tests/search/query_cases.json"}
 # Short forms of folder names used as dataset prefixes, e.g. ``womens_clothing_5star``, ``s3rec_beauty``.
 DATASET_PREFIXES: dict[str, str] = {
-    **{name: name for name in DATA_FOLDERS + USER_SUPPLIED_SOURCES},
+    **{name: name for name in DATA_FOLDERS + USER_SUPPLIED_SOURCES + tuple(HAND_WRITTEN_SETS)},
     "womens_clothing": "womens_clothing_reviews",
     "s3rec": "s3rec_amazon_seq",
 }
