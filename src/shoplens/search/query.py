@@ -109,6 +109,7 @@ class ParsedQuery:
     category: str | None
     category_confidence: float
     language: str
+    category_scores: dict[str, float] = field(default_factory=dict)  # the top votes, for ranking boosts
     corrections: dict[str, str] = field(default_factory=dict)
     synonyms: dict[str, list[str]] = field(default_factory=dict)
     rewrites: list[Rewrite] = field(default_factory=list)
@@ -310,12 +311,15 @@ class QueryParser(Estimator):
         clean, corrections = self._correct(clean, rewrites)
         rest = self._mentions(clean, filters, rewrites)
         stop = language_vocab()["stopwords"]
-        terms = tokens(clean, stopwords=stop)
-        category, confidence = self._category(filters, tokens(rest, stopwords=stop), rewrites)
+        terms = tokens(clean, stopwords=_query_stopwords())
+        voters = [w for w in tokens(rest, stopwords=stop) if w in self.category_words_]
+        scores = self._category_scores(filters, voters)
+        category, confidence = self._category(filters, scores, voters, rewrites)
         synonyms = self._synonyms_of(clean, terms, rewrites)
         query = " ".join(tokens_of_text(clean))
         return ParsedQuery(text=text, query=query, terms=terms, filters=filters, category=category,
-                           category_confidence=round(confidence, 4), language="zh" if has_cjk(clean) else "en",
+                           category_confidence=round(confidence, 4), category_scores=scores,
+                           language="zh" if has_cjk(clean) else "en",
                            corrections=corrections, synonyms=synonyms, rewrites=rewrites)
 
     def _correct(self, text: str, rewrites: list[Rewrite]) -> tuple[str, dict[str, str]]:
@@ -362,20 +366,25 @@ class QueryParser(Estimator):
             rewrites.append(Rewrite(entry.kind, phrase, f"{entry.key} = {entry.value}", note))
         return rest
 
-    def _category(self, filters: dict[str, Any], rest: list[str], rewrites: list[Rewrite]) -> tuple[str | None, float]:
-        """A named category, else the words' votes: the mean of the category distributions of the words left
-        once brands, attributes, prices and stop words are out (words the catalog never uses do not vote)."""
+    def _category_scores(self, filters: dict[str, Any], words: list[str], top: int = 5) -> dict[str, float]:
+        """A named category gets 1; otherwise the words' votes: the mean of the category distributions of the words
+        left once brands, attributes, prices and stop words are out (words the catalog never uses do not vote)."""
         if "category" in filters:
-            return filters["category"], 1.0
-        words = [w for w in rest if w in self.category_words_]
-        if not words or not self.categories_:
-            return None, 0.0
+            return {filters["category"]: 1.0}
         votes: Counter[int] = Counter()
         for word in words:
             for j, share in self.category_words_[word].items():
                 votes[j] += share / len(words)
-        best, confidence = votes.most_common(1)[0]
-        category = self.categories_[best]
+        return {self.categories_[j]: round(v, 4) for j, v in votes.most_common(top)}
+
+    def _category(self, filters: dict[str, Any], scores: dict[str, float], words: list[str],
+                  rewrites: list[Rewrite]) -> tuple[str | None, float]:
+        """The named category, else the top vote when it reaches ``min_confidence``; mined words are shown."""
+        if "category" in filters:
+            return filters["category"], 1.0
+        if not scores:
+            return None, 0.0
+        category, confidence = next(iter(scores.items()))
         for word in words:
             mined = self.behaviour_.get(word, {}).get("category")
             if mined and mined["value"] == category:
@@ -626,9 +635,16 @@ def _flat(items: Iterable[Any]) -> list[str]:
     return out
 
 
+@cache
+def _query_stopwords() -> frozenset[str]:
+    """Stop words dropped from the text to search: the vocabulary's, less the ones that mean something to BM25."""
+    vocab = language_vocab()
+    return frozenset(vocab["stopwords"]) - set(vocab["query_words"])
+
+
 def tokens_of_text(text: str) -> list[str]:
     """The words of a cleaned query as the shopper wrote them (no stemming), stop words out: the text to search."""
-    stop = set(language_vocab()["stopwords"])
+    stop = _query_stopwords()
     out = []
     for match in re.finditer(rf"{LATIN.pattern}|{CJK_RUN.pattern}", text):
         piece = match.group()
