@@ -101,6 +101,11 @@ class SimulatorConfig:
     # Share of purchased lines that get a review, before the boost for extreme experiences.
     review_rate: float = 0.06
     currency: str = "USD"
+    # Search sessions with known relevance and position bias (data/synth/search.py); 0 = none, and then every
+    # other table is exactly as without this feature.
+    search_sessions_per_day: float = 0.0
+    search_days: int | None = None  # only the last search_days days have search sessions (None: every day)
+    search_shuffle_share: float = 0.05  # sessions whose result page is shuffled (logged result randomisation)
     events: bool = True
     reviews: bool = True
     inventory: bool = True
@@ -116,6 +121,10 @@ class SimulatorConfig:
                 raise ValueError(f"{name} must be at least 1")
         if self.n_products < 20:
             raise ValueError("n_products must be at least 20 (brands and categories need a few products each)")
+        if self.search_sessions_per_day < 0 or not 0 <= self.search_shuffle_share <= 1:
+            raise ValueError("search_sessions_per_day must be ≥ 0 and search_shuffle_share within [0, 1]")
+        if self.search_days is not None and self.search_days < 1:
+            raise ValueError("search_days must be at least 1")
         if self.n_orders is not None and self.n_orders < 1:
             raise ValueError("n_orders must be positive")
 

@@ -20,6 +20,7 @@ from shoplens.data.synth.inventory import build_inventory
 from shoplens.data.synth.orders import ORDERS_PER_LINE, Sales, build_sales
 from shoplens.data.synth.qa import build_qa
 from shoplens.data.synth.reviews import build_reviews
+from shoplens.data.synth.search import Ranker, SearchBehaviour, build_search_sessions
 
 if TYPE_CHECKING:
     from shoplens.data.ingest import IngestReport
@@ -46,6 +47,11 @@ TRUTH_DESCRIPTIONS = {
     "review_aspects": "per review and mentioned aspect: sentiment -1/0/+1, detail ('small'/'large' for size_fit -1)",
     "reviews": "per review: the order line reviewed, latent score before rounding to the rating, returned",
     "calendar": "per day: weekday log multiplier and each department's yearly season (log, holidays included)",
+    "search_queries": "per distinct typed query of the search sessions: the product it was drawn from, its leaf "
+                      "category, noun, asked attributes (constraints JSON) and modifier (cheap/best)",
+    "search_relevance": "true relevance 1-3 of a product to a search query (absent pairs are 0): 1 right category, "
+                        "2 and every asked attribute, 3 and a good one (quality, or price for 'cheap')",
+    "search_examination": "position-based click model: probability that a shopper examines each result position",
 }
 
 
@@ -135,19 +141,21 @@ class SimulatedShop:
 
 def simulate(n_customers: int = 2_000, n_products: int = 200, days: int = 365, start: str = "2024-01-01",
              seed: int = 0, *, n_orders: int | None = None, difficulty: DifficultyName | Difficulty = "realistic",
-             **options: Any) -> SimulatedShop:
-    """Simulate a shop. ``options`` are further :class:`SimulatorConfig` fields (``orders_per_year`` …)."""
+             search_ranker: Ranker | None = None, **options: Any) -> SimulatedShop:
+    """Simulate a shop. ``options`` are further :class:`SimulatorConfig` fields (``orders_per_year`` …);
+    ``search_ranker`` orders the results of search sessions (default: BM25 over the product text)."""
     config = SimulatorConfig(n_customers=n_customers, n_products=n_products, days=days, start=start, seed=seed,
                              n_orders=n_orders, difficulty=difficulty, **options)
-    return Simulator(config).run()
+    return Simulator(config, search_ranker=search_ranker).run()
 
 
 class Simulator:
     """Runs the stages in order; each stage draws from its own child generator of the seed, so that
     switching off a later stage (events, reviews) leaves earlier tables identical."""
 
-    def __init__(self, config: SimulatorConfig) -> None:
+    def __init__(self, config: SimulatorConfig, *, search_ranker: Ranker | None = None) -> None:
         self.config = config
+        self.search_ranker = search_ranker
 
     def run(self) -> SimulatedShop:
         cfg = self.config
@@ -177,6 +185,8 @@ class Simulator:
             truth_tables["review_aspects"] = reviews.aspects
             truth_tables["reviews"] = reviews.truth
         tables["qa"] = timer("qa", build_qa, rng[6], catalog)
+        if cfg.search_sessions_per_day > 0:
+            truth_tables.update(timer("search", self._search, catalog, pop, tables, start))
         units = _daily_units(sales, demand.lines.shape)
         lead = np.full(cfg.n_products, np.nan)
         if cfg.inventory:
@@ -187,6 +197,22 @@ class Simulator:
         truth_tables = {**_core_truth(catalog, pop, demand, calendar, sales, units, lead, start), **truth_tables}
         truth = timer("truth", Truth, truth_tables, cfg.to_dict())
         return SimulatedShop({k: tables[k] for k in TABLE_ORDER if k in tables}, truth, cfg, timer.seconds)
+
+
+    def _search(self, catalog: Catalog, pop: Population, tables: dict[str, pd.DataFrame],
+                start: pd.Timestamp) -> dict[str, pd.DataFrame]:
+        """Search sessions appended to the events (their own generator: the other tables stay as they are)."""
+        cfg = self.config
+        rng = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(8,)))
+        behaviour = SearchBehaviour(sessions_per_day=cfg.search_sessions_per_day, days=cfg.search_days,
+                                    shuffle_share=cfg.search_shuffle_share,
+                                    anonymous_share=cfg.difficulty.anonymous_share)
+        log = build_search_sessions(rng, catalog, pop, behaviour, cfg.days, start, self.search_ranker)
+        frames = [f for f in (tables.get("events"), log.events) if f is not None and len(f)]
+        events = pd.concat(frames, ignore_index=True) if frames else log.events
+        tables["events"] = events.sort_values("event_ts", kind="stable", ignore_index=True)
+        return {"search_queries": log.queries, "search_relevance": log.relevance,
+                "search_examination": log.examination}
 
 
 class _Timer:
