@@ -142,3 +142,19 @@ def ranking_metrics(recommended: np.ndarray, relevant: Relevant, ks: Iterable[in
         if item_user_share is not None:
             out[f"novelty@{k}"] = novelty(recommended, item_user_share, k)
     return out
+
+
+def graded_ndcg(gains: Sequence[float] | np.ndarray, ideal: Sequence[float] | np.ndarray, k: int = 10) -> float:
+    """NDCG@k with graded relevance (Järvelin & Kekäläinen, exponential gain): Σ (2^rel − 1) / log2(1 + r) over
+    the first k results, over the same sum of the best possible order of ``ideal`` (every judged grade of the
+    query, unjudged = 0). ``gains`` are the grades of the returned results, best first. 0 when nothing is
+    relevant."""
+    if k < 1:
+        raise InputError(f"k must be at least 1, got {k}")
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    got = np.asarray(gains, dtype=np.float64)[:k]
+    best = np.sort(np.asarray(ideal, dtype=np.float64))[::-1][:k]
+    ideal_dcg = float(((2.0 ** best - 1) * discount[:len(best)]).sum())
+    if ideal_dcg <= 0:
+        return 0.0
+    return float(((2.0 ** got - 1) * discount[:len(got)]).sum()) / ideal_dcg
