@@ -87,7 +87,11 @@ def search_impressions(events: pd.DataFrame) -> pd.DataFrame:
                            "event_ts": views["event_ts"][from_search].to_numpy(),
                            "product_id": views["product_id"][from_search].astype(str).to_numpy(),
                            "position": vprops[from_search].map(lambda p: p["position"]).to_numpy()})
+    if clicks.empty or shown.empty:
+        return shown.assign(clicked=False)[["search_id", "query", "product_id", "position", "shuffled", "clicked"]]
+    clicks["event_ts"] = pd.to_datetime(clicks["event_ts"], utc=True)
     heads = shown.drop_duplicates("search_id")[["search_id", "session_id", "event_ts"]].sort_values("event_ts")
+    heads["event_ts"] = pd.to_datetime(heads["event_ts"], utc=True)
     clicks = pd.merge_asof(clicks.sort_values("event_ts"), heads, on="event_ts", by="session_id",
                            direction="backward").dropna(subset=["search_id"])
     clicked = clicks.drop_duplicates(["search_id", "position", "product_id"]).assign(clicked=True)

@@ -202,10 +202,10 @@ def _draw_intent(rng: np.random.Generator, catalog: Catalog, attrs: _Attributes,
     others = [n for n in LEAVES[leaf].nouns if n != noun]
     if others and rng.random() < behaviour.synonym_share:
         noun = others[int(rng.integers(len(others)))]
-    n_constraints = int(rng.choice(3, p=[0.35, 0.45, 0.2]))
-    chosen = rng.choice(len(CONSTRAINTS), size=n_constraints, replace=False)
+    n_constraints = int(np.searchsorted([0.35, 0.8], rng.random(), side="right"))  # 0, 1, 2: 35 %, 45 %, 20 %
+    chosen = rng.permutation(len(CONSTRAINTS))[:n_constraints]
     constraints = {CONSTRAINTS[c]: attrs.value(product, CONSTRAINTS[c], rng) for c in sorted(chosen)}
-    modifier = str(rng.choice(["", "cheap", "best"], p=[0.75, 0.15, 0.1]))
+    modifier = ("", "cheap", "best")[int(np.searchsorted([0.75, 0.9], rng.random(), side="right"))]
     return _Intent(leaf, noun, constraints, modifier, product)
 
 
@@ -223,10 +223,9 @@ def build_search_sessions(rng: np.random.Generator, catalog: Catalog, pop: Popul
     intents: dict[str, _Intent] = {}
     shown_cache: dict[str, list[int]] = {}
     rows: list[tuple] = []
+    wanted = _wanted_products(rng, catalog, day)
     for s in range(n):
-        live = np.flatnonzero(catalog.launch_day <= day[s])
-        weights = catalog.popularity[live]
-        intent = _draw_intent(rng, catalog, attrs, int(rng.choice(live, p=weights / weights.sum())), behaviour)
+        intent = _draw_intent(rng, catalog, attrs, int(wanted[s]), behaviour)
         query = _query_text(rng, intent, behaviour.typo_share)
         intents.setdefault(query, intent)
         if query not in shown_cache:
@@ -245,6 +244,17 @@ def build_search_sessions(rng: np.random.Generator, catalog: Catalog, pop: Popul
                      pd.DataFrame({"position": np.arange(1, page + 1), "probability": theta}))
 
 
+def _wanted_products(rng: np.random.Generator, catalog: Catalog, day: np.ndarray) -> np.ndarray:
+    """The product each session's shopper has in mind: by popularity among products launched by that day."""
+    out = np.empty(len(day), dtype=np.int64)
+    for d in np.unique(day):
+        at = np.flatnonzero(day == d)
+        live = np.flatnonzero(catalog.launch_day <= d)
+        weights = catalog.popularity[live]
+        out[at] = rng.choice(live, size=len(at), p=weights / weights.sum())
+    return out
+
+
 def _grade_of(attrs: _Attributes, intent: _Intent, shown: list[int]) -> np.ndarray:
     members, grades = attrs.grades(intent)
     lookup = dict(zip(members.tolist(), grades.tolist(), strict=True))
@@ -254,12 +264,12 @@ def _grade_of(attrs: _Attributes, intent: _Intent, shown: list[int]) -> np.ndarr
 def _customers(rng: np.random.Generator, pop: Population, day: np.ndarray, anonymous_share: float) -> np.ndarray:
     """A customer present on each session's day (signed up before, not churned), or -1 (anonymous)."""
     out = np.full(len(day), -1)
-    for i, d in enumerate(day):
-        if rng.random() < anonymous_share:
-            continue
+    known = rng.random(len(day)) >= anonymous_share
+    for d in np.unique(day):
+        at = np.flatnonzero(known & (day == d))
         present = np.flatnonzero((pop.signup_day < d) & (pop.churn_day > d))
-        if len(present):
-            out[i] = present[int(rng.integers(len(present)))]
+        if len(present) and len(at):
+            out[at] = present[rng.integers(0, len(present), len(at))]
     return out
 
 
@@ -329,11 +339,14 @@ def _queries_table(intents: dict[str, _Intent], catalog: Catalog) -> pd.DataFram
 
 def _relevance_table(intents: dict[str, _Intent], attrs: _Attributes, catalog: Catalog) -> pd.DataFrame:
     pid = catalog.products["product_id"].to_numpy()
-    parts = []
+    queries, products, grades = [], [], []
     for text, intent in intents.items():
-        members, grades = attrs.grades(intent)
-        parts.append(pd.DataFrame({"query": text, "product_id": pid[members], "relevance": grades}))
-    if not parts:
+        members, graded = attrs.grades(intent)
+        queries.append(np.full(len(members), text, dtype=object))
+        products.append(pid[members])
+        grades.append(graded)
+    if not queries:
         return pd.DataFrame({"query": pd.Series(dtype=str), "product_id": pd.Series(dtype=str),
                              "relevance": pd.Series(dtype=np.int64)})
-    return pd.concat(parts, ignore_index=True)
+    return pd.DataFrame({"query": np.concatenate(queries), "product_id": np.concatenate(products),
+                         "relevance": np.concatenate(grades).astype(np.int64)})
