@@ -67,6 +67,7 @@ from shoplens.search.words import (
 VOCAB_FILE = Path(__file__).with_name("query_vocab.json")
 MODEL_FILE = "query_parser.json"
 MAX_QUERY_CHARS = 500  # longer input is cut (and the cut is a rewrite): queries, not documents
+MAX_WORD_CHARS = 20  # longer "words" are not spell-corrected (no product word is that long; deletions explode)
 COLOUR_KEYS = ("colour", "color", "颜色")
 CLICK_TYPES = ("view", "add_to_cart", "wishlist", "checkout", "purchase")
 # Attribute values are filters only when short and shared: long free text or one-off values are not facets.
@@ -337,7 +338,8 @@ class QueryParser(Estimator):
         return LATIN.sub(fix, text), corrections
 
     def _closest(self, word: str) -> str | None:
-        if word in self._known or stem(word) in self._known or not word.isalpha() or word in english_words():
+        if (len(word) > MAX_WORD_CHARS or word in self._known or stem(word) in self._known or not word.isalpha()
+                or word in english_words()):
             return None
         limit = min(self.max_edits, _allowed_edits(word))
         if limit == 0:

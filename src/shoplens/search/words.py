@@ -7,6 +7,7 @@ without a stemmer's surprises: "gloss" stays "gloss"); Chinese runs are segmente
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -16,7 +17,7 @@ from shoplens.reviews.chinese import jieba_words
 
 LATIN = re.compile(r"[a-z0-9]+(?:['\-][a-z0-9]+)*")
 CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-TOKEN = re.compile(r"[a-z0-9]+(?:['\-][a-z0-9]+)*|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+TOKEN = re.compile(r"([a-z0-9]+(?:['\-][a-z0-9]+)*)|([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)")
 PUNCT = re.compile(r"^[\W_]+$")
 
 
@@ -30,6 +31,7 @@ def has_cjk(text: str) -> bool:
     return CJK_RUN.search(text) is not None
 
 
+@functools.lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """Plural endings off an English word (dresses → dress, batteries → battery, cases → case); other words,
     digits and Chinese unchanged."""
@@ -49,9 +51,8 @@ def tokens(text: str, *, stopwords: Iterable[str] = ()) -> list[str]:
     without stop words and punctuation."""
     stop = set(stopwords)
     out: list[str] = []
-    for match in TOKEN.finditer(text):
-        piece = match.group()
-        words = jieba_words(piece) if has_cjk(piece) else [stem(piece)]
+    for latin, chinese in TOKEN.findall(text):
+        words = [stem(latin)] if latin else jieba_words(chinese)
         out.extend(w for w in words if w not in stop and not PUNCT.match(w))
     return out
 
