@@ -7,7 +7,7 @@ import shoplens as sl
 from shoplens.recommend import api
 ws = sl.Workspace.open("shop")
 card = api.train(ws, deploy=True)                       # SessionEASE on the interactions view, registered
-api.for_user(ws, "C000042", k=5)                         # rank, product_id, title, score, reason
+api.for_user(ws, "C000042", k=5)                         # rank, product_id, title, score, reason (+ graph path)
 records = api.evaluate(ws)                               # ours and the baselines, per-user stratified 75/25
 ```
 """
@@ -155,8 +155,12 @@ def load(ws: Any, version: str = "deployed") -> Recommender:
 
 
 def for_user(ws: Any, customer_id: str, k: int = 10, *, version: str = "deployed") -> pd.DataFrame:
-    """Top-``k`` recommendations with explanations for one customer from the registered model."""
-    return load(ws, version).recommend(str(customer_id), k)
+    """Top-``k`` recommendations with explanations for one customer from the registered model; when the
+    workspace has a product graph, an explanation names the graph path (``path``, ``path_kind``) where one
+    connects the product to the customer's purchases (:mod:`shoplens.recommend.graph_paths`)."""
+    from shoplens.recommend.graph_paths import explain_with_graph
+
+    return explain_with_graph(ws, load(ws, version).recommend(str(customer_id), k), str(customer_id))
 
 
 def similar(ws: Any, product_id: str, k: int = 10, *, version: str = "deployed") -> pd.DataFrame:

@@ -31,12 +31,30 @@ router = APIRouter(tags=["recommend"])
 api = APIRouter(prefix=PREFIX, dependencies=[Depends(require_read)], responses=error_responses(401, 403, 404, 503))
 
 
+class PathNode(BaseModel):
+    table: str = Field(description="the node's table in the product graph: Customer, Product, Brand, Aspect …")
+    id: str
+    name: str
+
+
+class PathEdge(BaseModel):
+    source: PathNode
+    relation: str = Field(description="the relation, stored as source -relation-> target in the graph")
+    target: PathNode
+    properties: dict[str, Any] = Field(default_factory=dict, description="the relation's numbers (orders, lift …)")
+
+
 class Recommendation(BaseModel):
     rank: int
     product_id: str
     title: str = ""
     score: float
-    reason: str = Field(description="why this product: 'because you bought …', 'popular in …'")
+    reason: str = Field(description="why this product: 'because you bought …', 'popular in …', or a path in the "
+                                    "product graph: 'bought together with … in 41 orders'")
+    path_kind: str | None = Field(None, description="the kind of graph path the reason names (bought_together, "
+                                                    "praised_aspect, same_brand …); null without one")
+    path: list[PathEdge] | None = Field(None, description="the graph path from the customer to the product, edge "
+                                                          "by edge; null when the reason names none")
 
 
 class CustomerRecommendations(BaseModel):
@@ -86,6 +104,15 @@ def _rows(frame: Any) -> list[dict[str, Any]]:
     return [{k: jsonable(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
+def _recommend(warehouse: Warehouse, model: Any, customer_id: str, k: int) -> Any:
+    """The model's top-k for the customer, explained by a path of the product graph where the workspace has one."""
+    from shoplens.recommend.graph_paths import explain_with_graph
+
+    frame = model.recommend(customer_id, k)
+    with warehouse.read() as con:
+        return explain_with_graph(warehouse.ws, frame, customer_id, source=con)
+
+
 @api.get("/model", response_model=ModelSummary, summary="The deployed recommender: version, parameters, evaluation")
 def model_summary(warehouse: Warehouse = Depends(get_warehouse)) -> ModelSummary:
     from shoplens.recommend import api as rec
@@ -103,7 +130,7 @@ async def for_customer(customer_id: str = CUSTOMER_ID, k: int = Query(10, ge=1, 
                        compute: Compute = Depends(get_compute),
                        warehouse: Warehouse = Depends(get_warehouse)) -> CustomerRecommendations:
     model, card = await run_in_threadpool(_model, warehouse)  # loaded once per version
-    frame = await compute("recommend/customers", model.recommend, customer_id, k, heavy=False)
+    frame = await compute("recommend/customers", _recommend, warehouse, model, customer_id, k, heavy=False)
     return CustomerRecommendations(customer_id=customer_id, model=model.name, version=card.version,
                                    items=[Recommendation(**r) for r in _rows(frame)])
 
@@ -184,7 +211,7 @@ def customer_page(request: Request, customer_id: str = Query("", max_length=200)
         with warehouse.read() as con:
             context["history"] = _rows(rec.history(con, customer_id, 20))
         model, card = _model(warehouse)
-        context["recommendations"] = _rows(model.recommend(customer_id, k))
+        context["recommendations"] = _rows(_recommend(warehouse, model, customer_id, k))
         context["version"] = card.version
         context["model"] = model.name
     except NotFound as exc:

@@ -1,0 +1,165 @@
+"""Recommendation explanations that name a graph path (issue 10, item 5a): on the small simulated shop with its
+graph built, every recommendation the service serves with a path names edges that exist in the LadybugDB file —
+checked by a Cypher MATCH on a connection of its own, not through the code that found the paths."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import shoplens as sl
+from shoplens.graph.folder import DATABASE_FILE, graph_folder
+from shoplens.recommend import ItemKNN, api
+from shoplens.recommend.graph_paths import RULES, close_stores, explain_with_graph, graph_reasons, open_store
+from shoplens.serve import create_key
+from tests.serve.conftest import auth, make_client
+
+CUSTOMERS = 25  # served customers: enough for several kinds of path, small enough to stay fast
+
+
+@pytest.fixture(autouse=True)
+def _closed() -> Iterator[None]:
+    yield
+    close_stores()  # the cached graphs of this module's workspaces are not kept past a test
+
+
+class Edges:
+    """Edges of the real graph file, looked up one by one with a Cypher MATCH on a read-only connection."""
+
+    def __init__(self, ws: sl.Workspace) -> None:
+        import ladybug
+
+        self.database = ladybug.Database(str(graph_folder(ws) / DATABASE_FILE), read_only=True)
+        self.connection = ladybug.Connection(self.database)
+
+    def close(self) -> None:
+        self.connection.close()
+        self.database.close()
+
+    def find(self, edge: dict[str, Any]) -> list[dict[str, Any]]:
+        """The relations stored as ``source -relation-> target`` (their properties)."""
+        source, target = edge["source"], edge["target"]
+        cypher = (f"MATCH (a:{source['table']})-[e:{edge['relation']}]->(b:{target['table']}) "
+                  "WHERE a.id = $a AND b.id = $b RETURN e")
+        result = self.connection.execute(cypher, {"a": source["id"], "b": target["id"]})
+        rows = []
+        while result.has_next():
+            rows.append(result.get_next()[0])
+        return rows
+
+    def check(self, path: list[dict[str, Any]], customer: str) -> None:
+        """Every edge exists with the properties the path carries; the path runs from the customer, edge to
+        edge, to the recommended product."""
+        assert path[0]["source"] == {"table": "Customer", "id": customer, "name": customer}
+        assert path[0]["relation"] == "BOUGHT"
+        for edge in path:
+            stored = self.find(edge)
+            assert stored, f"no such edge in the graph: {edge}"
+            assert any(all(same(one.get(name), value) for name, value in edge["properties"].items())
+                       for one in stored), (edge, stored)
+        for before, after in itertools.pairwise(path):  # consecutive edges share a node
+            assert {before["source"]["id"], before["target"]["id"]} & {after["source"]["id"], after["target"]["id"]}
+
+
+def same(stored: Any, shown: Any) -> bool:
+    return stored == pytest.approx(shown, rel=1e-3) if isinstance(shown, float) else stored == shown
+
+
+def buyers(ws: sl.Workspace, limit: int) -> list[str]:
+    return ws.sql("SELECT customer_id FROM orders GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT ?",
+                  [limit])["customer_id"].tolist()
+
+
+def test_every_served_path_names_edges_that_exist(fresh_shop: sl.Workspace) -> None:
+    """The gate: the REST answer's paths, checked edge by edge on the graph file."""
+    ws = fresh_shop
+    api.train(ws, "itemknn", deploy=True, evaluate_first=False)
+    key = create_key(ws, "read", "reader")
+    served: list[tuple[str, dict[str, Any]]] = []
+    with make_client(ws) as client:
+        for customer in buyers(ws, CUSTOMERS):
+            answer = client.get(f"/api/v1/recommend/customers/{customer}?k=10", headers=auth(key))
+            assert answer.status_code == 200, answer.text
+            served += [(customer, item) for item in answer.json()["items"]]
+    with_path = [(c, item) for c, item in served if item["path"] is not None]
+    assert len(with_path) >= len(served) // 2, "most recommendations of buyers should have a graph path"
+    edges = Edges(ws)
+    try:
+        for customer, item in with_path:
+            path = item["path"]
+            edges.check(path, customer)
+            assert path[-1]["source"]["id"] == item["product_id"] or path[-1]["target"]["id"] == item["product_id"]
+            assert path[1]["source"]["name"] in item["reason"]  # the sentence names the product bought
+    finally:
+        edges.close()
+    without = [item for _, item in served if item["path"] is None]
+    assert all(item["path_kind"] is None and item["reason"] for item in without)
+
+
+def test_each_kind_of_path_finds_edges_that_exist(graph_shop: sl.Workspace) -> None:
+    """Rule by rule (not only the strongest that wins): whatever each rule finds exists in the graph, and the
+    shop's graph gives paths of several kinds."""
+    customers = buyers(graph_shop, 15)
+    products = graph_shop.sql("SELECT product_id FROM products ORDER BY 1")["product_id"].tolist()
+    kinds: Counter[str] = Counter()
+    edges = Edges(graph_shop)
+    try:
+        with open_store(graph_shop) as store:
+            for rule in RULES:
+                for customer in customers:
+                    for found in graph_reasons(store, customer, products, rules=(rule,)).values():
+                        assert found.kind == rule.kind
+                        edges.check(found.path, customer)
+                        kinds[rule.kind] += 1
+    finally:
+        edges.close()
+    assert {"bought_together", "viewed_together", "same_brand", "similar", "same_category"} <= set(kinds), kinds
+
+
+def test_a_path_that_is_not_there_is_caught(graph_shop: sl.Workspace) -> None:
+    """The check can fail: an edge the graph does not hold is not found."""
+    edges = Edges(graph_shop)
+    try:
+        made_up = {"source": {"table": "Product", "id": "P00001"}, "relation": "BOUGHT_TOGETHER",
+                   "target": {"table": "Product", "id": "P99999"}}
+        assert edges.find(made_up) == []
+    finally:
+        edges.close()
+
+
+def test_bought_together_names_the_orders_and_a_positive_lift(graph_shop: sl.Workspace) -> None:
+    with open_store(graph_shop) as store:
+        products = graph_shop.sql("SELECT product_id FROM products")["product_id"].tolist()
+        found = [f for c in buyers(graph_shop, 10)
+                 for f in graph_reasons(store, c, products, rules=(RULES[0],)).values()]
+    assert found
+    for item in found:
+        last = item.path[-1]["properties"]
+        assert last["lift"] > 1  # co-bought less often than chance explains nothing
+        orders = last["orders"]
+        assert item.reason.endswith(f"in {orders:,} order{'s' if orders != 1 else ''}")
+
+
+def test_without_a_graph_explanations_stay_as_they_were(small_shop: sl.Workspace, tmp_path: Path) -> None:
+    assert not (graph_folder(small_shop) / DATABASE_FILE).exists()
+    model = ItemKNN().fit(small_shop)
+    customer = buyers(small_shop, 1)[0]
+    frame = model.recommend(customer, 10)
+    assert explain_with_graph(small_shop, frame, customer).equals(frame)
+
+
+def test_the_graph_reason_replaces_the_models_only_where_a_path_exists(graph_shop: sl.Workspace) -> None:
+    model = ItemKNN().fit(graph_shop)
+    customer = buyers(graph_shop, 1)[0]
+    frame = model.recommend(customer, 20)
+    explained = explain_with_graph(graph_shop, frame, customer)
+    assert list(explained["product_id"]) == list(frame["product_id"])  # the ranking is the model's
+    has_path = explained["path"].notna()
+    assert has_path.any()
+    assert (explained.loc[~has_path, "reason"] == frame.loc[~has_path, "reason"]).all()
+    assert (explained.loc[has_path, "reason"] != frame.loc[has_path, "reason"]).all()
