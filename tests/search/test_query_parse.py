@@ -69,6 +69,13 @@ def test_every_rewrite_is_explained(parser: QueryParser) -> None:
     assert json.loads(json.dumps(parsed.to_dict(), ensure_ascii=False))["explain"] == lines
 
 
+def test_split_filters_for_the_index(parser: QueryParser) -> None:
+    parsed = parser.parse("red dress under 50")
+    assert parsed.split_filters() == ({"category": "Clothing > Dresses", "price_max": 50.0}, {"colour": "red"})
+    hard, soft = parsed.split_filters({"price_max": 80, "colour": "blue"}, index_keys=("brand", "price_max"))
+    assert hard == {"price_max": 80, "colour": "blue"} and soft == {"category": "Clothing > Dresses"}
+
+
 @pytest.mark.parametrize(("text", "bounds"), [
     ("between 20 and 40 dollars", {"price_min": 20.0, "price_max": 40.0}),
     ("from 20 to 40", {"price_min": 20.0, "price_max": 40.0}),

@@ -69,6 +69,7 @@ MODEL_FILE = "query_parser.json"
 MAX_QUERY_CHARS = 500  # longer input is cut (and the cut is a rewrite): queries, not documents
 MAX_WORD_CHARS = 20  # longer "words" are not spell-corrected (no product word is that long; deletions explode)
 COLOUR_KEYS = ("colour", "color", "颜色")
+INDEX_FILTER_KEYS = ("brand", "category", "price_min", "price_max")  # what shoplens.search.index filters on
 CLICK_TYPES = ("view", "add_to_cart", "wishlist", "checkout", "purchase")
 # Attribute values are filters only when short and shared: long free text or one-off values are not facets.
 MAX_VALUE_CHARS, MAX_VALUES_PER_KEY = 30, 200
@@ -114,6 +115,17 @@ class ParsedQuery:
     corrections: dict[str, str] = field(default_factory=dict)
     synonyms: dict[str, list[str]] = field(default_factory=dict)
     rewrites: list[Rewrite] = field(default_factory=list)
+
+    def split_filters(self, given: Mapping[str, Any] | None = None,
+                      index_keys: Iterable[str] = INDEX_FILTER_KEYS) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(filters for the index, the rest as boosts): the parsed filters whose keys the index applies, with the
+        caller's ``given`` filters winning over parsed ones; the parsed attribute filters (``colour``, ``size`` …)
+        that the index holds only as text, for a ranking boost. The hook ``Search.query`` uses."""
+        keys = set(index_keys)
+        given = dict(given or {})
+        hard = {k: v for k, v in self.filters.items() if k in keys and k not in given}
+        soft = {k: v for k, v in self.filters.items() if k not in keys and k not in given}
+        return {**hard, **given}, soft
 
     def explain(self) -> list[str]:
         """Every rewrite, one line each, in the order they were made."""
