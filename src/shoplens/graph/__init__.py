@@ -12,6 +12,7 @@ graph.paths("P00017", "P00042", max_hops=3)                   # shortest paths, 
 ```
 
 Importing this package is cheap: ladybug loads when a graph is built or opened. See docs/graph.md.
+``shoplens.graph.links`` predicts a product's also_buy targets from the graph's structure (docs/graph-links.md).
 """
 
 from __future__ import annotations
