@@ -33,6 +33,7 @@ from shoplens.clitools import (
 )
 from shoplens.errors import ShoplensError
 from shoplens.forecast import cli as forecast_cli
+from shoplens.graph import cli as graph_cli
 from shoplens.logs import capture_warnings, logged_warnings, run_log
 from shoplens.pricing import cli as pricing_cli
 from shoplens.recommend import cli as recommend_cli
@@ -56,6 +57,7 @@ app.add_typer(forecast_cli.app, name="forecast")
 # ``shoplens inventory …`` was the command group before it moved under ``forecast``; kept for one release
 app.add_typer(forecast_cli.inventory_app, name="inventory", hidden=True, deprecated=True)
 app.add_typer(pricing_cli.app, name="pricing")
+app.add_typer(graph_cli.app, name="graph")
 
 
 # -- workspace ------------------------------------------------------------------------------------------

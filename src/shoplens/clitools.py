@@ -126,6 +126,23 @@ def init_workspace(path: Path | None, **settings: Any) -> Workspace:
     return ws
 
 
+def name_values(pairs: list[str] | None, option: str = "--param", example: str = "lam=300") -> dict[str, Any]:
+    """``NAME=VALUE`` options as a mapping: a value that reads as JSON (``300``, ``true``, ``[1, 2]``) is that
+    value, anything else is text."""
+    from shoplens.errors import InputError
+
+    values: dict[str, Any] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise InputError(f"{option} {pair!r}: use NAME=VALUE, e.g. {option} {example}")
+        try:
+            values[name.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            values[name.strip()] = value
+    return values
+
+
 def show_progress(as_json: bool) -> bool:
     """Progress bars go to stderr, and only for people at a terminal."""
     return not as_json and sys.stderr.isatty()

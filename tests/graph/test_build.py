@@ -10,7 +10,7 @@ import pytest
 import shoplens as sl
 from shoplens.errors import NotFound
 from shoplens.graph import GraphStore, ProductGraph, schema
-from shoplens.graph.folder import graph_folder
+from shoplens.graph.folder import GraphNotBuilt, graph_folder
 
 
 def _store(ws: sl.Workspace) -> GraphStore:
@@ -89,8 +89,8 @@ def test_a_failed_build_leaves_the_previous_graph(fresh_shop: sl.Workspace) -> N
     assert [p.name for p in Path(fresh_shop.path).iterdir() if p.name.startswith(".graph")] == []
 
 
-def test_no_graph_yet_is_not_found(workspace: sl.Workspace) -> None:
-    with pytest.raises(NotFound, match="no product graph built yet"):
+def test_no_graph_yet(workspace: sl.Workspace) -> None:
+    with pytest.raises(GraphNotBuilt, match="no product graph built yet"):
         ProductGraph.open(workspace)
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import shoplens as sl
-from shoplens.errors import InputError, NotFound
+from shoplens.errors import InputError
 from shoplens.graph import GraphStore, ProductGraph
-from shoplens.graph.folder import graph_folder
+from shoplens.graph.folder import GraphNotBuilt, graph_folder
 from shoplens.graph.triples import import_triples, read_atomic
 from tests.conftest import shared_path
 
@@ -71,7 +71,7 @@ def test_a_malformed_link_file_imports_nothing(fresh_shop: sl.Workspace, tmp_pat
 def test_missing_file_and_missing_graph(workspace: sl.Workspace, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         import_triples(workspace, tmp_path / "absent.kg")
-    with pytest.raises(NotFound, match="no product graph built yet"):
+    with pytest.raises(GraphNotBuilt, match="no product graph built yet"):
         import_triples(workspace, _write(tmp_path, "x.kg", TRIPLES))
 
 

@@ -11,16 +11,19 @@ graph.query("MATCH (p:Product)-[:MADE_BY]->(b:Brand) WHERE b.id = $brand RETURN 
 graph.paths("P00017", "P00042", max_hops=3)                   # shortest paths, for explanations
 ```
 
-Importing this package is cheap: ladybug loads when a graph is built or opened. See docs/graph.md.
-``shoplens.graph.links`` predicts a product's also_buy targets from the graph's structure (docs/graph-links.md).
+The package's own imports are light (ladybug loads when a graph is built or opened); ``import_triples`` lives in
+``shoplens.graph.triples``; ``shoplens.graph.links`` predicts a product's also_buy targets from the graph's
+structure (docs/graph-links.md). See docs/graph.md.
 """
 
 from __future__ import annotations
 
 from shoplens.graph.build import ProductGraph
+from shoplens.graph.folder import GraphNotBuilt
 from shoplens.graph.store import GraphPath, GraphStore, QueryResult, QueryTimeout, WriteRefused
 
 __all__ = [
+    "GraphNotBuilt",
     "GraphPath",
     "GraphStore",
     "ProductGraph",

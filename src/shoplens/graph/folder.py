@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from shoplens.errors import NotFound
+from shoplens.errors import WorkspaceError
 
 if TYPE_CHECKING:
     from shoplens.workspace import Workspace
@@ -29,9 +29,14 @@ def is_built(folder: Path) -> bool:
     return (folder / DATABASE_FILE).exists() and (folder / MANIFEST_FILE).exists()
 
 
+class GraphNotBuilt(WorkspaceError):
+    """The workspace has no graph yet (the service answers 503: it is the workspace's state, not the request)."""
+
+
 def require_built(folder: Path) -> Path:
     if not is_built(folder):
-        raise NotFound(f"{folder}: no product graph built yet; run `shoplens graph build`")
+        raise GraphNotBuilt("no product graph built yet in this workspace; run `shoplens graph build` or "
+                            "`shoplens run`")
     return folder
 
 

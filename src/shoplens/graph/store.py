@@ -13,13 +13,16 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from shoplens.errors import InputError, NotFound, ShoplensError
 from shoplens.graph import schema
-from shoplens.graph.folder import DATABASE_FILE, read_manifest, require_built
+from shoplens.graph.folder import DATABASE_FILE, graph_folder, read_manifest, require_built
+
+if TYPE_CHECKING:
+    from shoplens.workspace import Workspace
 
 DEFAULT_ROW_LIMIT = 1_000
 MAX_ROW_LIMIT = 100_000
@@ -168,6 +171,11 @@ class GraphStore:
         self.row_limit, self.timeout_s = _check_limit(row_limit), _check_timeout(timeout_s)
         self._database = ladybug.Database(str(self.folder / DATABASE_FILE), read_only=True)
         self._connection = ladybug.Connection(self._database)
+
+    @classmethod
+    def of(cls, ws: Workspace, **limits: Any) -> GraphStore:
+        """The workspace's graph (``GraphNotBuilt`` when none was built), with ``row_limit``/``timeout_s``."""
+        return cls(graph_folder(ws), **limits)
 
     def __enter__(self) -> GraphStore:
         return self

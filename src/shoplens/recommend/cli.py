@@ -24,18 +24,7 @@ def _records(frame: Any) -> list[dict[str, Any]]:
 
 
 def _params(pairs: list[str] | None) -> dict[str, Any]:
-    from shoplens.errors import InputError
-
-    params: dict[str, Any] = {}
-    for pair in pairs or []:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise InputError(f"--param {pair!r}: use NAME=VALUE, e.g. --param lam=300")
-        try:
-            params[name.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            params[name.strip()] = value
-    return params
+    return cli.name_values(pairs, "--param", "lam=300")
 
 
 @cli.command(app)

@@ -9,6 +9,7 @@ from shoplens.serve.routers import (
     analytics,
     dashboard,
     forecast,
+    graph,
     health,
     ingest,
     pricing,
@@ -21,6 +22,7 @@ from shoplens.serve.routers import (
 CAPABILITIES: tuple[Capability, ...] = (
     health.capability, dashboard.capability, tables.capability, ingest.capability, quarantine.capability,
     analytics.capability, reviews.capability, recommend.capability, forecast.capability, pricing.capability,
+    graph.capability,
 )
 
 
