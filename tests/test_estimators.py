@@ -63,6 +63,7 @@ def _cases() -> dict[str, Case]:
     from shoplens.analytics.churn import ChurnModel
     from shoplens.analytics.clv import CLVModel
     from shoplens.forecast import Forecaster
+    from shoplens.graph import ProductGraph
     from shoplens.pricing import ElasticityModel
     from shoplens.recommend import EASE
     from shoplens.reviews import AspectModel, RatingModel
@@ -85,6 +86,8 @@ def _cases() -> dict[str, Case]:
                     lambda m, ws: m.predict(m.summary(ws)).sort_values("customer_id")),
         "query": Case(lambda: QueryParser(), lambda m, ws: m.evaluate(_query_cases()),
                       lambda m, ws: [m.parse(q).to_dict() for q in QUERIES]),
+        "graph": Case(lambda: ProductGraph(similar_k=3), lambda m, ws: m.evaluate(ws, n_products=30),
+                      lambda m, ws: m.neighbours("P00001")),
         "rules": Case(lambda: AssociationRules(min_support=0.005),
                       lambda m, ws: m.evaluate(ws.sql("SELECT order_id, product_id FROM order_items"),
                                                dataset="simulator_baskets"),

@@ -100,3 +100,12 @@ def test_save_and_load(graph_shop: sl.Workspace, tmp_path: Path) -> None:
     assert copy.get_params() == graph.get_params() == ProductGraph(similar_k=5).get_params()
     assert copy.stats()["relations"] == graph.stats()["relations"]
     assert copy.neighbours("P00001").equals(graph.neighbours("P00001"))
+
+
+def test_evaluate_asks_graph_and_sql_the_same_two_hop_question(graph_shop: sl.Workspace) -> None:
+    records = ProductGraph.open(graph_shop).evaluate(graph_shop, n_products=40, seed=3)
+    ours, reference = (next(r for r in records if r.role == role) for role in ("ours", "reference"))
+    assert (ours.model, reference.model) == ("ladybug-cypher", "duckdb-sql")
+    assert ours.metrics["answers_agree"] == 1.0  # the same categories and counts for every product asked
+    assert ours.protocol.candidates == "sampled:40" and "with co-purchases" in ours.protocol.notes
+    assert ours.metrics["p50_ratio_to_reference"] == pytest.approx(ours.metrics["p50_ms"] / reference.metrics["p50_ms"])

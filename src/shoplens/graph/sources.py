@@ -96,11 +96,11 @@ def catalog(con: duckdb.DuckDBPyConnection, written: Written) -> None:
     write_frame(written, "Category", categories)
     write_frame(written, "SUBCATEGORY_OF", parents)
     copy_query(con, written, "IN_CATEGORY", f"""
-        SELECT product_id AS "from", {_normalized_path('category')} AS "to" FROM products
+        SELECT product_id AS "from", {normalized_path_sql('category')} AS "to" FROM products
         WHERE product_id IS NOT NULL AND nullif(trim(category), '') IS NOT NULL ORDER BY 1""")
 
 
-def _normalized_path(column: str) -> str:
+def normalized_path_sql(column: str) -> str:
     """SQL for a category path with its parts trimmed, as :func:`category_tree` names it."""
     return (f"array_to_string(list_filter(list_transform(string_split({column}, '>'), lambda x: trim(x)), "
             f"lambda x: x <> ''), '{CATEGORY_SEPARATOR}')")

@@ -194,11 +194,13 @@ class _Writer:
 
 def write_order_lines(path: str | Path, n_lines: int, seed: int = 0, format: Format = "parquet", *,
                       n_products: int = 10_000, orders_path: str | Path | None = None, start: str = "2024-01-01",
-                      days: int = 730, chunk_rows: int = CHUNK_ROWS) -> BulkReport:
-    """Write ``n_lines`` canonical order_items rows to ``path`` (and their orders to ``orders_path``)."""
+                      days: int = 730, chunk_rows: int = CHUNK_ROWS, n_customers: int | None = None) -> BulkReport:
+    """Write ``n_lines`` canonical order_items rows to ``path`` (and their orders to ``orders_path``);
+    ``n_customers`` defaults to one per 20 lines."""
     if n_lines < 1:
         raise ValueError("n_lines must be positive")
-    spec = BulkSpec(n_lines=n_lines, seed=seed, n_products=n_products, start=start, days=days, chunk_rows=chunk_rows)
+    spec = BulkSpec(n_lines=n_lines, seed=seed, n_products=n_products, n_customers=n_customers, start=start,
+                    days=days, chunk_rows=chunk_rows)
     clock = time.perf_counter()
     items = _Writer(Path(path), ITEM_SCHEMA, format)
     orders = _Writer(Path(orders_path), ORDER_SCHEMA, format) if orders_path else None
@@ -280,13 +282,13 @@ def _event_chunk(rng: np.random.Generator, spec: BulkSpec, catalog: _Catalog, n:
 
 
 def write_bulk_shop(folder: str | Path, n_lines: int, n_events: int = 0, seed: int = 0, format: Format = "parquet",
-                    *, n_products: int = 10_000) -> dict[str, BulkReport]:
+                    *, n_products: int = 10_000, n_customers: int | None = None) -> dict[str, BulkReport]:
     """products, customers, orders, order_items (and events) files in ``folder``, ids consistent."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    spec = BulkSpec(n_lines=n_lines, seed=seed, n_products=n_products)
+    spec = BulkSpec(n_lines=n_lines, seed=seed, n_products=n_products, n_customers=n_customers)
     items = write_order_lines(folder / f"order_items.{format}", n_lines, seed, format, n_products=n_products,
-                              orders_path=folder / f"orders.{format}")
+                              orders_path=folder / f"orders.{format}", n_customers=spec.customers)
     reports = {"order_items": items,
                "orders": BulkReport(folder / f"orders.{format}", "orders", items.orders, items.seconds, format)}
     if n_events:
