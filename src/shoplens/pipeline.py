@@ -90,7 +90,8 @@ def step(capability: str, stage: str, name: str) -> Callable[[Callable], Callabl
 
 
 def registered_steps(capabilities: list[str] | None = None) -> list[Step]:
-    """Steps in stage order (registration order within a stage), optionally for some capabilities."""
+    """Steps in stage order (within a stage, capability order, then registration order), optionally for some
+    capabilities."""
     for module in CAPABILITY_MODULES:
         import_if_present(module)
     known = {s.capability for s in _STEPS}
@@ -98,7 +99,10 @@ def registered_steps(capabilities: list[str] | None = None) -> list[Step]:
     if unknown:
         raise InputError(f"unknown capability {', '.join(unknown)}; capabilities are: {', '.join(sorted(known))}")
     chosen = [s for s in _STEPS if capabilities is None or s.capability in capabilities]
-    return sorted(chosen, key=lambda s: STAGES.index(s.stage))
+    # capabilities in CAPABILITIES order within a stage, whichever step module was imported first (a test or a
+    # caller importing shoplens.graph.steps early must not make the graph's deployment run before the reviews')
+    order = {name: i for i, name in enumerate(CAPABILITIES)}
+    return sorted(chosen, key=lambda s: (STAGES.index(s.stage), order.get(s.capability, len(order))))
 
 
 def run(ws: Workspace, capabilities: list[str] | None = None, profile: Profile = "full",

@@ -54,6 +54,10 @@ def test_parameters_are_bound_not_pasted(store: GraphStore) -> None:
     assert store.query("MATCH (p:Product) WHERE p.id = $id RETURN p.title", {"id": "P00001' OR true OR '"}).rows == []
     with pytest.raises(InputError, match="parameter 'id'"):
         store.query("MATCH (p:Product) WHERE p.id = $id RETURN p", {"id": {"nested": 1}})
+    with pytest.raises(InputError, match="query parameters"):  # LadybugDB cannot type a list of mixed values
+        store.query("RETURN $x", {"x": [1, "a"]})
+    with pytest.raises(InputError, match="Unable to cast"):  # beyond 64 bits
+        store.query("RETURN $x", {"x": 10**30})
 
 
 def test_syntax_errors_carry_the_parsers_message(store: GraphStore) -> None:

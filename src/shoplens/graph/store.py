@@ -208,6 +208,8 @@ class GraphStore:
             result.close()
         except RuntimeError as error:
             raise _user_error(error, timeout_s) from None
+        except (ValueError, TypeError, OverflowError) as error:  # a parameter LadybugDB cannot convert
+            raise InputError(f"query parameters: {error}") from None
         return QueryResult(columns, rows, truncated, time.perf_counter() - started, limit)
 
     # -- products -------------------------------------------------------------------------------------
