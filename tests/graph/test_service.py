@@ -60,10 +60,11 @@ def test_neighbours(client: TestClient, read: dict[str, str]) -> None:
     body = answer.json()
     assert body["product"]["product_id"] == "P00001"
     assert {"IN_CATEGORY", "MADE_BY", "SIMILAR_TO"} <= {item["relation"] for item in body["items"]}
-    only = client.get("/api/v1/graph/products/P00001/neighbours", headers=read, params={"relation": "MADE_BY"})
-    assert [i["relation"] for i in only.json()["items"]] == ["MADE_BY"]
+    only = client.get("/api/v1/graph/products/P00001/neighbours", headers=read,
+                      params={"relations": "MADE_BY, IN_CATEGORY"})
+    assert [i["relation"] for i in only.json()["items"]] == ["IN_CATEGORY", "MADE_BY"]
     assert client.get("/api/v1/graph/products/P00001/neighbours", headers=read,
-                      params={"relation": "FRIENDS"}).status_code == 400
+                      params={"relations": "FRIENDS"}).status_code == 400
     missing = client.get("/api/v1/graph/products/P99999/neighbours", headers=read)
     assert missing.status_code == 404 and "unknown product" in missing.json()["detail"]
 

@@ -90,9 +90,12 @@ def _neighbours(ws: Workspace, product_id: str, relations: list[str] | None, k: 
 @api.get("/products/{product_id}/neighbours", response_model=Neighbours, responses=error_responses(400, 404),
          summary="A product's neighbours: per relation the strongest first")
 async def neighbours(product_id: str = PRODUCT_ID, k: int = Query(10, ge=1, le=100),
-                     relation: list[str] | None = Query(None, max_length=40, description="only these relations"),
+                     relations: str | None = Query(None, max_length=400, pattern=r"^[A-Za-z_, ]*$",
+                                                   description="only these relations, comma-separated "
+                                                               "(BOUGHT_TOGETHER,SIMILAR_TO)"),
                      compute: Compute = Depends(get_compute), ws: Workspace = Depends(get_workspace)) -> Neighbours:
-    return Neighbours(**await compute("graph/neighbours", _neighbours, ws, product_id, relation, k, heavy=False))
+    chosen = [r.strip() for r in relations.split(",") if r.strip()] if relations else None
+    return Neighbours(**await compute("graph/neighbours", _neighbours, ws, product_id, chosen, k, heavy=False))
 
 
 def _paths(ws: Workspace, source: str, target: str, max_hops: int, limit: int) -> list[dict[str, Any]]:
