@@ -453,13 +453,14 @@ class GraphLinks(LinkPredictor):
     ``weights`` (feature → weight) skips the search; ``validation_fraction`` of the sources with ``relation``
     edges are hidden (split seed ``seed``) to choose them; ``view_relation`` names the co-viewing relation;
     ``restart`` and ``ppr_steps`` set personalized PageRank; ``regularization`` is the inverse strength (C) of
-    the logistic regression that learns the weights; ``encoder`` embeds titles and descriptions for the
+    the logistic regression that learns the weights (0.1 gave a higher validation MRR than 1 and 10 on the Gift
+    Cards splits of seeds 0–2, validation edges only); ``encoder`` embeds titles and descriptions for the
     text feature (None: no text feature).
     """
 
     def __init__(self, relation: str = TARGET, view_relation: str = "also_view", encoder: str | None = "minilm",
                  validation_fraction: float = 0.2, seed: int = 0, restart: float = 0.3, ppr_steps: int = 10,
-                 regularization: float = 1.0, weights: dict[str, float] | None = None) -> None:
+                 regularization: float = 0.1, weights: dict[str, float] | None = None) -> None:
         self.relation = relation
         self.view_relation = view_relation
         self.encoder = encoder
@@ -601,7 +602,7 @@ class _Features:
 
 
 def choose_weights(graph: LinkGraph, hidden: pd.DataFrame, features: _Features, relation: str,
-                   regularization: float = 1.0) -> tuple[dict[str, float], float]:
+                   regularization: float = 0.1) -> tuple[dict[str, float], float]:
     """Feature weights of a logistic regression that tells ``hidden``'s targets from every other candidate of
     their sources in ``graph`` (the validation graph), and the MRR those weights reach on ``hidden``."""
     from sklearn.linear_model import LogisticRegression
