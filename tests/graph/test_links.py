@@ -133,3 +133,14 @@ def giftcards_slice() -> tuple[pd.DataFrame, pd.DataFrame]:
         keep = (edges["relation"] == "also_view") | edges["head"].isin(sources)
         _SLICE.update(products=built["products"], triples=edges[keep].reset_index(drop=True))
     return _SLICE["products"], _SLICE["triples"]
+
+
+def test_fit_reads_a_workspace(workspace):
+    from shoplens.data.datasets import load_dataset
+
+    load_dataset("amazon_giftcards", workspace, shared_path("amazon_giftcards"))
+    model = Cooccurrence().fit(workspace)
+    _, edges = giftcards_slice()
+    assert model.graph_.n >= 1547 and set(model.graph_.relations) == {"also_buy", "also_view"}
+    source = edges.loc[edges["relation"] == "also_buy", "head"].iloc[0]
+    assert len(model.predict(source, k=3)) == 3
