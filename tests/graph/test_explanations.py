@@ -15,7 +15,14 @@ import pytest
 import shoplens as sl
 from shoplens.graph.folder import DATABASE_FILE, graph_folder
 from shoplens.recommend import ItemKNN, api
-from shoplens.recommend.graph_paths import RULES, close_stores, explain_with_graph, graph_reasons, open_store
+from shoplens.recommend.graph_paths import (
+    RULES,
+    close_stores,
+    explain_with_graph,
+    graph_reasons,
+    open_store,
+    praised_aspects,
+)
 from shoplens.serve import create_key
 from tests.serve.conftest import auth, make_client
 
@@ -163,3 +170,31 @@ def test_the_graph_reason_replaces_the_models_only_where_a_path_exists(graph_sho
     assert has_path.any()
     assert (explained.loc[~has_path, "reason"] == frame.loc[~has_path, "reason"]).all()
     assert (explained.loc[has_path, "reason"] != frame.loc[has_path, "reason"]).all()
+
+
+def test_praised_aspect_paths_go_through_what_the_customer_praised(demo_shop: sl.Workspace) -> None:
+    """On the demo shop (``shoplens run``: the aspect model's mentions, then the graph): "also about 'fit', which
+    you praised in 'H'" — the customer's own review of H was positive about the aspect, R's reviews are positive
+    about it on the whole, and every edge exists."""
+    rule = next(r for r in RULES if r.kind == "praised_aspect")
+    customers = demo_shop.sql("""SELECT DISTINCT r.customer_id FROM reviews_aspect_mentions m JOIN reviews r
+                                 USING (review_id) WHERE m.sentiment = 'positive' AND r.customer_id IS NOT NULL
+                                 ORDER BY 1 LIMIT 20""")["customer_id"].tolist()
+    products = demo_shop.sql("SELECT product_id FROM products")["product_id"].tolist()
+    checked = 0
+    edges = Edges(demo_shop)
+    try:
+        with open_store(demo_shop) as store:
+            assert store is not None, "the demo pipeline builds the graph"
+            for customer in customers:
+                praised = praised_aspects(demo_shop, customer)
+                for found in graph_reasons(store, customer, products, praised, rules=(rule,)).values():
+                    edges.check(found.path, customer)
+                    bought, aspect = found.path[1]["source"]["id"], found.path[1]["target"]["id"]
+                    assert (bought, aspect) in praised
+                    assert found.path[2]["properties"]["mean_sentiment"] > 0
+                    assert found.reason.startswith(f"also about '{aspect.replace('_', '/')}', which you praised in")
+                    checked += 1
+    finally:
+        edges.close()
+    assert checked > 0

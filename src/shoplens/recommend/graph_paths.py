@@ -81,7 +81,6 @@ RULES = (
     PathRule("similar", "SIMILAR_TO", None, "e.cosine", ("cosine",)),
     PathRule("same_category", "IN_CATEGORY", "Category", "b.orders"),
 )
-KINDS = tuple(rule.kind for rule in RULES)
 
 
 def rule_query(rule: PathRule) -> str:

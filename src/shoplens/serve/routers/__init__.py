@@ -10,6 +10,7 @@ from shoplens.serve.routers import (
     dashboard,
     forecast,
     graph,
+    graph_page,
     health,
     ingest,
     pricing,
@@ -23,6 +24,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     health.capability, dashboard.capability, tables.capability, ingest.capability, quarantine.capability,
     analytics.capability, reviews.capability, recommend.capability, forecast.capability, pricing.capability,
     graph.capability,
+    graph_page.capability,
 )
 
 
