@@ -238,7 +238,7 @@ def gate_of(variant: str, ndcg: dict[str, list[float]]) -> tuple[str, bool, str]
     best = max(baselines, key=lambda n: baselines[n].mean())
     wins = int((ours > baselines[best]).sum())
     ratio = ours.mean() / baselines[best].mean()
-    met = ratio >= 1.05 and wins >= 4
+    met = bool(ratio >= 1.05 and wins >= 4)
     detail = (f"{variant}: kg_hybrid NDCG@20 {ours.mean():.4f} ± {ours.std(ddof=1):.4f} vs best baseline {best} "
               f"{baselines[best].mean():.4f} ± {baselines[best].std(ddof=1):.4f} ({ratio:.2f}×), better on {wins} of "
               f"{len(ours)} seeds; per seed ours {', '.join(f'{v:.4f}' for v in ours)}, {best} "

@@ -123,3 +123,44 @@ def test_the_api_trains_it_on_a_workspace_with_a_graph(movies: sl.Workspace) -> 
     card = api.train(movies, "kg_hybrid", params={"factors": 16}, evaluate_first=False)
     model = Recommender.load(movies.models.path("recommend", card.version))
     assert isinstance(model, KGHybrid) and model.entities_.nnz > 0
+
+
+def _cold_benchmark():
+    """benchmarks/_graph_cold.py, whose protocol and link repair are code that results depend on."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "_graph_cold.py"
+    spec = importlib.util.spec_from_file_location("_graph_cold", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_benchmark_protocol_holds_whole_items_out(movies: sl.Workspace) -> None:
+    bench = _cold_benchmark()
+    ratings = movies.sql("SELECT customer_id, product_id, rating FROM ratings")
+    triples = triples_frame(movies)
+    linked = set(triples.loc[triples["relation"] == "same_as", "head"]) & set(ratings["product_id"])
+    train, test, cold = bench.cold_split(ratings, linked, seed=0)
+    assert len(cold) == round(0.2 * len(linked)) and set(cold) <= linked
+    assert not set(train["product_id"]) & set(cold) and set(test["product_id"]) <= set(cold)
+    positives = ratings[ratings["product_id"].isin(set(cold)) & (ratings["rating"] >= 4)]
+    assert len(test) == len(positives)
+    again = bench.cold_split(ratings, linked, seed=0)[2]
+    assert again.tolist() == cold.tolist() and bench.cold_split(ratings, linked, seed=1)[2].tolist() != cold.tolist()
+
+
+def test_links_are_repaired_by_title(movies: sl.Workspace, tmp_path: Path) -> None:
+    bench = _cold_benchmark()
+    movies_dat = tmp_path / "movies.dat"  # made-up ids in ML-1M's format
+    movies_dat.write_text("9001::Toy Story (1995)::Animation\n9002::GoldenEye (1995)::Action\n"
+                          "9003::No Such Film (1990)::Drama\n", encoding="latin-1")
+    triples = pd.DataFrame({"head": ["9001", "9002", "9003", "m.a"], "relation": ["same_as"] * 3 + ["film.actor"],
+                            "tail": ["m.a", "m.b", "m.c", "m.x"]})
+    products = movies.table("products")
+    relinked, kept = bench.relink_by_title(triples, products, bench.ml1m_titles(movies_dat))
+    links = relinked[relinked["relation"] == "same_as"].set_index("head")["tail"].to_dict()
+    assert kept == 2 and links == {"1": "m.a", "2": "m.b"}       # Toy Story and GoldenEye are ML-100K's 1 and 2
+    assert len(relinked[relinked["relation"] != "same_as"]) == 1
+    quality = bench.link_quality(triples_frame(movies), products, shuffles=1)
+    assert 0 < quality["genre_jaccard"] < 1 and 0 < quality["genre_jaccard_shuffled"] < 1
