@@ -67,6 +67,7 @@ def _cases() -> dict[str, Case]:
     from shoplens.pricing import ElasticityModel
     from shoplens.recommend import EASE
     from shoplens.reviews import AspectModel, RatingModel
+    from shoplens.search import Search
     from shoplens.search.query import QueryParser
 
     return {
@@ -92,6 +93,8 @@ def _cases() -> dict[str, Case]:
                       lambda m, ws: m.evaluate(ws.sql("SELECT order_id, product_id FROM order_items"),
                                                dataset="simulator_baskets"),
                       lambda m, ws: m.rules().head(20)),
+        "search": Case(lambda: Search(), lambda m, ws: m.evaluate(ws, max_queries=50),
+                       lambda m, ws: m.query("gift for a runner", k=5, explain=True).items),
     }
 
 

@@ -38,6 +38,7 @@ from shoplens.logs import capture_warnings, logged_warnings, run_log
 from shoplens.pricing import cli as pricing_cli
 from shoplens.recommend import cli as recommend_cli
 from shoplens.reviews import cli as reviews_cli
+from shoplens.search import cli as search_cli
 from shoplens.workspace import Workspace
 
 app = typer.Typer(name="shoplens", help="Turn an online shop's raw data into decisions.", no_args_is_help=True,
@@ -58,6 +59,7 @@ app.add_typer(forecast_cli.app, name="forecast")
 app.add_typer(forecast_cli.inventory_app, name="inventory", hidden=True, deprecated=True)
 app.add_typer(pricing_cli.app, name="pricing")
 app.add_typer(graph_cli.app, name="graph")
+app.add_typer(search_cli.app, name="search")
 
 
 # -- workspace ------------------------------------------------------------------------------------------

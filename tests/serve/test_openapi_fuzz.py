@@ -45,10 +45,13 @@ def full_shop(demo_shop: sl.Workspace, tmp_path_factory: pytest.TempPathFactory)
 @pytest.fixture(scope="module")
 def schema(full_shop: sl.Workspace) -> Iterator[schemathesis.BaseSchema]:
     app = create_app(full_shop.path, settings=ServiceSettings(max_upload_bytes=64 * 1024, write_wait_s=1))
-    with TestClient(app) as client:  # load the deployed review model once, as a running service has
+    with TestClient(app) as client:  # load the review model and the search index once, as a running service has
         warm_up = client.post("/api/v1/reviews/predict", json={"texts": ["warm up"]},
                               headers=auth(create_key(full_shop, "read", "warm up")))
         assert warm_up.status_code == 200, warm_up.text
+        warm_up = client.get("/api/v1/search", params={"q": "warm up"}, headers=auth(create_key(full_shop, "read",
+                                                                                              "warm up search")))
+        assert warm_up.status_code == 200, warm_up.text  # the index and its query encoder, loaded once
     yield schemathesis.openapi.from_asgi("/openapi.json", app)
 
 

@@ -34,7 +34,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,13 @@ def analyze(text: str | None) -> list[str]:
         words.extend(_chinese(chinese) if chinese else [other])
     words = [w for w in words if len(w) <= MAX_TOKEN_CHARS]
     return _stemmer().analyze(" ".join(words)) if words else []
+
+
+@lru_cache(maxsize=65_536)
+def indexed_text(text: str) -> str:
+    """A field's text as the index stores it (tokens joined by spaces); cached, so rebuilding an index re-analyses
+    only the texts that changed."""
+    return " ".join(analyze(text))
 
 
 def query_terms(text: str) -> list[str]:
@@ -391,7 +398,7 @@ def _write(staging: Path, documents: pd.DataFrame, products: pd.DataFrame,
         doc.add_unsigned("row", row)
         for field, column in texts.items():
             if column is not None and column[row]:
-                doc.add_text(field, " ".join(analyze(column[row])))
+                doc.add_text(field, indexed_text(column[row]))
         if product.brand.strip():
             doc.add_text("brand_key", product.brand.strip().lower())
         for prefix in _category_prefixes(product.category):

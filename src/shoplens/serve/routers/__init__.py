@@ -17,6 +17,7 @@ from shoplens.serve.routers import (
     quarantine,
     recommend,
     reviews,
+    search,
     tables,
 )
 
@@ -25,6 +26,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     analytics.capability, reviews.capability, recommend.capability, forecast.capability, pricing.capability,
     graph.capability,
     graph_page.capability,
+    search.capability,
 )
 
 
