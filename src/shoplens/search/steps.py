@@ -23,8 +23,8 @@ CAPABILITY = "search"
 def build_index(ctx: RunContext) -> dict[str, Any]:
     from shoplens.search import api
 
-    if "products" not in ctx.ws.table_names():
-        raise NotApplicable("no products table to index")
+    if "products" not in ctx.ws.table_names() or not int(ctx.ws.sql("SELECT count(*) AS n FROM products")["n"][0]):
+        raise NotApplicable("no products to index")
     search = api.build(ctx.ws)
     ctx.outputs["search.built"] = True
     return {"products": search.products_, "signals": ", ".join(search.signal_weights()),
