@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import shutil
 from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass, field
@@ -39,6 +38,7 @@ import pandas as pd
 from shoplens._files import replace_folder
 from shoplens.base import Estimator, json_safe
 from shoplens.errors import InputError, NotFound
+from shoplens.search.documents import dense_texts
 from shoplens.search.fusion import standardize
 from shoplens.search.index import FIELDS, Hits, ProductIndex, check_filters, query_terms
 
@@ -265,17 +265,6 @@ def check_query(text: Any) -> str:
     if not text:
         raise InputError("the query is empty; give some words to search for")
     return text[:MAX_QUERY_CHARS]
-
-
-def dense_texts(documents: pd.DataFrame) -> list[str]:
-    """What the encoders read of a product: title, brand, category, attributes, then description, questions and
-    reviews (the encoder truncates; the short identifying fields come first)."""
-    parts = [documents[c].fillna("").astype(str) for c in FIELDS if c in documents]
-    joined = parts[0]
-    for part in parts[1:]:
-        joined = joined.str.cat(part, sep=" . ")
-    return [re.sub(r"(\s*\.\s*){2,}", " . ", t).strip(" .") or pid
-            for t, pid in zip(joined, documents["product_id"].astype(str), strict=True)]
 
 
 def price_bands(prices: Any, n: int = 5) -> list[float]:

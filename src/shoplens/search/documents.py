@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from shoplens.search.index import FIELDS
+
 if TYPE_CHECKING:
     from shoplens.workspace import Workspace
 
@@ -98,3 +100,14 @@ def _questions(ws: Workspace) -> dict[str, str]:
                    "WHERE product_id IS NOT NULL AND question IS NOT NULL ORDER BY product_id, qa_id")
     return {str(p): " . ".join(g["question"].astype(str).head(MAX_QUESTIONS))
             for p, g in frame.groupby("product_id", sort=False)}
+
+
+def dense_texts(documents: pd.DataFrame) -> list[str]:
+    """What the encoders read of a product: title, brand, category, attributes, then description, questions and
+    reviews (the encoder truncates; the short identifying fields come first)."""
+    parts = [documents[c].fillna("").astype(str) for c in FIELDS if c in documents]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined.str.cat(part, sep=" . ")
+    return [re.sub(r"(\s*\.\s*){2,}", " . ", t).strip(" .") or pid
+            for t, pid in zip(joined, documents["product_id"].astype(str), strict=True)]

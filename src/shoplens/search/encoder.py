@@ -9,7 +9,7 @@ model.register(ws, deploy=True)              # models/search-encoder/<version>/ 
 ```
 
 Products are split by a hash of their id: one in five is a validation product (its pairs never train). A pair's
-positive text is its product's document as the dense index reads it (:func:`shoplens.search.base.dense_texts`);
+positive text is its product's document as the dense index reads it (:func:`shoplens.search.documents.dense_texts`);
 each pair gets one hard negative, another product's document that the off-the-shelf encoder ranks high. After
 training, both encoders rank every product for each validation query; ``beats_base_`` is true when the fine-tuned
 MRR@10 is higher. :class:`shoplens.search.Search` uses the deployed version only then.
@@ -64,8 +64,7 @@ class SearchEncoder(Estimator):
 
     def fit(self, data: Any) -> SearchEncoder:
         """Fine-tune on a workspace's (query, product) pairs and compare with off-the-shelf on held-out products."""
-        from shoplens.search.base import dense_texts
-        from shoplens.search.documents import product_documents
+        from shoplens.search.documents import dense_texts, product_documents
         from shoplens.search.finetune import fine_tune, mine_hard_negatives, training_pairs
         from shoplens.text import load_encoder
 
