@@ -4,6 +4,7 @@ checked by a Cypher MATCH on a connection of its own, not through the code that 
 
 from __future__ import annotations
 
+import html
 import itertools
 from collections import Counter
 from collections.abc import Iterator
@@ -198,3 +199,23 @@ def test_praised_aspect_paths_go_through_what_the_customer_praised(demo_shop: sl
     finally:
         edges.close()
     assert checked > 0
+
+
+def test_the_customer_page_shows_each_path_and_links_the_graph_page(fresh_shop: sl.Workspace) -> None:
+    ws = fresh_shop
+    api.train(ws, "itemknn", deploy=True, evaluate_first=False)
+    key = create_key(ws, "read", "reader")
+    customer = buyers(ws, 1)[0]
+    with make_client(ws) as client:
+        served = client.get(f"/api/v1/recommend/customers/{customer}?k=10", headers=auth(key)).json()["items"]
+        client.get(f"/recommend?key={key}")  # the session
+        page = client.get(f"/recommend/customer?customer_id={customer}&k=10")
+    assert page.status_code == 200
+    with_path = [item for item in served if item["path"]]
+    assert with_path
+    shown = html.unescape(page.text)
+    for item in with_path:
+        bought = item["path"][0]["target"]["name"]
+        assert f'data-path-kind="{item["path_kind"]}" title="{customer} –BOUGHT→ {bought}' in shown
+    for item in served:
+        assert f'<a href="/graph?product={item["product_id"]}"' in page.text
