@@ -25,6 +25,7 @@ from shoplens.recommend.graph_paths import (
     praised_aspects,
 )
 from shoplens.serve import create_key
+from tests.conftest import copy_workspace
 from tests.serve.conftest import auth, make_client
 
 CUSTOMERS = 25  # served customers: enough for several kinds of path, small enough to stay fast
@@ -219,3 +220,13 @@ def test_the_customer_page_shows_each_path_and_links_the_graph_page(fresh_shop: 
         assert f'data-path-kind="{item["path_kind"]}" title="{customer} –BOUGHT→ {bought}' in shown
     for item in served:
         assert f'<a href="/graph?product={item["product_id"]}"' in page.text
+
+
+def test_a_graph_that_cannot_be_read_leaves_the_models_reasons(graph_shop: sl.Workspace, tmp_path: Path) -> None:
+    ws = copy_workspace(graph_shop, tmp_path)
+    database = graph_folder(ws) / DATABASE_FILE
+    database.write_bytes(b"not a database" * 1000)  # damaged (a disk fault, a copy cut short)
+    model = ItemKNN().fit(ws)
+    customer = buyers(ws, 1)[0]
+    frame = model.recommend(customer, 10)
+    assert explain_with_graph(ws, frame, customer).equals(frame)

@@ -204,14 +204,23 @@ def explain_with_graph(ws: Any, frame: pd.DataFrame, customer_id: str, *, source
     """``frame`` (a customer's recommendations) with graph explanations: ``reason`` says the path where one
     exists, ``path`` holds it and ``path_kind`` names its kind (null elsewhere). Without a built graph,
     ``frame`` unchanged. ``source`` is an open warehouse connection to read the customer's praises with
-    (default: the workspace)."""
+    (default: the workspace).
+
+    An explanation never costs the recommendation: a graph that cannot be read (being swapped, damaged, a
+    query past its time limit) leaves the model's reasons, with a warning in the log."""
+    from shoplens.errors import ShoplensError
+
     if frame.empty or not has_graph(ws):
         return frame
     praised = praised_aspects(ws if source is None else source, customer_id)
-    with open_store(ws) as store:
-        if store is None:
-            return frame
-        found = graph_reasons(store, customer_id, frame[ITEM].astype(str).tolist(), praised)
+    try:
+        with open_store(ws) as store:
+            if store is None:
+                return frame
+            found = graph_reasons(store, customer_id, frame[ITEM].astype(str).tolist(), praised)
+    except (ShoplensError, RuntimeError, OSError) as problem:  # LadybugDB: RuntimeError for a file it cannot read
+        log.warning("graph explanations skipped for this request: %s", problem)
+        return frame
     out = frame.copy()
     chosen = [found.get(str(p)) for p in out[ITEM]]
     before = out["reason"] if "reason" in out.columns else pd.Series("", index=out.index)
@@ -264,7 +273,8 @@ def _cached(folder: Path, files: tuple[Path, ...]) -> tuple[GraphStore, threadin
         cached = _STORES.get(key)
         if cached is not None and cached[0] == stamp:
             return cached[1], cached[2]
-        if cached is not None:
+        if cached is not None:  # dropped first: a graph that fails to open is tried again by the next request
+            del _STORES[key]
             with cached[2]:
                 cached[1].close()
         store, lock = GraphStore(folder), threading.Lock()
