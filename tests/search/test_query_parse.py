@@ -90,6 +90,8 @@ def test_split_filters_for_the_index(parser: QueryParser) -> None:
     ("usb 3-5", {}),  # a range without a currency or "between" is not a price
     ("galaxy s10", {}),
     ("5g phone", {}),
+    ("under 30 inches", {}),  # a measure, not a price
+    ("less than 5 kg", {}),
 ])
 def test_price_phrases(parser: QueryParser, text: str, bounds: dict) -> None:
     got = {k: v for k, v in parser.parse(text).filters.items() if k.startswith("price")}
@@ -156,3 +158,27 @@ def test_bad_input_is_named(parser: QueryParser, tmp_path: Path) -> None:
         QueryParser().fit(pd.DataFrame({"price": [1.0]}))
     with pytest.raises(NotFound, match="no query parser"):
         QueryParser.load(tmp_path)
+
+
+def test_search_applies_what_the_parser_understood(cases: dict, tmp_path: Path) -> None:
+    """The hook in Search.query: the parsed price and brand filter a real tantivy index; the caller's filters
+    win; a parse that leaves nothing is relaxed to the caller's filters; understand=False opts out."""
+    from shoplens.search import Search
+
+    catalog = pd.DataFrame(cases["catalog"]).assign(attributes=lambda f: f["attributes"].map(json.dumps))
+    search = Search(encoder=None).fit(catalog)
+    page = search.query("red dress under 50", k=10)
+    assert page.query == "red dress under 50" and page.understanding["filters"]["price_max"] == 50.0
+    assert page.items and all(i["price"] <= 50 for i in page.items)
+    assert page.items[0]["category"] == "Clothing > Dresses"
+    assert 'price: "under 50" → price ≤ 50' in page.understanding["explain"]
+    samsung = search.query("samsnug phone", k=10)
+    assert samsung.items[0]["product_id"] == "E11" and samsung.understanding["corrections"] == {"samsnug": "samsung"}
+    wider = search.query("red dress under 50", k=10, filters={"price_max": 100})
+    assert {i["product_id"] for i in wider.items} >= {"E01", "E03"}          # the caller's bound wins
+    relaxed = search.query("nike under $5", k=10)                            # nothing from Nike that cheap
+    assert relaxed.understanding["relaxed"] and relaxed.items
+    again = Search.load(search.save(tmp_path / "search"))
+    assert again.query("50元以下的红色连衣裙").understanding == search.query("50元以下的红色连衣裙").understanding
+    plain = Search(encoder=None, understand=False).fit(catalog).query("red dress under 50", k=10)
+    assert plain.understanding is None and any(i["price"] > 50 for i in plain.items)

@@ -18,6 +18,12 @@ no query word matches); each signal is standardised over the pool and the weight
 each) orders the results. ``explain=True`` adds the BM25 of each field. Filters (category prefix, brand, price
 range) restrict every signal before pooling. Facets count the top ``FACET_DEPTH`` (50) results after the filters.
 
+Query understanding (``understand=True``, the default; :mod:`shoplens.search.query`, docs/search-query.md): the
+query is parsed first — prices, brands, a named category, spelling, synonyms — its cleaned text is what BM25 and the
+encoders read, its brand and price filters join the caller's (the caller's win), and ``page.understanding`` shows
+every rewrite. When the parsed filters leave no product, the search runs again with the caller's filters alone
+(``understanding["relaxed"]``).
+
 A fine-tuned encoder (``shoplens search finetune``, :class:`shoplens.search.SearchEncoder`) adds the signal
 ``dense:finetuned`` — only when its registry card says it beat the off-the-shelf encoder on validation.
 """
@@ -41,9 +47,14 @@ from shoplens.errors import InputError, NotFound
 from shoplens.search.documents import dense_texts
 from shoplens.search.fusion import standardize
 from shoplens.search.index import FIELDS, Hits, ProductIndex, check_filters, query_terms
+from shoplens.search.query import QueryParser
 
 SETTINGS_FILE = "search.json"
 INDEX_DIR = "index"
+PARSER_DIR = "query"
+# Parsed filters that restrict results. A named category does not: BM25 already ranks it first from the same word,
+# and as a filter it cut "lamp" to the one product of a small Lamps leaf; it stays in ``understanding``.
+PARSED_FILTERS = ("brand", "price_min", "price_max")
 MAX_QUERY_CHARS = 5_000
 MAX_K = 100
 FACET_TOP = 10  # values per facet
@@ -62,6 +73,7 @@ class SearchPage:
     candidates: int
     signals: list[str]
     weights: dict[str, float] = field(default_factory=dict)
+    understanding: dict[str, Any] | None = None  # the parsed query (filters, category, rewrites), when understood
 
     def to_dict(self) -> dict[str, Any]:
         return json_safe(self.__dict__)
@@ -83,6 +95,7 @@ class Search(Estimator):
     field_weights: dict[str, float] | None = None  # default shoplens.search.index.FIELDS
     weights: dict[str, float] | None = None  # per signal ("bm25", "dense:<name>"); default 1 each
     candidates: int = 100
+    understand: bool = True  # parse queries (shoplens.search.query) before searching
 
     # -- fitting ------------------------------------------------------------------------------------------------
     def fit(self, data: Any) -> Search:
@@ -100,10 +113,21 @@ class Search(Estimator):
         self.finetuned_encoder_ = tuned
         self.price_bands_ = price_bands(documents.get("price"))
         self.products_ = len(documents)
+        self.parser_ = self._fit_parser(ws, documents)
         target = ws.dir("search") if ws is not None else Path(_scratch()) / "search"
         replace_folder(target, lambda staging: self._write(staging, documents, vectors))
         self._open(target)
         return self
+
+    def _fit_parser(self, ws: Any, documents: pd.DataFrame) -> QueryParser | None:
+        """The query parser, learned from the products (and, in a workspace, its search events); none when the
+        documents name no titles or categories to learn from."""
+        if not self.understand:
+            return None
+        if ws is not None:
+            return QueryParser().fit(ws) if "products" in ws.table_names() else None
+        has_words = any(c in documents.columns and documents[c].notna().any() for c in ("title", "category"))
+        return QueryParser().fit(documents) if has_words else None
 
     def _check_params(self) -> None:
         unknown = sorted(set(self.field_weights or {}) - set(FIELDS))
@@ -131,6 +155,8 @@ class Search(Estimator):
         state = {"params": self.card_params(), "finetuned_encoder": self.finetuned_encoder_,
                  "price_bands": self.price_bands_, "products": self.products_}
         (folder / SETTINGS_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
+        if self.parser_ is not None:
+            self.parser_.save(folder / PARSER_DIR)
 
     def _open(self, folder: Path) -> None:
         self.folder_ = folder
@@ -154,6 +180,8 @@ class Search(Estimator):
         model.finetuned_encoder_ = state.get("finetuned_encoder")
         model.price_bands_ = state.get("price_bands") or []
         model.products_ = state.get("products")
+        parser = folder / PARSER_DIR
+        model.parser_ = QueryParser.load(parser) if model.understand and parser.is_dir() else None
         model._open(folder)
         return model
 
@@ -179,12 +207,27 @@ class Search(Estimator):
 
     def query(self, text: str, k: int = 10, *, filters: Mapping[str, Any] | None = None,
               explain: bool = False) -> SearchPage:
-        """The top ``k`` products for ``text`` with each signal's score, facets, and (``explain``) per-field BM25."""
+        """The top ``k`` products for ``text`` with each signal's score, facets, and (``explain``) per-field BM25;
+        the query is understood first (see the module docstring) when the model has a parser."""
         self._check_fitted()
         text = check_query(text)
         if not 1 <= int(k) <= MAX_K:
             raise InputError(f"k must be between 1 and {MAX_K}, got {k}")
         checked = check_filters(filters)
+        parser = getattr(self, "parser_", None)
+        if parser is None:
+            return self._ranked(text, k, checked, explain)
+        parsed = parser.parse(text)
+        hard, _ = parsed.split_filters(checked, index_keys=PARSED_FILTERS)
+        understanding = {**parsed.to_dict(), "relaxed": False}
+        page = self._ranked(parsed.query or text, k, check_filters(hard), explain)
+        if not page.items and hard != checked:  # the parsed filters left nothing: the caller's alone
+            page = self._ranked(parsed.query or text, k, checked, explain)
+            understanding["relaxed"] = True
+        page.query, page.understanding = text, understanding
+        return page
+
+    def _ranked(self, text: str, k: int, checked: dict[str, Any], explain: bool) -> SearchPage:
         weights = self.signal_weights()
         pools = {"bm25": self.index_.lexical(text, self.candidates, weights=self.field_weights, filters=checked)}
         vectors = {}

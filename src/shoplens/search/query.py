@@ -510,6 +510,11 @@ def _price_patterns() -> list[tuple[str, re.Pattern[str]]]:
     ]
 
 
+UNIT_AFTER = re.compile(r"\s*(?:inch(?:es)?|in\b|cm|mm|m\b|lbs?\b|kg|g\b|oz|ft\b|feet|foot|gb|tb|mb|mah|w\b|watts?|"
+                        r"v\b|volts?|hz|ml|l\b|mph|years?|months?|days?|hours?|mins?|minutes?|pcs|pieces|pack|%|"
+                        r"英寸|寸|厘米|毫米|米|公斤|千克|斤|克|毫升|升|岁|天|小时|年|个|件)")
+
+
 def _number(digits: str | None, scale: str | None) -> float | None:
     if digits is None:
         return None
@@ -530,6 +535,8 @@ def extract_price(text: str, filters: dict[str, Any], rewrites: list[Rewrite]) -
             numbers = [_number(groups[i + 1], groups[i + 2]) for i in range(0, len(groups), 4)]
             currency = any(groups[i] or groups[i + 3] for i in range(0, len(groups), 4))
             values = [n for n in numbers if n is not None]
+            if not currency and UNIT_AFTER.match(text, match.end()):
+                continue  # "under 30 inches", "less than 5 kg", "3岁以下": a measure, not a price
             if kind == "between":
                 if not currency and not re.match(r"(between|from)\b", match.group()):
                     continue
