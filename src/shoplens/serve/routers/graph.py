@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from shoplens.serve.compute import Compute
-from shoplens.serve.deps import get_compute, get_workspace, require_read
+from shoplens.serve.deps import ServiceState, get_compute, get_state, get_workspace, require_read
 from shoplens.serve.errors import one_line
 from shoplens.serve.models import error_responses
 from shoplens.serve.registry import Capability
@@ -26,6 +26,7 @@ from shoplens.workspace import Workspace
 PREFIX = "/api/v1/graph"
 PRODUCT_ID = PathParam(max_length=200, description="the product's id")
 MAX_QUERY_CHARS = 20_000
+TIMEOUT_SHARE = 0.8  # of the compute budget
 
 router = APIRouter(tags=["graph"])
 api = APIRouter(prefix=PREFIX, dependencies=[Depends(require_read)], responses=error_responses(401, 403, 503))
@@ -37,7 +38,8 @@ class GraphQuery(BaseModel):
                                   "RETURN o.id, o.title, t.lift ORDER BY t.lift DESC LIMIT 5"])
     params: dict[str, Any] = Field(default_factory=dict, description="values bound to $name in the query")
     limit: int = Field(1_000, ge=1, le=10_000, description="at most this many rows")
-    timeout_s: float = Field(10.0, gt=0, le=60, description="time limit in seconds")
+    timeout_s: float = Field(3.0, gt=0, le=4.0, description="time limit in seconds (at most 80 % of the service's "
+                                                           "compute budget, so that a long query is a 408)")
 
 
 class GraphRows(BaseModel):
@@ -59,59 +61,77 @@ class Paths(BaseModel):
     paths: list[dict[str, Any]] = Field(description="hops, nodes, edges (relation, from, to, properties), text")
 
 
-def _query(ws: Workspace, body: GraphQuery) -> dict[str, Any]:
-    from shoplens.graph import GraphStore
+def _time_limit(state: ServiceState, asked: float | None = None) -> float:
+    """A query's time limit: what was asked, at most 80 % of the compute budget (so a long query is a 408, not
+    the budget's 503)."""
+    budget = TIMEOUT_SHARE * state.settings.compute_budget_s
+    return budget if asked is None else min(asked, budget)
 
-    with GraphStore.of(ws) as store:
-        return store.query(body.cypher, body.params, limit=body.limit, timeout_s=body.timeout_s).to_dict()
 
-
-@api.post("/query", response_model=GraphRows, responses=error_responses(400, 408, 429),
-          summary="Run a read-only Cypher query with bound parameters")
-async def query(body: GraphQuery, compute: Compute = Depends(get_compute),
-                ws: Workspace = Depends(get_workspace)) -> Any:
+async def _computed(compute: Compute, what: str, work: Any, *args: Any) -> Any:
+    """``work(*args)`` within the compute budget; a query past its time limit is a 408."""
     from shoplens.graph import QueryTimeout
 
     try:
-        return GraphRows(**await compute("graph/query", _query, ws, body, heavy=False))
+        return await compute(what, work, *args, heavy=False)
     except QueryTimeout as timeout:
         return JSONResponse({"detail": one_line(str(timeout))}, status_code=408)
 
 
-def _neighbours(ws: Workspace, product_id: str, relations: list[str] | None, k: int) -> dict[str, Any]:
+def _query(ws: Workspace, body: GraphQuery, timeout_s: float) -> dict[str, Any]:
     from shoplens.graph import GraphStore
 
     with GraphStore.of(ws) as store:
+        return store.query(body.cypher, body.params, limit=body.limit, timeout_s=timeout_s).to_dict()
+
+
+@api.post("/query", response_model=GraphRows, responses=error_responses(400, 408, 429),
+          summary="Run a read-only Cypher query with bound parameters")
+async def query(body: GraphQuery, compute: Compute = Depends(get_compute), ws: Workspace = Depends(get_workspace),
+                state: ServiceState = Depends(get_state)) -> Any:
+    found = await _computed(compute, "graph/query", _query, ws, body, _time_limit(state, body.timeout_s))
+    return found if isinstance(found, JSONResponse) else GraphRows(**found)
+
+
+def _neighbours(ws: Workspace, product_id: str, relations: list[str] | None, k: int,
+                timeout_s: float) -> dict[str, Any]:
+    from shoplens.graph import GraphStore
+
+    with GraphStore.of(ws, timeout_s=timeout_s) as store:
         product = store.require_product(product_id)
         frame = store.neighbours(product_id, relations=relations, k=k)
     return {"product": jsonable(product), "items": jsonable(frame.to_dict("records"))}
 
 
-@api.get("/products/{product_id}/neighbours", response_model=Neighbours, responses=error_responses(400, 404),
+@api.get("/products/{product_id}/neighbours", response_model=Neighbours, responses=error_responses(400, 404, 408),
          summary="A product's neighbours: per relation the strongest first")
 async def neighbours(product_id: str = PRODUCT_ID, k: int = Query(10, ge=1, le=100),
                      relations: str | None = Query(None, max_length=400, pattern=r"^[A-Za-z_, ]*$",
                                                    description="only these relations, comma-separated "
                                                                "(BOUGHT_TOGETHER,SIMILAR_TO)"),
-                     compute: Compute = Depends(get_compute), ws: Workspace = Depends(get_workspace)) -> Neighbours:
+                     compute: Compute = Depends(get_compute), ws: Workspace = Depends(get_workspace),
+                     state: ServiceState = Depends(get_state)) -> Any:
     chosen = [r.strip() for r in relations.split(",") if r.strip()] if relations else None
-    return Neighbours(**await compute("graph/neighbours", _neighbours, ws, product_id, chosen, k, heavy=False))
+    found = await _computed(compute, "graph/neighbours", _neighbours, ws, product_id, chosen, k, _time_limit(state))
+    return found if isinstance(found, JSONResponse) else Neighbours(**found)
 
 
-def _paths(ws: Workspace, source: str, target: str, max_hops: int, limit: int) -> list[dict[str, Any]]:
+def _paths(ws: Workspace, source: str, target: str, max_hops: int, limit: int,
+           timeout_s: float) -> list[dict[str, Any]]:
     from shoplens.graph import GraphStore
 
-    with GraphStore.of(ws) as store:
+    with GraphStore.of(ws, timeout_s=timeout_s) as store:
         return [jsonable(p.to_dict()) for p in store.paths(source, target, max_hops, limit=limit)]
 
 
-@api.get("/products/{product_id}/paths/{other_id}", response_model=Paths, responses=error_responses(400, 404),
+@api.get("/products/{product_id}/paths/{other_id}", response_model=Paths, responses=error_responses(400, 404, 408),
          summary="The shortest paths between two products (what explains a recommendation)")
 async def paths(product_id: str = PRODUCT_ID, other_id: str = PRODUCT_ID, max_hops: int = Query(3, ge=1, le=4),
                 limit: int = Query(5, ge=1, le=50), compute: Compute = Depends(get_compute),
-                ws: Workspace = Depends(get_workspace)) -> Paths:
-    found = await compute("graph/paths", _paths, ws, product_id, other_id, max_hops, limit, heavy=False)
-    return Paths(source=product_id, target=other_id, paths=found)
+                ws: Workspace = Depends(get_workspace), state: ServiceState = Depends(get_state)) -> Any:
+    found = await _computed(compute, "graph/paths", _paths, ws, product_id, other_id, max_hops, limit,
+                            _time_limit(state))
+    return found if isinstance(found, JSONResponse) else Paths(source=product_id, target=other_id, paths=found)
 
 
 def _stats(ws: Workspace) -> dict[str, Any]:
