@@ -88,8 +88,8 @@ def test_no_graph_yet_is_503(workspace: sl.Workspace) -> None:
 
 def test_a_long_query_is_408_before_the_compute_budget_is_503(graph_shop: sl.Workspace, read: dict[str, str]) -> None:
     """The query's time limit is cut to 80 % of the service's compute budget: a client asking for 4 s on a service
-    with a 2.5 s budget still gets the query's own 408 (after 2 s), never the budget's 503."""
-    settings = ServiceSettings(compute_budget_s=2.5)
+    with a 4 s budget still gets the query's own 408 (after 3.2 s), never the budget's 503."""
+    settings = ServiceSettings(compute_budget_s=4.0)
     with TestClient(create_app(graph_shop.path, settings=settings)) as short:
         answer = short.post(QUERY, headers=read, json={"cypher": SLOW, "timeout_s": 4})
-    assert answer.status_code == 408 and "time limit of 2 s" in answer.json()["detail"]
+    assert answer.status_code == 408 and "time limit of 3.2 s" in answer.json()["detail"]
