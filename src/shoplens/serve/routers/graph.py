@@ -15,6 +15,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from shoplens.graph.explore import EXAMPLE_QUERY, run_query
 from shoplens.serve.compute import Compute
 from shoplens.serve.deps import ServiceState, get_compute, get_state, get_workspace, require_read
 from shoplens.serve.errors import one_line
@@ -34,8 +35,7 @@ api = APIRouter(prefix=PREFIX, dependencies=[Depends(require_read)], responses=e
 
 class GraphQuery(BaseModel):
     cypher: str = Field(max_length=MAX_QUERY_CHARS, description="a read-only Cypher query; values as $name",
-                        examples=["MATCH (p:Product)-[t:BOUGHT_TOGETHER]->(o:Product) WHERE p.id = $id "
-                                  "RETURN o.id, o.title, t.lift ORDER BY t.lift DESC LIMIT 5"])
+                        examples=[EXAMPLE_QUERY])
     params: dict[str, Any] = Field(default_factory=dict, description="values bound to $name in the query")
     limit: int = Field(1_000, ge=1, le=10_000, description="at most this many rows")
     timeout_s: float = Field(3.0, gt=0, le=4.0, description="time limit in seconds (at most 80 % of the service's "
@@ -79,10 +79,7 @@ async def _computed(compute: Compute, what: str, work: Any, *args: Any) -> Any:
 
 
 def _query(ws: Workspace, body: GraphQuery, timeout_s: float) -> dict[str, Any]:
-    from shoplens.graph import GraphStore
-
-    with GraphStore.of(ws) as store:
-        return store.query(body.cypher, body.params, limit=body.limit, timeout_s=timeout_s).to_dict()
+    return run_query(ws, body.cypher, body.params, limit=body.limit, timeout_s=timeout_s)
 
 
 @api.post("/query", response_model=GraphRows, responses=error_responses(400, 408, 429),
