@@ -132,7 +132,7 @@ def _records(results: list[dict]) -> list[BenchmarkRecord]:
     records = []
     for key, (model, role) in models.items():
         values = [r["ndcg"][key] for r in results]
-        metrics = {"ndcg@10": statistics.mean(values), "sd_ndcg@10": statistics.stdev(values)}
+        metrics = {"ndcg@10": statistics.mean(values), "ndcg_sd@10": statistics.stdev(values)}
         if key == "ours":
             metrics["propensity_mae"] = statistics.mean(r["propensity_mae"] for r in results)
         notes = (f"simulate({', '.join(f'{k}={v}' for k, v in SHOP.items())}, seed); train = events before the last "
