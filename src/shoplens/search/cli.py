@@ -103,3 +103,17 @@ def finetune(seconds: Annotated[float, typer.Option(min=10, help="CPU budget of 
     model, card = api.finetune(cli.open_workspace(workspace), seconds=seconds, seed=seed)
     cli.emit({"version": card.version, "validation": model.validation_, "deployed": model.beats_base_}, as_json,
              lambda: cli.console.print(f"search encoder {card.version}: {card.notes}", highlight=False))
+
+
+@cli.command(app)
+def stats(kind: Annotated[str, typer.Option(help="zero: found nothing; slow; all.")] = "all",
+          top: Annotated[int, typer.Option(min=1, max=2000, help="How many query texts.")] = 20,
+          workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
+    """The service's searches that found nothing or were slow, counted by query text (no customer, no session)."""
+    from shoplens.search.querylog import QueryLog
+
+    summary = QueryLog.of(cli.open_workspace(workspace)).stats(kind, top)
+    title = (f"{summary['zero_results']:,} searches found nothing, {summary['slow']:,} took ≥ "
+             f"{summary['slow_ms']:g} ms ({summary['queries_logged']:,} texts in {summary['file']})")
+    cli.emit(summary, as_json, lambda: cli.console.print(cli.table_of(
+        summary["queries"], ["query", "zero_results", "slow", "median_ms", "last_seen"], title=title)))

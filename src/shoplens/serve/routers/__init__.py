@@ -18,6 +18,7 @@ from shoplens.serve.routers import (
     recommend,
     reviews,
     search,
+    search_page,
     tables,
 )
 
@@ -27,6 +28,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     graph.capability,
     graph_page.capability,
     search.capability,
+    search_page.capability,
 )
 
 
