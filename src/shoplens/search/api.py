@@ -66,3 +66,10 @@ def finetune(ws: Workspace, *, seconds: float = 600.0, seed: int = 0, deploy: bo
                                 f"(MRR@10 {model.validation_['finetuned_mrr@10']} vs "
                                 f"{model.validation_['off_the_shelf_mrr@10']})")
     return model, card
+
+
+def answer(ws: Workspace, text: str, *, k: int = 10, filters: dict[str, Any] | None = None,
+           explain: bool = False) -> dict[str, Any]:
+    """One query against the workspace's built index, as the service answers it (``SearchPage.to_dict``);
+    ``NotFound`` when there is no index."""
+    return load(ws).query(text, k=k, filters=filters, explain=explain).to_dict()

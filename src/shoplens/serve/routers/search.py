@@ -88,10 +88,9 @@ def _run_query(ws: Workspace, q: str, k: int, filters: dict[str, Any], explain: 
     from shoplens.search import api as search_api
 
     try:
-        search = search_api.load(ws)
+        return search_api.answer(ws, q, k=k, filters=filters, explain=explain)
     except NotFound as exc:
         raise HTTPException(503, f"{exc}") from None
-    return search.query(q, k=k, filters=filters, explain=explain).to_dict()
 
 
 @api.get("", response_model=SearchResponse, response_model_exclude_none=True,
