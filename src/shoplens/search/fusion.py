@@ -3,7 +3,8 @@
 Each signal is a ``(queries, products)`` score matrix (BM25, a dense cosine …). Signals live on different scales,
 so each is standardised per query (z-score over the products, missing scores at the row's minimum) before a
 weighted sum. :class:`LinearFusion` learns the weights on validation queries by coordinate ascent on MRR@10
-(a handful of weights, a few hundred queries: a grid per weight is enough and cannot overfit much);
+(or on Recall@10, or on their mean: ``objective``), a handful of weights over a few hundred queries: a grid per
+weight is enough and cannot overfit much;
 :func:`reciprocal_rank_fusion` is the untrained equal-weight baseline.
 """
 
@@ -19,6 +20,7 @@ from shoplens.errors import InputError
 
 GRID = (0.0, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 RRF_K = 60
+OBJECTIVES = ("mrr", "recall", "mrr+recall")
 
 
 def standardize(scores: np.ndarray) -> np.ndarray:
@@ -61,23 +63,34 @@ def reciprocal_rank_fusion(signals: Sequence[np.ndarray], k: int = RRF_K) -> np.
 @dataclass(eq=False, repr=False)
 class LinearFusion(Params):
     """Σ weight × standardised signal. ``fit`` learns the weights on validation queries (coordinate ascent over
-    :data:`GRID`, best MRR@``k``, ties to the smaller total weight); ``weights`` given here are the start."""
+    :data:`GRID`, ties to the earlier weights); ``weights`` given here are the start. ``objective`` is what the
+    ascent maximises at ``k``: ``"mrr"``, ``"recall"`` or ``"mrr+recall"`` (their mean, which breaks recall's
+    many ties by rank). ``validation_mrr_`` is the fitted weights' MRR@``k``, ``validation_score_`` the objective's."""
 
     weights: dict[str, float] = field(default_factory=dict)
     k: int = 10
     rounds: int = 3
+    objective: str = "mrr"
 
     def fit(self, signals: Mapping[str, np.ndarray], targets: Sequence[int]) -> LinearFusion:
         names = list(signals)
         if not names:
             raise InputError("fusion needs at least one signal")
+        if self.objective not in OBJECTIVES:
+            raise InputError(f"fusion objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        parts = {"mrr": (f"mrr@{self.k}",), "recall": (f"recall@{self.k}",),
+                 "mrr+recall": (f"mrr@{self.k}", f"recall@{self.k}")}[self.objective]
         z = {name: standardize(signals[name]) for name in names}
         weights = {name: float(self.weights.get(name, 1.0)) for name in names}
+
+        def metrics(w: dict[str, float]) -> dict[str, float]:
+            return known_item_metrics(sum(w[n] * z[n] for n in names), targets, self.k)
 
         def quality(w: dict[str, float]) -> float:
             if not any(w.values()):
                 return -1.0
-            return known_item_metrics(sum(w[n] * z[n] for n in names), targets, self.k)[f"mrr@{self.k}"]
+            found = metrics(w)
+            return sum(found[p] for p in parts) / len(parts)
 
         best = quality(weights)
         for _ in range(self.rounds):
@@ -91,7 +104,8 @@ class LinearFusion(Params):
             if not improved:
                 break
         self.weights_ = weights
-        self.validation_mrr_ = best
+        self.validation_score_ = best
+        self.validation_mrr_ = metrics(weights)[f"mrr@{self.k}"] if any(weights.values()) else 0.0
         return self
 
     def score(self, signals: Mapping[str, np.ndarray]) -> np.ndarray:
