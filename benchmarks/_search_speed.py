@@ -3,17 +3,18 @@
 Protocol:
 
 - Data: ``simulate(n_products=50000, n_customers=2000, days=60, seed=0, search_sessions_per_day=100,
-  search_days=20, search_shuffle_share=0.1)`` — products with composed titles, descriptions and attributes, and a
-  search log to train the ranker on.
-- Build (each in its own process, so that its peak RSS is its own): ours = :class:`ProductIndex` over title,
-  brand, category, attributes and description plus MiniLM vectors of title + brand + category (usearch HNSW at
-  this size), embeddings included in the time; the baseline = the same tantivy index without vectors (plain
-  BM25). The learned ranker is then fitted on the search log (timed apart, not part of the build).
-- Serving: a real uvicorn server on 127.0.0.1 (one worker) with a minimal FastAPI app defined here — the search
-  REST route had not landed on main when this part was written — answering ``/search`` (encode the query with
-  MiniLM, BM25 top 100 ∪ dense top 100, features, LambdaRank, top 10) and ``/bm25`` (tantivy BM25 top 10).
+  search_days=20, search_shuffle_share=0.1)`` written into a real workspace — products with composed titles,
+  descriptions and attributes, and a search log with clicks to learn the ranking from.
+- Build (each in its own process, so that its peak RSS is its own): ours = ``Search().fit(ws)``, what
+  ``shoplens search build`` runs — the tantivy index over every field, MiniLM vectors of every product (usearch HNSW
+  at this size; embeddings included in the time), the query parser, and the learned ranker fitted on the search
+  log; the baseline = a tantivy BM25 index of the same documents without vectors (plain BM25).
+- Serving: ours = the real shoplens service (``shoplens serve``: FastAPI under uvicorn, one process, a read key)
+  answering ``GET /api/v1/search?q=…&k=10`` — query understanding, MiniLM query embedding (float ONNX copy),
+  BM25 top 100 ∪ dense top 100, features, LambdaRank, facets, the zero/slow query log; the baseline = the thinnest
+  FastAPI app over the BM25 index answering tantivy's top 10 (a floor, not a product).
 - Load: 1,000 queries typed in the simulated search sessions (warm-up 50 first), sent one at a time over one
-  keep-alive connection, the two routes alternating per query; 3 rounds; p50 and p99 of the client-side
+  keep-alive connection per server, the two alternating per query; 3 rounds; p50 and p99 of the client-side
   wall time per request in each round, the median over rounds reported. The machine has 2 cores and is shared,
   so the load average at the start is in the notes.
 - Gate: p50 ≤ 30 ms and p99 ≤ 100 ms for ours.
@@ -30,9 +31,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 SHOP = {"n_customers": 2_000, "n_products": 50_000, "days": 60, "seed": 0, "search_sessions_per_day": 100,
@@ -46,58 +47,36 @@ DATASET = "simulator_search_latency"
 
 # -- the child processes ------------------------------------------------------------------------------------------
 
-def _build(folder: Path, with_vectors: bool) -> dict[str, float]:
-    from _search_ltr import dense_text, documents
+def _build(folder: Path, with_vectors: bool) -> dict[str, Any]:
+    import shoplens as sl
     from shoplens.evaluation.measure import peak_rss_mb
+    from shoplens.search import Search
+    from shoplens.search.documents import product_documents
     from shoplens.search.index import ProductIndex
 
-    products = pd.read_parquet(folder / "products.parquet")
+    ws = sl.Workspace.open(folder / "ws")
     started = time.perf_counter()
-    vectors = None
     if with_vectors:
-        from shoplens.text import load_encoder
-
-        vectors = {"minilm": load_encoder("minilm").encode(dense_text(products), show_progress=False)}
-    ProductIndex.build(documents(products), folder / ("index" if with_vectors else "index-bm25"), vectors=vectors)
-    out = {"build_seconds": time.perf_counter() - started, "peak_mb": peak_rss_mb()}
-    if with_vectors:
-        from shoplens.search.ltr import LearnedRanker
-
-        started = time.perf_counter()
-        index = ProductIndex.open(folder / "index")
-        tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in ("products", "events", "reviews")}
-        ranker = LearnedRanker(seed=0).fit(tables, index=index)
-        ranker.save(folder / "ranker")
-        out["ranker_fit_seconds"] = time.perf_counter() - started
-    return out
+        search = Search().fit(ws)
+        out: dict[str, Any] = {"ranker": search.ranker_info_}
+    else:
+        ProductIndex.build(product_documents(ws), folder / "index-bm25")
+        out = {}
+    return out | {"build_seconds": time.perf_counter() - started, "peak_mb": peak_rss_mb()}
 
 
-def app(folder: Path):
+def bm25_app(folder: Path):
     from fastapi import FastAPI, Query
 
     from shoplens.search.index import ProductIndex
-    from shoplens.search.ltr import LearnedRanker
-    from shoplens.text import load_encoder
 
-    index = ProductIndex.open(folder / "index")
     plain = ProductIndex.open(folder / "index-bm25")
-    ranker = LearnedRanker.load(folder / "ranker")
-    encoder = load_encoder("minilm")
-    ids = index.products["product_id"].to_numpy()
+    ids = plain.products["product_id"].to_numpy()
     served = FastAPI()
 
     @served.get("/health")
     def health() -> dict[str, bool]:
         return {"ok": True}
-
-    @served.get("/search")
-    def search(q: str = Query(..., min_length=1, max_length=5000), k: int = Query(10, ge=1, le=100)) -> dict:
-        vector = encoder.encode([q], show_progress=False)[0]
-        lexical = index.lexical(q, k=CANDIDATES)
-        dense = index.dense("minilm", vector, k=CANDIDATES)
-        pool = np.array(list(dict.fromkeys([*lexical.rows.tolist(), *dense.rows.tolist()])), dtype=np.int64)
-        rows = ranker.rerank(index, q, pool, query_vector=vector)[:k]
-        return {"items": ids[rows].tolist()}
 
     @served.get("/bm25")
     def bm25(q: str = Query(..., min_length=1, max_length=5000), k: int = Query(10, ge=1, le=100)) -> dict:
@@ -106,10 +85,15 @@ def app(folder: Path):
     return served
 
 
-def _serve(folder: Path, port: int) -> None:
+def _serve(folder: Path, port: int, which: str) -> None:
     import uvicorn
 
-    uvicorn.run(app(folder), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    if which == "ours":
+        from shoplens.serve import run_server
+
+        run_server(folder / "ws", host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    else:
+        uvicorn.run(bm25_app(folder), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 # -- the driver -----------------------------------------------------------------------------------------------------
@@ -145,45 +129,70 @@ def _wait(client, url: str, proc: subprocess.Popen, seconds: float = 600) -> Non
     raise RuntimeError("the search server did not start in time")
 
 
-def _latencies(folder: Path, queries: list[str]) -> dict[str, list[dict[str, float]]]:
+def _ready(client, query: str, seconds: float = 300) -> None:
+    """Until the service's start-up warm-up has loaded the index (a search answers 200, not 503)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if client.get("/api/v1/search", params={"q": query, "k": 10}).status_code == 200:
+            return
+        time.sleep(1)
+    raise RuntimeError("the service did not answer a search in time")
+
+
+def _latencies(folder: Path, queries: list[str], key: str) -> dict[str, list[dict[str, float]]]:
     import httpx
 
-    port = _free_port()
-    server = subprocess.Popen(_child("serve", str(folder), str(port)), env=_env())
+    ports = {"ours": _free_port(), "bm25": _free_port()}
+    servers = {name: subprocess.Popen(_child("serve", str(folder), str(port), name), env=_env())
+               for name, port in ports.items()}
+    routes = {"ours": "/api/v1/search", "bm25": "/bm25"}
     rounds: dict[str, list[dict[str, float]]] = {"ours": [], "bm25": []}
+    clients = {name: httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30,
+                                  headers={"X-API-Key": key} if name == "ours" else {})
+               for name, port in ports.items()}
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            _wait(client, "/health", server)
-            for q in queries[:WARMUP]:
-                client.get("/search", params={"q": q}).raise_for_status()
-                client.get("/bm25", params={"q": q}).raise_for_status()
-            for _ in range(ROUNDS):
-                times: dict[str, list[float]] = {"ours": [], "bm25": []}
-                for q in queries:
-                    for name, route in (("ours", "/search"), ("bm25", "/bm25")):
-                        started = time.perf_counter()
-                        client.get(route, params={"q": q}).raise_for_status()
-                        times[name].append((time.perf_counter() - started) * 1000)
-                for name, values in times.items():
-                    rounds[name].append({"p50_ms": float(np.percentile(values, 50)),
-                                         "p99_ms": float(np.percentile(values, 99)),
-                                         "mean_ms": float(np.mean(values))})
+        _wait(clients["ours"], "/healthz", servers["ours"])
+        _ready(clients["ours"], queries[0])
+        _wait(clients["bm25"], "/health", servers["bm25"])
+        for q in queries[:WARMUP]:
+            for name, client in clients.items():
+                answer = client.get(routes[name], params={"q": q, "k": 10})
+                if answer.status_code != 200:
+                    raise RuntimeError(f"{name} answered {answer.status_code} to {q!r}: {answer.text[:500]}")
+        for _ in range(ROUNDS):
+            times: dict[str, list[float]] = {"ours": [], "bm25": []}
+            for q in queries:
+                for name, client in clients.items():
+                    started = time.perf_counter()
+                    client.get(routes[name], params={"q": q, "k": 10}).raise_for_status()
+                    times[name].append((time.perf_counter() - started) * 1000)
+            for name, values in times.items():
+                rounds[name].append({"p50_ms": float(np.percentile(values, 50)),
+                                     "p99_ms": float(np.percentile(values, 99)),
+                                     "mean_ms": float(np.mean(values))})
+            print("round", {n: round(r[-1]["p50_ms"], 1) for n, r in rounds.items()}, flush=True)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for client in clients.values():
+            client.close()
+        for server in servers.values():
+            server.terminate()
+            server.wait(timeout=30)
     return rounds
 
 
 def run() -> tuple[list, list[tuple[str, bool, str]]]:
+    import shoplens as sl
     from shoplens.data.synth import simulate
+    from shoplens.serve.auth import create_key
 
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="search-speed-") as tmp:
         folder = Path(tmp)
         started = time.perf_counter()
         shop = simulate(**SHOP)
-        for name in ("products", "events", "reviews"):
-            shop.tables[name].to_parquet(folder / f"{name}.parquet", index=False)
+        ws = sl.Workspace.init(folder / "ws", name="search latency")
+        shop.write(ws)
+        key = create_key(ws, "read", "latency benchmark")
         events = shop.tables["events"]
         typed = events[(events["event_type"] == "search") & events["session_id"].str.startswith("SS")]["query"]
         queries = list(dict.fromkeys(typed))
@@ -196,7 +205,7 @@ def run() -> tuple[list, list[tuple[str, bool, str]]]:
                                     check=True)
             builds[name] = json.loads(result.stdout.strip().splitlines()[-1])
             print(f"build {name}: {builds[name]}", flush=True)
-        rounds = _latencies(folder, queries)
+        rounds = _latencies(folder, queries, key)
     print(json.dumps(rounds), flush=True)
     return _records(builds, rounds, load), _gates(rounds)
 
@@ -209,19 +218,23 @@ def _records(builds: dict, rounds: dict, load: float) -> list:
     from shoplens.evaluation.records import BenchmarkRecord, Protocol
 
     ours, bm25 = _summary(rounds["ours"]), _summary(rounds["bm25"])
-    notes = (f"simulate({', '.join(f'{k}={v}' for k, v in SHOP.items())}); {N_QUERIES} queries typed in the "
-             f"simulated search sessions, over loopback HTTP to one uvicorn worker on 127.0.0.1 (minimal FastAPI app "
-             f"in benchmarks/_search_speed.py; the REST route had not landed), one request at a time, the two "
-             f"routes alternating; {WARMUP} warm-up queries; median over {ROUNDS} rounds of each round's "
-             f"percentile (rounds: {[round(r['p50_ms'], 1) for r in rounds['ours']]} ms p50 ours); ours = MiniLM "
-             f"query encoding + BM25 top {CANDIDATES} ∪ dense top {CANDIDATES} (usearch) + LambdaRank re-ranking; "
-             f"build = index (and for ours the MiniLM embeddings of every product) in its own process, peak RSS of "
-             f"that process; ranker fit {builds['ours'].get('ranker_fit_seconds', 0):.0f} s apart; p50 ours/BM25 = "
-             f"{ours['p50_ms'] / bm25['p50_ms']:.1f}×; 2-core machine shared with other jobs (load average "
-             f"{load:.1f} at the start)")
+    ranker = builds["ours"].get("ranker", {})
+    notes = (f"simulate({', '.join(f'{k}={v}' for k, v in SHOP.items())}) written into a workspace; {N_QUERIES} "
+             f"queries typed in the simulated search sessions, over loopback HTTP, one request at a time on one "
+             f"keep-alive connection per server, the two servers alternating; {WARMUP} warm-up queries; median over "
+             f"{ROUNDS} rounds of each round's percentile (rounds: {[round(r['p50_ms'], 1) for r in rounds['ours']]} "
+             f"ms p50 ours); ours = the real service (shoplens serve, one uvicorn process, read key) answering GET "
+             f"/api/v1/search?k=10: query understanding, MiniLM query embedding (float ONNX copy), BM25 top "
+             f"{CANDIDATES} ∪ dense top {CANDIDATES} (usearch HNSW), ranking features (per-field BM25 from the "
+             f"index's term-weight matrices), LambdaRank ({ranker.get('queries', '?')} logged queries, chosen "
+             f"{ranker.get('chosen')}), facets, query log; baseline = tantivy BM25 top 10 behind a minimal FastAPI "
+             f"app (benchmarks/_search_speed.py); build = Search().fit(ws) (index, MiniLM embeddings of every "
+             f"product, parser, ranker) or the plain BM25 index, each in its own process, peak RSS of that process; "
+             f"p50 ours/BM25 = {ours['p50_ms'] / bm25['p50_ms']:.1f}×; 2-core machine shared with other jobs (load "
+             f"average {load:.1f} at the start)")
     protocol = Protocol(split="none", seed=0, k=10, notes=notes)
     records = []
-    for key, model, role in (("ours", "ltr-hybrid-minilm", "ours"), ("bm25", "tantivy-bm25", "baseline")):
+    for key, model, role in (("ours", "service-ltr-hybrid-minilm", "ours"), ("bm25", "tantivy-bm25", "baseline")):
         summary = ours if key == "ours" else bm25
         metrics = {"p50_ms": summary["p50_ms"], "p99_ms": summary["p99_ms"], "mean_ms": summary["mean_ms"],
                    "build_seconds": builds[key]["build_seconds"]}
@@ -242,7 +255,7 @@ def _gates(rounds: dict) -> list[tuple[str, bool, str]]:
 def main(argv: list[str]) -> None:
     command, folder = argv[0], Path(argv[1])
     if command == "serve":
-        _serve(folder, int(argv[2]))
+        _serve(folder, int(argv[2]), argv[3])
     elif command in ("build-ours", "build-bm25"):
         print(json.dumps(_build(folder, command == "build-ours")), flush=True)
     else:

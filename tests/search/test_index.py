@@ -84,6 +84,21 @@ def test_field_scores_per_field(index: ProductIndex) -> None:
     assert scores[1, fields.index("title")] > 0 and scores[1, fields.index("brand")] > 0
     assert scores[0, fields.index("description")] > 0 and scores[0, fields.index("title")] == 0
     assert not scores[2].any()
+    again = index.field_scores("red nike shoes", [0, 3, 0])  # repeated rows get the same scores
+    np.testing.assert_array_equal(again, scores[[1, 0, 1]])
+
+
+@pytest.mark.parametrize("text", ["red nike shoes", "红色连衣裙", "espresso crema", "shoes shoes walking"])
+def test_field_scores_are_the_fields_bm25_as_tantivy_scores_it(index: ProductIndex, text: str) -> None:
+    # the term-weight matrices must give what a one-field tantivy search gives (the ranker's features at fit
+    # time and at query time come from the same function; --explain shows these numbers)
+    rows = np.arange(len(index))
+    scores = index.field_scores(text, rows)
+    for j, field in enumerate(FIELDS):
+        hits = index.lexical(text, k=10, weights={field: 1.0})
+        expected = np.zeros(len(index), dtype=np.float32)
+        expected[hits.rows] = hits.scores
+        np.testing.assert_allclose(scores[:, j], expected, rtol=1e-4, atol=1e-6, err_msg=field)
 
 
 def test_dense_exact_with_filters(index: ProductIndex) -> None:

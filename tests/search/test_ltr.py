@@ -138,3 +138,34 @@ def test_save_load_gives_the_same_scores(ranker: LearnedRanker, index: ProductIn
     np.testing.assert_allclose(again.propensities_, ranker.propensities_)
     assert again.get_params() == ranker.get_params()
     assert len(ranker.score(index, "black dress", [])) == 0
+
+
+def test_search_built_on_a_workspace_with_a_search_log_ranks_by_the_learned_ranker(
+        shop: SimulatedShop, tmp_path: Path) -> None:
+    import shoplens as sl
+    from shoplens.search import Search
+
+    ws = sl.Workspace.init(tmp_path / "ws", name="ltr shop")
+    shop.write(ws)
+    search = Search().fit(ws)
+    assert search.ranker_info_["fitted"] and search.ranker_info_["queries"] > 50, search.ranker_info_
+    assert search.signal_weights() == {"ltr": 1.0}
+    page = search.query("black dress", k=10)
+    ltr = [item["signals"]["ltr"] for item in page.items]
+    assert ltr == sorted(ltr, reverse=True) and {"bm25", "dense:minilm", "ltr"} <= set(page.items[0]["signals"])
+    again = Search.load(ws.dir("search"))
+    assert [i["product_id"] for i in again.query("black dress", k=10).items] == [i["product_id"] for i in page.items]
+    plain = Search(ranker="never").fit(ws)
+    assert plain.ranker_info_ == {"fitted": False, "reason": "ranker='never'"}
+    assert "ltr" not in plain.query("black dress", k=5).items[0]["signals"]
+
+
+def test_search_without_a_search_log_says_why_it_has_no_ranker(tmp_path: Path) -> None:
+    import shoplens as sl
+    from shoplens.search import Search
+
+    ws = sl.Workspace.init(tmp_path / "ws", name="no log")
+    simulate(n_customers=100, n_products=30, days=30, seed=1).write(ws)
+    search = Search(encoder=None).fit(ws)
+    assert not search.ranker_info_["fitted"] and search.ranker_info_["reason"]
+    assert "ltr" not in search.signal_weights()

@@ -162,3 +162,21 @@ def test_split_layer_norms_keeps_the_arithmetic(opset: int) -> None:
     kinds = [node.op_type for node in model.graph.node]
     assert kinds.count("LayerNormalization") == 1 and kinds.count("ReduceMean") == 4
     np.testing.assert_allclose(run(model), expected, atol=1e-5)
+
+
+def test_query_encoder_is_the_same_model_in_onnx_exported_once(tmp_path, monkeypatch) -> None:
+    from shoplens.text import load_encoder
+    from shoplens.text.onnx import OnnxEncoder, query_encoder
+
+    monkeypatch.setenv("SHOPLENS_MODEL_CACHE", str(tmp_path / "cache"))
+    torch_encoder = load_encoder("minilm")
+    fast = query_encoder(torch_encoder)
+    assert isinstance(fast, OnnxEncoder)
+    texts = ["red dress under 50", "50元以下的红色连衣裙", "does this blender crush ice?"]
+    agreement = np.sum(fast.encode(texts) * torch_encoder.encode(texts), axis=1)
+    assert agreement.min() > 0.9999
+    (exported,) = (tmp_path / "cache" / "onnx-query").iterdir()
+    stamp = (exported / "model.onnx").stat().st_mtime_ns
+    again = query_encoder(load_encoder("minilm"))
+    assert again.folder == exported and (exported / "model.onnx").stat().st_mtime_ns == stamp  # not re-exported
+    assert query_encoder(fast) is fast  # an ONNX encoder is already fast

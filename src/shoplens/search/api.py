@@ -10,6 +10,7 @@ api.finetune(ws, seconds=300)                   # a search-encoder version in th
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from shoplens.workspace import Workspace
 
 _OPEN: dict[tuple[str, float], Search] = {}
+_OPENING = threading.Lock()  # the service's warm-up and its first request must not both load a large index
 
 
 def build(ws: Workspace, *, encoder: str | None = "minilm", finetuned: str = "auto") -> Search:
@@ -46,10 +48,11 @@ def load(ws: Workspace) -> Search:
     if not settings.exists():
         raise NotFound(f"no search index in {folder}; build one with `shoplens search build`")
     key = (str(Path(folder).resolve()), settings.stat().st_mtime)
-    if key not in _OPEN:
-        _OPEN.clear()  # one build per workspace folder at a time
-        _OPEN[key] = Search.load(folder)
-    return _OPEN[key]
+    with _OPENING:
+        if key not in _OPEN:
+            _OPEN.clear()  # one build per workspace folder at a time
+            _OPEN[key] = Search.load(folder)
+        return _OPEN[key]
 
 
 def finetune(ws: Workspace, *, seconds: float = 600.0, seed: int = 0, deploy: bool = True) -> tuple[SearchEncoder,

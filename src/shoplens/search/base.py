@@ -24,6 +24,13 @@ encoders read, its brand and price filters join the caller's (the caller's win),
 every rewrite. When the parsed filters leave no product, the search runs again with the caller's filters alone
 (``understanding["relaxed"]``).
 
+Learned ranking (``ranker="auto"``, the default): when the workspace's events hold logged search result pages
+with clicks (and enough shuffled pages to estimate position bias — :mod:`shoplens.search.ltr`), the build also
+fits a :class:`~shoplens.search.ltr.LearnedRanker` on them, and queries order the pooled candidates by its score
+(the signal ``ltr``) instead of the weighted sum; ``settings["ranker"]`` says whether it was fitted and, if not,
+why. Queries are embedded by the encoder's float ONNX copy (:func:`shoplens.text.onnx.query_encoder`: the same
+vectors, a fifth of the latency).
+
 A fine-tuned encoder (``shoplens search finetune``, :class:`shoplens.search.SearchEncoder`) adds the signal
 ``dense:finetuned`` — only when its registry card says it beat the off-the-shelf encoder on validation.
 """
@@ -33,6 +40,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import threading
 from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
@@ -49,9 +57,11 @@ from shoplens.search.fusion import standardize
 from shoplens.search.index import FIELDS, Hits, ProductIndex, check_filters, query_terms
 from shoplens.search.query import QueryParser
 
+_LOADING = threading.Lock()
 SETTINGS_FILE = "search.json"
 INDEX_DIR = "index"
 PARSER_DIR = "query"
+RANKER_DIR = "ranker"
 # Parsed filters that restrict results. A named category does not: BM25 already ranks it first from the same word,
 # and as a filter it cut "lamp" to the one product of a small Lamps leaf; it stays in ``understanding``.
 PARSED_FILTERS = ("brand", "price_min", "price_max")
@@ -96,6 +106,8 @@ class Search(Estimator):
     weights: dict[str, float] | None = None  # per signal ("bm25", "dense:<name>"); default 1 each
     candidates: int = 100
     understand: bool = True  # parse queries (shoplens.search.query) before searching
+    ranker: str = "auto"  # "auto": learn to rank from the logged search clicks when there are enough; "never"
+    seed: int = 0
 
     # -- fitting ------------------------------------------------------------------------------------------------
     def fit(self, data: Any) -> Search:
@@ -115,7 +127,7 @@ class Search(Estimator):
         self.products_ = len(documents)
         self.parser_ = self._fit_parser(ws, documents)
         target = ws.dir("search") if ws is not None else Path(_scratch()) / "search"
-        replace_folder(target, lambda staging: self._write(staging, documents, vectors))
+        replace_folder(target, lambda staging: self._write(staging, documents, vectors, ws))
         self._open(target)
         return self
 
@@ -133,6 +145,8 @@ class Search(Estimator):
         unknown = sorted(set(self.field_weights or {}) - set(FIELDS))
         if unknown:
             raise InputError(f"unknown field_weights {', '.join(unknown)}; fields are {', '.join(FIELDS)}")
+        if self.ranker not in ("auto", "never"):
+            raise InputError(f"ranker must be 'auto' or 'never', got {self.ranker!r}")
         if self.finetuned not in ("auto", "never"):
             raise InputError(f"finetuned must be 'auto' or 'never', got {self.finetuned!r}")
         if not 1 <= int(self.candidates) <= 10_000:
@@ -142,26 +156,51 @@ class Search(Estimator):
         if self.encoder is None:
             return {}, None
         from shoplens.text import load_encoder
+        from shoplens.text.onnx import query_encoder
 
         texts = dense_texts(documents)
-        vectors = {self.encoder: load_encoder(self.encoder).encode(texts, workspace=ws)}
+        encoder = load_encoder(self.encoder)
+        vectors = {self.encoder: encoder.encode(texts, workspace=ws)}
+        query_encoder(encoder)  # exported now (once per machine), not on the first query
         tuned = _usable_finetuned(ws) if ws is not None and self.finetuned == "auto" else None
         if tuned is not None:
             vectors["finetuned"] = load_encoder(tuned).encode(texts, workspace=ws)
         return vectors, tuned
 
-    def _write(self, folder: Path, documents: pd.DataFrame, vectors: dict[str, np.ndarray]) -> None:
-        ProductIndex.build(documents, folder / INDEX_DIR, vectors=vectors)
+    def _write(self, folder: Path, documents: pd.DataFrame, vectors: dict[str, np.ndarray], ws: Any) -> None:
+        index = ProductIndex.build(documents, folder / INDEX_DIR, vectors=vectors)
+        self.ranker_info_ = self._fit_ranker(index, ws, folder / RANKER_DIR)
         state = {"params": self.card_params(), "finetuned_encoder": self.finetuned_encoder_,
-                 "price_bands": self.price_bands_, "products": self.products_}
+                 "price_bands": self.price_bands_, "products": self.products_, "ranker": self.ranker_info_}
         (folder / SETTINGS_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
         if self.parser_ is not None:
             self.parser_.save(folder / PARSER_DIR)
 
+    def _fit_ranker(self, index: ProductIndex, ws: Any, folder: Path) -> dict[str, Any]:
+        """Fit and save the learned ranker when the workspace's search log allows; say why not otherwise."""
+        from shoplens.search.ltr import LearnedRanker
+
+        if self.ranker == "never" or ws is None:
+            return {"fitted": False, "reason": "ranker='never'" if ws is not None else "no workspace: no search log"}
+        if self.encoder is None:
+            return {"fitted": False, "reason": "no dense encoder for the ranker's cosine feature"}
+        try:
+            ranker = LearnedRanker(encoder=self.encoder, seed=self.seed).fit(ws, index=index)
+        except InputError as exc:  # no search log, or too few shuffled pages: the weighted sum ranks
+            return {"fitted": False, "reason": str(exc)}
+        ranker.save(folder)
+        return {"fitted": True, "queries": ranker.n_queries_, "chosen": ranker.params_,
+                "cv_ndcg@10": max(r["ndcg@10"] for r in ranker.cv_)}
+
     def _open(self, folder: Path) -> None:
+        from shoplens.search.ltr import LearnedRanker
+
         self.folder_ = folder
         self.index_ = ProductIndex.open(folder / INDEX_DIR)
         self._encoders: dict[str, Any] = {}
+        self._catalog_arrays = None
+        ranked = folder / RANKER_DIR
+        self.ranker_ = LearnedRanker.load(ranked) if self.ranker != "never" and ranked.is_dir() else None
 
     # -- persistence --------------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -180,6 +219,7 @@ class Search(Estimator):
         model.finetuned_encoder_ = state.get("finetuned_encoder")
         model.price_bands_ = state.get("price_bands") or []
         model.products_ = state.get("products")
+        model.ranker_info_ = state.get("ranker") or {"fitted": False, "reason": "built before learned ranking"}
         parser = folder / PARSER_DIR
         model.parser_ = QueryParser.load(parser) if model.understand and parser.is_dir() else None
         model._open(folder)
@@ -191,16 +231,24 @@ class Search(Estimator):
 
     # -- querying -----------------------------------------------------------------------------------------------
     def _encoder(self, name: str) -> Any:
+        with _LOADING:  # the service's warm-up thread and a request thread: one loads, the other waits
+            return self._load_encoder(name)
+
+    def _load_encoder(self, name: str) -> Any:
         if name not in self._encoders:
             from shoplens.text import load_encoder
+            from shoplens.text.onnx import query_encoder
 
             path = self.finetuned_encoder_ if name == "finetuned" else name
             if path is None or (name == "finetuned" and not Path(path).is_dir()):
                 raise NotFound(f"the fine-tuned search encoder {path} is gone; rebuild with `shoplens search build`")
-            self._encoders[name] = load_encoder(path)
+            self._encoders[name] = query_encoder(load_encoder(path))
         return self._encoders[name]
 
     def signal_weights(self) -> dict[str, float]:
+        """The weight of each signal in the fused score; with a learned ranker, ``{"ltr": 1.0}``."""
+        if self.ranker_ is not None:
+            return {"ltr": 1.0}
         names = ["bm25", *(f"dense:{n}" for n in self.index_.encoders)]
         given = self.weights or {}
         return {n: float(given.get(n, 1.0)) for n in names}
@@ -236,6 +284,9 @@ class Search(Estimator):
             pools[f"dense:{name}"] = self.index_.dense(name, vectors[name], self.candidates, filters=checked)
         rows = _pool(pools.values())
         signals = self._signals(text, rows, pools["bm25"], vectors)
+        if self.ranker_ is not None:
+            signals["ltr"] = self.ranker_.score(self.index_, text, rows,
+                                                query_vector=vectors.get(self.ranker_.encoder or ""))
         active = {n: w for n, w in weights.items() if w and n in signals}
         fused = sum(w * standardize(signals[n][None, :])[0] for n, w in active.items()) if len(rows) else np.zeros(0)
         order = np.argsort(-np.asarray(fused), kind="stable")
@@ -261,23 +312,44 @@ class Search(Estimator):
 
     def _item(self, rank: int, row: int, score: float, signals: dict[str, float],
               per_field: np.ndarray | None) -> dict[str, Any]:
-        product = self.index_.products.iloc[row]
-        item = {"rank": rank, "product_id": product["product_id"], "title": product["title"],
-                "brand": product["brand"], "category": product["category"],
-                "price": None if pd.isna(product["price"]) else float(product["price"]),
+        catalog = self._catalog()
+        price = catalog["price"][row]
+        item = {"rank": rank, "product_id": catalog["product_id"][row], "title": catalog["title"][row],
+                "brand": catalog["brand"][row], "category": catalog["category"][row],
+                "price": None if math.isnan(price) else float(price),
                 "score": round(score, 4), "signals": {n: round(v, 4) for n, v in signals.items()}}
         if per_field is not None:
             item["fields"] = {f: round(float(v), 4) for f, v in zip(FIELDS, per_field, strict=True) if v}
         return item
 
+    def _catalog(self) -> dict[str, Any]:
+        """The index's products as plain arrays, with category and brand as codes: a query's items and facets
+        read a few rows, and pandas indexing per row cost more than the ranking."""
+        if getattr(self, "_catalog_arrays", None) is None:
+            products = self.index_.products
+            catalog: dict[str, Any] = {c: products[c].astype(str).to_numpy() for c in ("product_id", "title", "brand",
+                                                                                        "category")}
+            catalog["price"] = products["price"].to_numpy(dtype=np.float64)
+            for column in ("category", "brand"):
+                codes, values = pd.factorize(products[column].str.strip())
+                catalog[f"{column}_codes"], catalog[f"{column}_values"] = codes, np.asarray(values, dtype=object)
+            self._catalog_arrays = catalog
+        return self._catalog_arrays
+
     def facets(self, rows: np.ndarray) -> dict[str, list[dict[str, Any]]]:
         """Counts of category, brand and price band over the given rows (a query's top :data:`FACET_DEPTH`)."""
-        products = self.index_.products.iloc[np.asarray(rows, dtype=np.int64)]
+        catalog = self._catalog()
+        rows = np.asarray(rows, dtype=np.int64)
         out: dict[str, list[dict[str, Any]]] = {}
         for column in ("category", "brand"):
-            values = products[column][products[column].str.strip() != ""]
-            out[column] = [{"value": v, "count": int(n)} for v, n in values.value_counts().head(FACET_TOP).items()]
-        prices = products["price"].dropna().to_numpy()
+            names = catalog[f"{column}_values"]
+            counts = np.bincount(catalog[f"{column}_codes"][rows], minlength=len(names)) if len(rows) else \
+                np.zeros(len(names), dtype=np.int64)
+            order = np.argsort(-counts, kind="stable")  # ties: the value seen first in the catalog
+            out[column] = [{"value": str(names[c]), "count": int(counts[c])} for c in order
+                           if counts[c] and names[c] != ""][:FACET_TOP]
+        prices = catalog["price"][rows]
+        prices = prices[~np.isnan(prices)]
         bands = [{"min": low, "max": None if math.isinf(high) else high,
                   "count": int(((prices >= low) & (prices < high)).sum())} for low, high in self._bands()]
         out["price"] = [band for band in bands if band["count"]]  # max None: the open top band

@@ -38,6 +38,7 @@ def build(lexical_only: Annotated[bool, typer.Option("--lexical-only", help="BM2
 
     search = api.build(cli.open_workspace(workspace), encoder=None if lexical_only else "minilm")
     summary = {"folder": str(search.folder_), "products": search.products_, "signals": list(search.signal_weights()),
+               "ranker": search.ranker_info_,
                "finetuned_encoder": search.finetuned_encoder_}
     cli.emit(summary, as_json, lambda: cli.console.print(
         f"indexed {search.products_:,} products into {search.folder_} (signals: "

@@ -52,7 +52,10 @@ FILTER_KEYS = ("category", "brand", "price_min", "price_max")
 EXACT_LIMIT = 50_000  # below this many products a brute-force cosine is as fast as HNSW and exact
 MAX_QUERY_TOKENS = 64  # a 5,000-character query keeps its first 64 distinct tokens
 MAX_TOKEN_CHARS = 40
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: per-field BM25 term weights beside the tantivy folder (field_scores without a search)
+BM25_K1, BM25_B = 1.2, 0.75  # tantivy's constants, so that field_scores and lexical agree
+TERM_WEIGHTS = "field-bm25.npz"
+TERM_VOCAB = "field-bm25-terms.json"
 TOKENIZER = "shoplens_ws"  # whitespace: the text arrives already analysed
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUNS = re.compile(rf"([{_CJK}]+)|([^\W_{_CJK}]+)")
@@ -299,22 +302,40 @@ class ProductIndex:
 
     def field_scores(self, text: str, rows: Sequence[int]) -> np.ndarray:
         """Unweighted BM25 of each field (columns in :data:`FIELDS` order) for the given rows; 0 where a field does
-        not match. The features a learned ranker or ``--explain`` reads."""
-        from tantivy import Occur, Query
+        not match. The features a learned ranker or ``--explain`` reads.
 
-        rows = [int(r) for r in rows]
-        out = np.zeros((len(rows), len(FIELDS)), dtype=np.float32)
-        terms = query_terms(text)
-        if not rows or not terms:
-            return out
-        position = {row: i for i, row in enumerate(rows)}
-        only = (Occur.Must, Query.const_score_query(Query.term_set_query(self._schema, "row", rows), 0.0))
+        Read from the term-weight matrices written at build time (BM25 of every term in every product's field,
+        tantivy's formula), so that scoring a few hundred candidates is a sparse slice, not a search per field."""
+        rows = np.asarray(rows, dtype=np.int64)
+        vocab, weights = self._term_weights()
+        columns = [vocab[t] for t in query_terms(text) if t in vocab]
+        if not len(rows) or not columns:
+            return np.zeros((len(rows), len(FIELDS)), dtype=np.float32)
+        distinct, back = np.unique(rows, return_inverse=True)
+        position = np.full(len(self.products), -1, dtype=np.int64)
+        position[distinct] = np.arange(len(distinct))
+        out = np.zeros((len(distinct), len(FIELDS)), dtype=np.float32)
         for j, field in enumerate(FIELDS):
-            query = Query.boolean_query([only, (Occur.Must, self._field_query(terms, field, 1.0))])
-            hits = self._search(query, len(rows))
-            for row, score in zip(hits.rows, hits.scores, strict=True):
-                out[position[int(row)], j] = score
-        return out
+            if field not in weights:
+                continue
+            data, indices, indptr = weights[field]
+            for column in columns:  # a term's postings in this field: the candidates among them get its weight
+                start, stop = indptr[column], indptr[column + 1]
+                found = position[indices[start:stop]]
+                hit = found >= 0
+                out[found[hit], j] += data[start:stop][hit]
+        return out[back]
+
+    def _term_weights(self) -> tuple[dict[str, int], dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+        """The vocabulary (term → column) and, per field, its term-weight matrix as CSC arrays
+        (data, row indices, column pointers)."""
+        if not hasattr(self, "_weights"):
+            terms = json.loads((self.folder / TERM_VOCAB).read_text(encoding="utf-8"))
+            with np.load(self.folder / TERM_WEIGHTS) as saved:
+                weights = {f: (saved[f"{f}.data"], saved[f"{f}.indices"], saved[f"{f}.indptr"]) for f in FIELDS
+                           if f"{f}.data" in saved}
+            self._weights = ({t: i for i, t in enumerate(terms)}, weights)
+        return self._weights
 
     # -- dense --------------------------------------------------------------------------------------------------
     def vectors(self, encoder: str) -> np.ndarray:
@@ -393,12 +414,17 @@ def _write(staging: Path, documents: pd.DataFrame, products: pd.DataFrame,
     _register(index)
     writer = index.writer(heap_size=64_000_000, num_threads=1)
     texts = {f: documents[f].fillna("").astype(str).to_numpy() if f in documents else None for f in FIELDS}
+    tokens: dict[str, list[list[str]]] = {f: [] for f, column in texts.items() if column is not None}
     for row, product in enumerate(products.itertuples(index=False)):
         doc = Document()
         doc.add_unsigned("row", row)
         for field, column in texts.items():
-            if column is not None and column[row]:
-                doc.add_text(field, indexed_text(column[row]))
+            if column is None:
+                continue
+            analysed = indexed_text(column[row]) if column[row] else ""
+            tokens[field].append(analysed.split())
+            if analysed:
+                doc.add_text(field, analysed)
         if product.brand.strip():
             doc.add_text("brand_key", product.brand.strip().lower())
         for prefix in _category_prefixes(product.category):
@@ -409,6 +435,7 @@ def _write(staging: Path, documents: pd.DataFrame, products: pd.DataFrame,
     writer.commit()
     writer.wait_merging_threads()
     products.to_parquet(staging / "products.parquet", index=False)
+    _write_term_weights(staging, tokens, len(products))
     for name, matrix in vectors.items():
         np.save(staging / f"vectors-{_safe(name)}.npy", matrix)
         if len(matrix) >= EXACT_LIMIT:
@@ -416,6 +443,40 @@ def _write(staging: Path, documents: pd.DataFrame, products: pd.DataFrame,
     meta = {"format": FORMAT_VERSION, "products": len(products), "fields": FIELDS,
             "vectors": {name: int(m.shape[1]) for name, m in vectors.items()}}
     (staging / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+
+
+def _write_term_weights(staging: Path, tokens: Mapping[str, list[list[str]]], n_docs: int) -> None:
+    """Per field, a products × terms matrix of BM25 term weights — idf · tf·(k1+1) / (tf + k1·(1 − b + b·len/avglen))
+    with tantivy's idf and constants (its one-byte length quantisation aside) — so that a query's per-field BM25
+    over any candidate rows is the sum of a few columns."""
+    from collections import Counter
+
+    vocab: dict[str, int] = {}
+    arrays: dict[str, np.ndarray] = {}
+    for field, docs in tokens.items():
+        rows, cols, tfs = [], [], []
+        lengths = np.array([len(d) for d in docs], dtype=np.float64)
+        for row, words in enumerate(docs):
+            for term, tf in Counter(words).items():
+                rows.append(row)
+                cols.append(vocab.setdefault(term, len(vocab)))
+                tfs.append(tf)
+        if not rows:
+            continue
+        rows_a, cols_a, tf_a = np.array(rows), np.array(cols), np.array(tfs, dtype=np.float64)
+        doc_freq = np.bincount(cols_a, minlength=len(vocab))
+        idf = np.log1p((n_docs - doc_freq + 0.5) / (doc_freq + 0.5))
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[rows_a] / max(lengths.sum() / max(n_docs, 1), 1e-9))
+        data = (idf[cols_a] * tf_a * (BM25_K1 + 1) / (tf_a + norm)).astype(np.float32)
+        arrays[field] = (rows_a, cols_a, data)
+    from scipy import sparse
+
+    out: dict[str, np.ndarray] = {}
+    for field, (rows_a, cols_a, data) in arrays.items():
+        matrix = sparse.csc_matrix((data, (rows_a, cols_a)), shape=(n_docs, len(vocab)), dtype=np.float32)
+        out |= {f"{field}.data": matrix.data, f"{field}.indices": matrix.indices, f"{field}.indptr": matrix.indptr}
+    np.savez(staging / TERM_WEIGHTS, **out)
+    (staging / TERM_VOCAB).write_text(json.dumps(list(vocab), ensure_ascii=False), encoding="utf-8")
 
 
 def _write_ann(path: Path, matrix: np.ndarray) -> None:

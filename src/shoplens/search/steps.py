@@ -28,6 +28,7 @@ def build_index(ctx: RunContext) -> dict[str, Any]:
     search = api.build(ctx.ws)
     ctx.outputs["search.built"] = True
     return {"products": search.products_, "signals": ", ".join(search.signal_weights()),
+            "learned ranker": search.ranker_info_.get("fitted", False),
             "folder": str(search.folder_)}
 
 

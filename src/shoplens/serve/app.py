@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +46,7 @@ def create_app(workspace_path: str | os.PathLike, *, settings: ServiceSettings |
     path = Path(workspace_path).resolve()
     pages = sorted((p for c in capabilities for p in c.pages), key=lambda p: (p.order, p.title))
     app = FastAPI(title="shoplens", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None,
-                  dependencies=[Depends(single_query_values)])
+                  dependencies=[Depends(single_query_values)], lifespan=_warm_up(path, capabilities))
     app.state.shoplens = ServiceState(workspace_path=path, settings=settings, keys=KeyStore(path),
                                       sessions=SessionStore(settings.session_hours * 3600), pages=pages,
                                       compute=ComputeLimits(settings.compute_budget_s, settings.compute_workers))
@@ -56,6 +58,26 @@ def create_app(workspace_path: str | os.PathLike, *, settings: ServiceSettings |
             app.include_router(capability.router)
     app.include_router(page_router(pages))
     return app
+
+
+def _warm_up(path: Path, capabilities: list[Capability]) -> Callable[[FastAPI], Any]:
+    """At start-up, each capability's ``warm`` runs in one background thread (requests are served meanwhile)."""
+    warmers = [c for c in capabilities if c.warm is not None]
+
+    def run() -> None:
+        for capability in warmers:
+            try:
+                capability.warm(path)  # type: ignore[misc]
+            except Exception as exc:  # a warm-up is an optimisation: the first request loads it instead
+                logging.getLogger(__name__).info("warm-up of %s skipped: %s", capability.name, exc)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if warmers:
+            threading.Thread(target=run, name="shoplens-warm-up", daemon=True).start()
+        yield
+
+    return lifespan
 
 
 async def _security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

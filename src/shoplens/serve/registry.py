@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -89,6 +90,9 @@ class Capability:
     router: APIRouter | None = None
     pages: tuple[Page, ...] = ()
     requires: tuple[str, ...] = ()  # importable modules the capability needs
+    # loads what the first request would otherwise wait for (models, indexes), in a background thread when the
+    # service starts; given the workspace folder; a failure is logged and the first request loads it instead
+    warm: Callable[[Path], None] | None = None
 
     def available(self) -> bool:
         return all(_importable(module) for module in self.requires)

