@@ -157,3 +157,16 @@ def test_rest_search_codes(shop: sl.Workspace, tmp_path: Path) -> None:
     with TestClient(create_app(bare.path, settings=ServiceSettings())) as client:
         got = client.get("/api/v1/search", params={"q": "mat"}, headers={"Authorization": f"Bearer {reader}"})
         assert got.status_code == 503 and "shoplens search build" in got.text
+
+
+def test_the_service_loads_the_index_at_start_up(shop: sl.Workspace) -> None:
+    # a large index loads for seconds: the start-up warm-up does it so that the first search does not time out
+    import time
+
+    api._OPEN.clear()
+    with TestClient(create_app(shop.path, settings=ServiceSettings())):
+        deadline = time.monotonic() + 60
+        while not any(s._encoders for s in list(api._OPEN.values())) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert api._OPEN, "the search index was not loaded at start-up"
+        assert next(iter(api._OPEN.values()))._encoders, "the query encoder was not loaded at start-up"

@@ -55,6 +55,13 @@ def load(ws: Workspace) -> Search:
         return _OPEN[key]
 
 
+def warm(ws: Workspace) -> None:
+    """Load the built index, its ranker and the query encoder and answer one query (the service's start-up), so
+    that the first shopper does not wait for them; nothing when no index is built."""
+    if is_built(ws):
+        load(ws).query("warm up", k=1)
+
+
 def finetune(ws: Workspace, *, seconds: float = 600.0, seed: int = 0, deploy: bool = True) -> tuple[SearchEncoder,
                                                                                                        Any]:
     """Fine-tune the search encoder on the workspace's pairs and register it (deployed when it beat

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -27,6 +28,7 @@ from shoplens.serve.sessions import SessionStore
 from shoplens.serve.settings import ServiceSettings
 from shoplens.workspace import Workspace
 
+WARM_UP_JOIN_S = 120  # the longest a shutdown waits for the start-up warm-up
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
                                "form-action 'self'; frame-ancestors 'none'",
@@ -73,9 +75,12 @@ def _warm_up(path: Path, capabilities: list[Capability]) -> Callable[[FastAPI], 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        thread = threading.Thread(target=run, name="shoplens-warm-up", daemon=True)
         if warmers:
-            threading.Thread(target=run, name="shoplens-warm-up", daemon=True).start()
+            thread.start()
         yield
+        if thread.is_alive():  # a shutdown during the warm-up: let it finish rather than exit inside native code
+            await asyncio.to_thread(thread.join, WARM_UP_JOIN_S)
 
     return lifespan
 

@@ -134,9 +134,7 @@ def warm(workspace_path: Path) -> None:
     """Open the built index and its ranker and embed one query, so that the first shopper does not wait."""
     from shoplens.search import api as search_api
 
-    ws = Workspace.open(workspace_path)
-    if search_api.is_built(ws):
-        search_api.load(ws).query("warm up", k=1)
+    search_api.warm(Workspace.open(workspace_path))
 
 
 capability = Capability(name="search", router=router, pages=(), requires=("shoplens.search", "tantivy"), warm=warm)
