@@ -325,7 +325,7 @@ class Search(Estimator):
     def _catalog(self) -> dict[str, Any]:
         """The index's products as plain arrays, with category and brand as codes: a query's items and facets
         read a few rows, and pandas indexing per row cost more than the ranking."""
-        if getattr(self, "_catalog_arrays", None) is None:
+        if self._catalog_arrays is None:
             products = self.index_.products
             catalog: dict[str, Any] = {c: products[c].astype(str).to_numpy() for c in ("product_id", "title", "brand",
                                                                                         "category")}

@@ -213,6 +213,7 @@ class ProductIndex:
         self._searcher = self._index.searcher()
         self._vectors: dict[str, np.ndarray] = {}
         self._ann: dict[str, Any] = {}
+        self._weights: tuple[dict[str, int], dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]] | None = None
 
     def __len__(self) -> int:
         return len(self.products)
@@ -329,7 +330,7 @@ class ProductIndex:
     def _term_weights(self) -> tuple[dict[str, int], dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
         """The vocabulary (term → column) and, per field, its term-weight matrix as CSC arrays
         (data, row indices, column pointers)."""
-        if not hasattr(self, "_weights"):
+        if self._weights is None:
             terms = json.loads((self.folder / TERM_VOCAB).read_text(encoding="utf-8"))
             with np.load(self.folder / TERM_WEIGHTS) as saved:
                 weights = {f: (saved[f"{f}.data"], saved[f"{f}.indices"], saved[f"{f}.indptr"]) for f in FIELDS
@@ -452,7 +453,7 @@ def _write_term_weights(staging: Path, tokens: Mapping[str, list[list[str]]], n_
     from collections import Counter
 
     vocab: dict[str, int] = {}
-    arrays: dict[str, np.ndarray] = {}
+    arrays: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # per field: rows, columns, weights
     for field, docs in tokens.items():
         rows, cols, tfs = [], [], []
         lengths = np.array([len(d) for d in docs], dtype=np.float64)
