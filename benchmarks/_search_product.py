@@ -269,7 +269,7 @@ def _run() -> tuple[list[BenchmarkRecord], list[tuple[str, bool, str]]]:
 
     runs = []
     for seed in SEEDS:
-        runs.append(ours(corpus, off, signals, splits, seed))
+        runs.append(seed_run(corpus, off, signals, splits, seed))
         print("seed", seed, runs[-1], flush=True)
 
     n_eval, n_products = len(eval_pairs), len(corpus.products)
@@ -358,6 +358,22 @@ def cross_validated(names: list[str], objective: str, signals: dict[str, np.ndar
         fusion = LinearFusion(objective=objective).fit({n: signals[n][fit] for n in names}, targets[fit])
         scores[held] = fusion.score({n: signals[n][held] for n in names})
     return known_item_metrics(scores, targets, K)
+
+
+def seed_run(corpus: Corpus, off: dict[str, np.ndarray], signals: dict[str, dict[str, np.ndarray]],
+             splits: dict[str, tuple[np.ndarray, np.ndarray]], seed: int) -> dict[str, Any]:
+    """One seed's result, kept in the cache folder under a key of the data and of the code that produces it, so an
+    interrupted three-seed run (about an hour per seed on 2 cores) resumes where it stopped; any edit to this file,
+    the fine-tuning or the fusion code computes it afresh."""
+    sources = [Path(__file__), *(ROOT / "src" / "shoplens" / "search" / f for f in ("finetune.py", "fusion.py"))]
+    key = ":".join([str(QA_FILE.stat().st_size), str(seed), *(hashlib.sha256(f.read_bytes()).hexdigest()
+                                                               for f in sources)])
+    path = CACHE / f"seed-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    result = ours(corpus, off, signals, splits, seed)
+    path.write_text(json.dumps(result, default=float))
+    return result
 
 
 def ours(corpus: Corpus, off: dict[str, np.ndarray], signals: dict[str, dict[str, np.ndarray]],
