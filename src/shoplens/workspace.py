@@ -50,7 +50,7 @@ SCHEMA_VERSION = 1
 # (lock file, thread) → depth: the write lock a thread of this process holds, for re-entry
 _HELD_LOCKS: dict[tuple[str, int], int] = {}
 DEFAULT_DIR = "shoplens-workspace"
-SUBDIRS = ("quarantine", "models", "index", "graph", "search", "reports", "secrets", "tmp", "logs")
+SUBDIRS = ("quarantine", "models", "index", "graph", "search", "assistant", "reports", "secrets", "tmp", "logs")
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
