@@ -10,6 +10,10 @@ Parts (each lives in its own module, ``benchmarks/_assistant_<part>.py``, with t
   off-the-shelf MiniLM on the same queries (beside BM25 and naive RRF).
 - ``intents``  — clinc150 (full and 10-shot, out-of-scope threshold chosen on val + oos_val) and the shop's
   default English and Chinese intent set on committed held-out utterances.
+- ``yesno``    — amazon_qa_yesno: yes/no verdicts read from the question's own answer (evaluation products' Y/N
+  questions), answered only above a threshold chosen on validation products; accuracy of answered verdicts and
+  coverage beside always-yes and the lead-word rules, with the risk–coverage curve. Gate: answered verdicts beat
+  always-yes.
 
 Each part module defines ``run() -> tuple[list[BenchmarkRecord], list[Gate]]`` where a gate is
 ``(description, met, detail)``.
@@ -30,7 +34,7 @@ sys.path.insert(0, str(HERE))
 from shoplens.evaluation.records import write_results  # noqa: E402
 
 BENCHMARK = "assistant"
-PARTS = ("answers", "intents")
+PARTS = ("answers", "intents", "yesno")
 
 
 def main(argv: list[str] | None = None) -> int:
