@@ -119,15 +119,16 @@ def test_save_and_load_predict_the_same(router: IntentRouter, tmp_path: Path) ->
     assert json.loads((tmp_path / "router" / "router.json").read_text())["classes"] == sorted(INTENTS)
 
 
-def test_threshold_rule_balances_in_scope_accuracy_and_out_of_scope_recall() -> None:
+def test_threshold_rule_weighs_in_scope_hits_against_out_of_scope_found() -> None:
     confidence = np.array([0.9, 0.8, 0.3, 0.2, 0.6])
     correct = np.array([True, True, True, False, False])
     is_oos = np.array([False, False, False, False, True])
-    # keeping all: in-scope 3/4 right but the out-of-scope text (0.6) kept → recall 0, mean 0.375; from 0.8 on:
-    # 2/4 right and recall 1, mean 0.75 (the lowest threshold of the best score wins)
-    assert choose_threshold(confidence, np.zeros(5, bool), correct, is_oos) == pytest.approx(0.8)
+    nothing_oos = np.zeros(5, bool)
+    # keeping all: 3 in-scope hits, the out-of-scope text (0.6) kept; from 0.8 on: 2 hits and it is found
+    assert choose_threshold(confidence, nothing_oos, correct, is_oos) == 0.0  # 3 vs 2 + 1: no gain, no hand-off
+    assert choose_threshold(confidence, nothing_oos, correct, is_oos, oos_weight=3.0) == pytest.approx(0.8)
     # labelled out of scope, it is found at any threshold: keeping everything is best
-    assert choose_threshold(confidence, np.array([0, 0, 0, 0, 1], bool), correct, is_oos) == 0.0
+    assert choose_threshold(confidence, np.array([0, 0, 0, 0, 1], bool), correct, is_oos, oos_weight=3.0) == 0.0
 
 
 def test_unfitted_and_bad_parameters_are_clear_errors() -> None:
