@@ -32,6 +32,7 @@ from shoplens.clitools import (
     table_of,
 )
 from shoplens.errors import ShoplensError
+from shoplens.assistant import cli as assistant_cli
 from shoplens.forecast import cli as forecast_cli
 from shoplens.graph import cli as graph_cli
 from shoplens.logs import capture_warnings, logged_warnings, run_log
@@ -60,6 +61,7 @@ app.add_typer(forecast_cli.inventory_app, name="inventory", hidden=True, depreca
 app.add_typer(pricing_cli.app, name="pricing")
 app.add_typer(graph_cli.app, name="graph")
 app.add_typer(search_cli.app, name="search")
+app.add_typer(assistant_cli.app, name="assistant")
 
 
 # -- workspace ------------------------------------------------------------------------------------------

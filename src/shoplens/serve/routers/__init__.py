@@ -7,6 +7,8 @@ from __future__ import annotations
 from shoplens.serve.registry import Capability
 from shoplens.serve.routers import (
     analytics,
+    assistant,
+    assistant_page,
     dashboard,
     forecast,
     graph,
@@ -29,6 +31,8 @@ CAPABILITIES: tuple[Capability, ...] = (
     graph_page.capability,
     search.capability,
     search_page.capability,
+    assistant.capability,
+    assistant_page.capability,
 )
 
 

@@ -1,0 +1,65 @@
+"""``shoplens assistant …``: train the customer-service assistant, ask it a question (as a customer with
+``--customer``), issue a customer token for the REST API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from shoplens import clitools as cli
+
+app = cli.command_group("Customer-service assistant: train, ask, token.")
+
+
+@cli.command(app)
+def train(seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+          workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
+    """Learn the shop's intents (assistant/intents.csv) and index its knowledge into assistant/model/."""
+    from shoplens.assistant import api
+
+    assistant = api.train(cli.open_workspace(workspace), seed=seed)
+    summary = {"folder": str(assistant.folder_), "passages": assistant.passages_,
+               "intents": assistant.router_.classes_}
+    cli.emit(summary, as_json, lambda: cli.console.print(
+        f"assistant trained into {assistant.folder_}: "
+        f"{', '.join(f'{n:,} {kind}' for kind, n in assistant.passages_.items())} passages; "
+        f"intents {', '.join(summary['intents'])}", highlight=False))
+
+
+@cli.command(app)
+def ask(question: Annotated[str, typer.Argument(help="The customer's question.")],
+        customer: Annotated[str | None, typer.Option("--customer", help="Ask as this customer (order look-ups).")]
+        = None,
+        product: Annotated[str | None, typer.Option("--product", help="The product page it is asked on.")] = None,
+        workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
+    """Answer a question with cited evidence (or an order status, a hand-off)."""
+    from shoplens.assistant import api
+
+    reply = api.ask(cli.open_workspace(workspace), question, customer_id=customer, product_id=product,
+                    channel="cli")
+    cli.emit(reply, as_json, lambda: _render(reply))
+
+
+def _render(reply: dict[str, Any]) -> None:
+    cli.console.print(reply["text"], highlight=False)
+    facts = [reply["kind"], f"intent {reply['intent']} ({reply['intent_confidence']:.2f})" if reply["intent"] else "",
+             f"confidence {reply['confidence']:.2f}" if reply["confidence"] is not None else "",
+             "handed to a person" if reply["handoff"] else ""]
+    cli.console.print(f"[dim]{' · '.join(f for f in facts if f)}[/dim]", highlight=False)
+    rows = [{"evidence": c["evidence_id"], "kind": c["kind"], "score": round(c["score"], 3),
+             "text": c["text"][:100]} for c in reply["citations"]]
+    if rows:
+        cli.console.print(cli.table_of(rows, ["evidence", "kind", "score", "text"], title="evidence"))
+
+
+@cli.command(app)
+def token(customer: Annotated[str, typer.Argument(help="The customer the token is for.")],
+          hours: Annotated[float, typer.Option(help="How long it is valid.")] = 24.0,
+          workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
+    """Issue a customer token: with it (X-Customer-Token) the customer may ask about their own orders."""
+    from shoplens.assistant.orders import issue_customer_token
+
+    value = issue_customer_token(cli.open_workspace(workspace), customer, hours=hours)
+    cli.emit({"token": value, "hours": hours}, as_json, lambda: cli.console.print(
+        f"{value}\n[dim]valid {hours:g} h; give it to that customer only[/dim]", highlight=False))
