@@ -17,6 +17,7 @@ import typer
 from rich.markup import escape
 
 from shoplens.analytics import cli as analytics_cli
+from shoplens.assistant import cli as assistant_cli
 from shoplens.clitools import (
     JsonErrorsGroup,
     JsonOpt,
@@ -32,7 +33,6 @@ from shoplens.clitools import (
     table_of,
 )
 from shoplens.errors import ShoplensError
-from shoplens.assistant import cli as assistant_cli
 from shoplens.forecast import cli as forecast_cli
 from shoplens.graph import cli as graph_cli
 from shoplens.logs import capture_warnings, logged_warnings, run_log

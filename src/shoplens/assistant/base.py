@@ -41,6 +41,7 @@ from shoplens._files import replace_folder
 from shoplens.assistant.answer import Citation, citations_of, extractive_reply, phrase, reply_language
 from shoplens.assistant.knowledge import knowledge_passages
 from shoplens.assistant.orders import lookup_order, order_references
+from shoplens.assistant.verdict import is_yes_no_question
 from shoplens.base import Estimator, json_safe
 from shoplens.errors import InputError, NotFound
 from shoplens.text.language import detect_language
@@ -64,6 +65,7 @@ _FOLLOW_UP = re.compile(r"^\s*(?:and|or|what about|how about|also|same|then)\b|^
 MAX_FOLLOW_UP_WORDS = 6
 MAX_VALIDATION = 2_000  # past questions that learn the fusion weights and the answer confidence
 MIN_CALIBRATION = 20
+MIN_FUSION_QUESTIONS = 50
 
 
 @dataclass
@@ -127,6 +129,7 @@ class Assistant(Estimator):
         policy pages) into ``ws/assistant/model/``."""
         from shoplens.assistant.intents import IntentRouter
         from shoplens.assistant.retrieval import EvidenceRetriever
+        from shoplens.assistant.verdict import YesNoVerdict
 
         examples = shop_intents(ws)
         passages = knowledge_passages(ws)
@@ -134,14 +137,18 @@ class Assistant(Estimator):
             raise InputError("nothing to answer from: the workspace has no Q&A, reviews, products or policy pages")
         router = IntentRouter(seed=self.seed).fit(examples["text"].tolist(), examples["intent"].tolist())
         validation = validation_questions(passages)
-        retriever = EvidenceRetriever(seed=self.seed).fit(passages, validation=validation if len(validation) else None,
+        # weights learned on a handful of questions would be noise: below MIN_FUSION_QUESTIONS every signal counts 1
+        learn = len(validation) >= MIN_FUSION_QUESTIONS
+        retriever = EvidenceRetriever(seed=self.seed).fit(passages, validation=validation if learn else None,
                                                           workspace=ws)
         calibration = AnswerConfidence().fit(retriever, validation, ws)
+        verdict = YesNoVerdict().fit(*_yes_no_pairs(ws), workspace=ws)
         target = ws.path / FOLDER / MODEL_DIR
 
         def write(staging: Path) -> None:
             router.save(staging / "intents")
             retriever.save(staging / "retriever")
+            verdict.save(staging / "verdict")
             (staging / SETTINGS_FILE).write_text(json.dumps(
                 {"params": json_safe(self.get_params()), "passages": passages.groupby("kind").size().to_dict(),
                  "intents": sorted(examples["intent"].unique()), "confidence": calibration.to_dict()},
@@ -162,6 +169,7 @@ class Assistant(Estimator):
     def load(cls, path: str | Path, ws: Workspace | None = None) -> Assistant:
         from shoplens.assistant.intents import IntentRouter
         from shoplens.assistant.retrieval import EvidenceRetriever
+        from shoplens.assistant.verdict import YesNoVerdict
 
         folder = Path(path)
         settings = folder / SETTINGS_FILE
@@ -174,6 +182,7 @@ class Assistant(Estimator):
         model.confidence_ = AnswerConfidence.from_dict(state.get("confidence") or {})
         model.router_ = IntentRouter.load(folder / "intents")
         model.retriever_ = EvidenceRetriever.load(folder / "retriever")
+        model.verdict_ = YesNoVerdict.load(folder / "verdict")
         model.workspace_ = ws
         return model
 
@@ -193,7 +202,8 @@ class Assistant(Estimator):
         if language not in SPOKEN and language != "unknown":
             return Reply(text, phrase("language", "en"), "en", "handoff", handoff=True)
         language = reply_language(language)
-        routed = self.router_.route([text]).iloc[0]
+        context = follow_up_context(text, history)  # "and to Canada?" is read, and routed, with the question before
+        routed = self.router_.route([context]).iloc[0]
         intent, intent_confidence = str(routed["intent"]), float(routed["confidence"])
         base = {"question": text, "language": language, "intent": intent, "intent_confidence": intent_confidence}
         if bool(routed["handoff"]) or intent in HANDOFF_INTENTS:
@@ -202,16 +212,18 @@ class Assistant(Estimator):
             return Reply(**base, text=phrase("out_of_scope", language), kind="out_of_scope")
         if intent in ORDER_INTENTS and (order := self._order_reply(text, customer_id, base, channel)) is not None:
             return order
-        return self._answer(text, base, follow_up_context(text, history), product_id)
+        reply = self._answer(text, base, context, product_id)
+        if intent in ORDER_INTENTS:
+            reply.text += "\n" + phrase("no_reference", language)
+        return reply
 
     def _order_reply(self, text: str, customer_id: str | None, base: dict[str, Any], channel: str) -> Reply | None:
-        """An order status for the asking customer; None when the question names no order and is about policy
-        (how do returns work?), which the evidence answers."""
+        """An order status for the asking customer; None when the question names no order (the evidence answers:
+        "can I cancel my order?" is about the shop's policy)."""
         references = order_references(text)
         language = base["language"]
         if not references:
-            return None if base["intent"] == "return_refund" else Reply(
-                **base, text=phrase("no_reference", language), kind="order")
+            return None  # "can I cancel my order?": the shop's policy answers; the reply asks for the number too
         if customer_id is None:
             return Reply(**base, text=phrase("sign_in", language), kind="sign_in")
         if self.workspace_ is None:
@@ -231,8 +243,12 @@ class Assistant(Estimator):
         confidence = self.confidence_.of(hits["score"].to_numpy())
         citations = citations_of(hits.head(self.evidence))
         sure = confidence is None or confidence >= self.confidence_.threshold
-        reply = extractive_reply(text, citations, base["language"], sure=sure, quote_from=self.quote_from)
-        return Reply(**base, text=reply, kind="answer", confidence=confidence, citations=citations,
+        verdict = None
+        if citations and sure and is_yes_no_question(text):  # a verdict only from evidence that answers
+            verdict = self.verdict_.predict([text], [citations[0].text])[0].answer
+        reply = extractive_reply(text, citations, base["language"], sure=sure, verdict=verdict,
+                                 quote_from=self.quote_from)
+        return Reply(**base, text=reply, kind="answer", confidence=confidence, verdict=verdict, citations=citations,
                      context=context if context != text else None)
 
 
@@ -247,6 +263,16 @@ def shop_intents(ws: Workspace) -> pd.DataFrame:
         path.parent.mkdir(parents=True, exist_ok=True)
         default_intents().to_csv(path, index=False)
     return load_intents(path)
+
+
+def _yes_no_pairs(ws: Workspace) -> tuple[list[str], list[str], list[str | None]]:
+    """The shop's answered yes/no questions with their label (Y / N / ?), where its Q&A export has one in the
+    attributes (``answer_type``, as Amazon's Q&A data names it); without labels the verdict keeps its lead-word
+    rules."""
+    frame = ws.sql("SELECT question, answer, coalesce(json_extract_string(attributes, '$.answer_type'), "
+                   "json_extract_string(attributes, '$.answertype')) AS label FROM qa "
+                   "WHERE question IS NOT NULL AND answer IS NOT NULL ORDER BY qa_id")
+    return frame["question"].tolist(), frame["answer"].tolist(), frame["label"].tolist()
 
 
 def validation_questions(passages: pd.DataFrame) -> pd.DataFrame:

@@ -34,13 +34,13 @@ KINDS = ("qa", "review", "product", "policy")
 POLICY_FOLDER = "policies"
 MAX_REVIEWS_PER_PRODUCT = 200  # newest first: enough to answer from, bounded on a shop with huge review counts
 MIN_SENTENCE_CHARS = 12  # "Great!" answers nothing
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(A-Z0-9])|(?<=[。！？!?；;])|\n+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(A-Z0-9])|(?<=[。！？!?])|\n+")
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _SLUG_DROP = re.compile(r"[^\w\s-]")
 
 
 def sentences_of(text: str | None) -> list[str]:
-    """Sentences of a text in English or Chinese (at ``. ! ?`` followed by a capital, ``。！？；`` and line
+    """Sentences of a text in English or Chinese (at ``. ! ?`` followed by a capital, ``。！？`` and line
     breaks), stripped, empty ones left out."""
     if not text:
         return []
