@@ -16,6 +16,7 @@ from shoplens.assistant.verdict import (
     YesNoVerdict,
     choose_threshold,
     is_yes_no_question,
+    label_from_attributes,
     label_of,
     lead_word_verdict,
     read_lead,
@@ -86,6 +87,13 @@ def test_labels_are_read_from_the_shops_codes() -> None:
         ["yes", "no", "unclear", "yes", "yes", None, None]
 
 
+def test_labels_come_from_the_qa_tables_attributes() -> None:
+    assert label_from_attributes('{"questionType": "yes/no", "answerType": "N"}') == "no"
+    assert label_from_attributes({"answerType": "?"}) == "unclear"
+    assert [label_from_attributes(v) for v in ('{"questionType": "open-ended"}', "not json", None, "[1]")] == \
+        [None, None, None, None]
+
+
 def test_threshold_is_the_lowest_that_beats_always_yes_and_the_floor() -> None:
     score = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
     answer = np.array(["yes", "no", "yes", "yes", "no", "yes"])
@@ -141,7 +149,7 @@ def _shop_pairs(split: str, limit: int) -> tuple[list[str], list[str], list[str]
 
 @pytest.mark.skipif(not QA_FILE.exists(), reason="../shared/data/amazon_qa is absent")
 def test_learned_verdicts_on_real_answers(tmp_path: Path) -> None:
-    model = YesNoVerdict(min_pairs=100).fit(*_shop_pairs("train", 700), validation=_shop_pairs("validation", 300))
+    model = YesNoVerdict(min_pairs=100).fit(*_shop_pairs("train", 500), validation=_shop_pairs("validation", 250))
     assert model.method_ == "learned" and model.languages_ == ["en"]
     assert model.threshold_ < 1
     questions = ["Does it come with a power cord?", "Will it fit a 30 inch range?", "Is it quiet?",

@@ -273,6 +273,27 @@ def label_of(value: object) -> str | None:
             "?": "unclear", "unclear": "unclear", "unknown": "unclear"}.get(text)
 
 
+# Where a shop's qa table keeps the label: the ``attributes`` JSON of its rows (source column names, e.g. the
+# amazon_qa ingest's ``answerType``), under one of these keys.
+LABEL_KEYS = ("answerType", "answer_type", "yes_no", "verdict", "label")
+
+
+def label_from_attributes(attributes: object) -> str | None:
+    """The yes/no label of a qa row from its ``attributes`` (a dict or its JSON text): "yes", "no", "unclear" or
+    None (no label, or not a yes/no one) — what :meth:`YesNoVerdict.fit` takes as ``labels``."""
+    if isinstance(attributes, str):
+        try:
+            attributes = json.loads(attributes)
+        except json.JSONDecodeError:
+            return None
+    if not isinstance(attributes, dict):
+        return None
+    for key in LABEL_KEYS:
+        if key in attributes:
+            return label_of(attributes[key])
+    return None
+
+
 class YesNoVerdict(Estimator):
     """Yes / no / abstain from a yes/no question and one evidence text (an answer, a review sentence, a product
     description), English or Chinese.
