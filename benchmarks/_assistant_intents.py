@@ -61,9 +61,10 @@ BASELINE_ENCODER = "minilm"
 # The candidates compared on val + oos_val (all frozen; fine-tuning was left out: see docs/assistant-intents.md).
 # The first is the package default (both encoders read Chinese); the others add English-only encoders, which CLINC150
 # (English) can use. The best multilingual-only candidate is recorded as well (``intent_router_multilingual``).
+# MiniLM + USE + e5 was also tried (10-shot draw 0, C=10, oos class: validation in-scope accuracy before the
+# threshold 0.922 vs 0.940 with mpnet) and left out to keep the run within the shared machine's time.
 CANDIDATE_ENCODERS: tuple[tuple[str, ...], ...] = (
     ("e5-small", "use-multilingual"),
-    ("minilm", "use-multilingual", "e5-small"),
     ("mpnet", "use-multilingual"),
     ("minilm", "mpnet", "use-multilingual", "e5-small"),
 )

@@ -159,3 +159,14 @@ def test_few_real_clinc_intents_with_out_of_scope() -> None:
     inscope = router.out_of_scope_score([t for t, _ in test])
     assert np.median(oos) > np.median(inscope)
     assert OUT_OF_SCOPE not in router.classes_
+
+
+def test_evaluate_gives_records_beside_the_minilm_baseline(router: IntentRouter) -> None:
+    held = pd.read_csv(HELD_OUT, dtype=str, keep_default_na=False)
+    sample = pd.concat([held[held["language"] == lang].iloc[::8] for lang in ("en", "zh")], ignore_index=True)
+    records = router.evaluate(sample, variant="sample")
+    by = {r.model: r for r in records}
+    assert {r.role for r in records} == {"ours", "baseline"} and by["intent_router"].dataset == "shop_intents"
+    ours, base = by["intent_router"].metrics, by["minilm_logreg"].metrics
+    assert set(ours) == {"accuracy", "handoff_rate", "accuracy_en", "accuracy_zh"}
+    assert ours["accuracy_zh"] > base["accuracy_zh"] + 0.3  # MiniLM cannot read Chinese; the default encoders can

@@ -264,6 +264,19 @@ def choose_threshold(confidence: np.ndarray, predicted_oos: np.ndarray, correct:
     return best
 
 
+def labelled_accuracy(guess: np.ndarray, labelled: pd.DataFrame, handoff_label: str = HANDOFF) -> dict[str, float]:
+    """Accuracy overall and per language, and the share handed off that did not ask for a person."""
+    truth = labelled["intent"].to_numpy(dtype=object)
+    right = guess == truth
+    metrics = {"accuracy": round(float(right.mean()), 4),
+               "handoff_rate": round(float(((guess == handoff_label) & (truth != handoff_label)).mean()), 4)}
+    languages = labelled["language"].to_numpy()
+    if len(set(languages)) > 1:
+        metrics |= {f"accuracy_{lang}": round(float(right[languages == lang].mean()), 4)
+                    for lang in sorted(set(languages))}
+    return metrics
+
+
 class IntentRouter(Estimator):
     """Intents from a few examples each, with calibrated confidence; below the threshold, a hand-off.
 
@@ -429,6 +442,34 @@ class IntentRouter(Estimator):
         1 + confidence where it is the out-of-scope intent."""
         best, confidence = self._scored(texts)
         return np.where(best == self.out_of_scope_label, 1.0 + confidence, 1.0 - confidence)
+
+    def accuracy(self, data: pd.DataFrame) -> dict[str, float]:
+        """Accuracy on labelled texts (a hand-off is right only where the text asks for a person), per language
+        where there are several, and the share of texts handed off that did not ask for it."""
+        labelled = validate_intents(data, file="evaluation texts")
+        guess = np.array(self.predict(labelled["text"].tolist()), dtype=object)
+        return labelled_accuracy(guess, labelled, self.handoff_label)
+
+    def evaluate(self, data: pd.DataFrame, *, dataset: str = "shop_intents", **protocol: Any) -> list[Any]:
+        """Benchmark records on labelled texts (text, intent[, language]): this router, and beside it frozen MiniLM
+        + logistic regression (scikit-learn defaults, no threshold) fitted on the same examples."""
+        from sklearn.linear_model import LogisticRegression
+
+        from shoplens.evaluation.records import BenchmarkRecord, Protocol
+
+        self._fitted()
+        labelled = validate_intents(data, file="evaluation texts")
+        features = Features(("minilm",), self.cache_dir)
+        model = LogisticRegression(max_iter=2000).fit(features(self.examples_["text"].tolist()),
+                                                      self.examples_["intent"])
+        baseline = np.array(model.predict(features(labelled["text"].tolist())), dtype=object)
+        proto = Protocol(split=protocol.pop("split", "none"), notes=protocol.pop("notes", ""))
+        variant = protocol.pop("variant", "default")
+        scores = {"intent_router": self.accuracy(labelled),
+                  "minilm_logreg": labelled_accuracy(baseline, labelled, self.handoff_label)}
+        return [BenchmarkRecord.create(benchmark="assistant", dataset=dataset, variant=variant, model=name,
+                                       role="ours" if name == "intent_router" else "baseline", protocol=proto,
+                                       metrics=metrics) for name, metrics in scores.items()]
 
     # -- persistence --------------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:
