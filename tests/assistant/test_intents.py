@@ -19,6 +19,7 @@ from shoplens.assistant.intents import (
     choose_threshold,
     default_intents,
     default_intents_path,
+    ensure_intents_file,
     load_intents,
 )
 from shoplens.errors import InputError
@@ -74,6 +75,13 @@ def test_a_shop_edited_file_loads_and_detects_an_empty_language(tmp_path: Path) 
 def test_a_bad_edited_file_names_its_row_and_column(tmp_path: Path, row: dict[str, str], message: str) -> None:
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_intents(_edited(tmp_path, [row]))
+
+
+def test_the_default_file_is_copied_once_and_a_shop_edit_is_kept(tmp_path: Path) -> None:
+    target = ensure_intents_file(tmp_path / "assistant" / "intents.csv")
+    pd.testing.assert_frame_equal(load_intents(target), default_intents())
+    target.write_text("text,intent,language\nhi,greet,en\nhello,greet,en\n", encoding="utf-8")
+    assert load_intents(ensure_intents_file(target))["intent"].tolist() == ["greet", "greet"]
 
 
 def test_a_missing_column_is_named(tmp_path: Path) -> None:

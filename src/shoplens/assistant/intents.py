@@ -78,6 +78,18 @@ def default_intents_path() -> Path:
     return Path(str(resources.files("shoplens.assistant").joinpath(DEFAULT_FILE)))
 
 
+def ensure_intents_file(path: str | os.PathLike) -> Path:
+    """The shop's editable intents file at ``path`` (e.g. ``<workspace>/assistant/intents.csv``): the default set
+    is copied there when no file exists yet; a file the shop already has is left as it is."""
+    import shutil
+
+    target = Path(path)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(default_intents_path(), target)
+    return target
+
+
 def load_intents(path: str | os.PathLike) -> pd.DataFrame:
     """A shop-edited intents file (CSV with columns text, intent, language), validated: a clear error names the
     file, the row (as a spreadsheet numbers it: the header is row 1) and the column of the first problem."""
