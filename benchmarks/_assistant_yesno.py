@@ -9,14 +9,18 @@ with their ``answerType``: Y, N, or ? (the answer does not settle it). Protocol,
   measured by the ``answers`` part), so every question comes with the text a customer wrote to answer it;
 - scored: the evaluation products' Y/N questions (? ones left out, as in always-yes's 0.734 over the whole file);
   a verdict is right when it matches Y/N; ``answered_accuracy`` over the questions given a verdict, ``coverage``
-  the share given one; always-yes on the same questions beside it, and on the answered ones in the notes;
+  the share given one; always-yes on the same questions beside it, and on the answered ones in the notes. Also
+  ``supported_precision``: the share of all verdicts, on Y, N and ? questions, that the label supports (a verdict
+  on a ? answer is unsupported: the evidence did not say so), and ``unclear_verdict_rate``;
 - fitted on training products (Y, N and, where the candidate uses it, ? as a third class "unclear"); every choice
-  (encoder, features, C, whether ? trains a third class, the rule set) is made on validation products by the
-  coverage at the threshold the validation products give; the threshold: the lowest score at which the answered
-  validation verdicts beat always-yes both on the same answered questions and on all validation Y/N questions
-  (``shoplens.assistant.verdict.choose_threshold``); evaluation products only report.
+  (encoder, features, C, whether ? trains a third class, ``precision_z``, ``min_pairs``) is made on validation
+  products; the threshold (``shoplens.assistant.verdict.choose_threshold``): the lowest score at which the
+  answered validation verdicts beat always-yes on the same answered questions and on all validation Y/N
+  questions, and the supported share (its Wilson lower bound at ``precision_z``) reaches the strong lead-word
+  rules' share on the same questions; the candidate answering the most validation Y/N questions wins; evaluation
+  products only report;
 - the risk–coverage curve (coverage and error of answered verdicts on evaluation products at fixed score
-  thresholds) is in the record's notes, and the share of evaluation ? questions that still got a verdict.
+  thresholds, with the supported share) is in the record's notes.
 
 Logistic regression (lbfgs) on fixed features is deterministic: one run, no seeds. Also reported: the lead-word
 rules alone (the fallback of a shop without labelled pairs) and the question detector's precision and recall
@@ -39,6 +43,7 @@ import pandas as pd
 from shoplens.assistant.verdict import (
     RULE_PRECISION,
     YesNoVerdict,
+    choose_threshold,
     is_yes_no_question,
     lead_word_verdict,
     risk_coverage,
@@ -55,7 +60,10 @@ ENCODERS = (None, "minilm", "use-multilingual")
 ELIGIBLE = (None, "use-multilingual")  # read Chinese evidence (lead-word cues only, or a multilingual encoder)
 FEATURES = ("evidence", "evidence+question")
 CS = (0.1, 1.0, 10.0)
-SIZES = (100, 200, 400, 800, 1100, 1500)  # labelled training pairs (Y, N and ?) for the learning curve
+Z_CANDIDATES = (0.0, 1.0, 1.645)  # how sure the supported share must clear the rules' (Wilson lower bound)
+Z_SPLITS = 10  # random halvings of the validation products
+Z_BELOW_AT_MOST = 0.25  # the smallest z whose other-half supported share falls below the rules' this rarely
+SIZES = (200, 400, 800, 1100, 1500, 2186)  # labelled training pairs (Y, N and ?) for the learning curve; 2186 = all
 CURVE = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.99)
 Gate = tuple[str, bool, str]
 
@@ -130,11 +138,12 @@ def candidates() -> list[dict[str, object]]:
     return out
 
 
-def fit_candidate(config: dict[str, object], parts: dict[str, pd.DataFrame], ws: object) -> YesNoVerdict:
+def fit_candidate(config: dict[str, object], parts: dict[str, pd.DataFrame], ws: object,
+                  z: float) -> YesNoVerdict:
     train = parts["train"] if config["unclear"] else parts["train"][parts["train"]["label"] != "unclear"]
     val = parts["validation"]
     model = YesNoVerdict(encoder=config["encoder"], features=str(config["features"]), C=float(config["C"]),
-                         min_pairs=1)
+                         precision_z=z, min_pairs=1)
     return model.fit(train["question"].tolist(), train["answer"].tolist(), train["label"].tolist(),
                      validation=(val["question"].tolist(), val["answer"].tolist(), val["label"].tolist()),
                      workspace=ws)
@@ -161,21 +170,60 @@ def curve_of(model: YesNoVerdict, part: pd.DataFrame, ws: object) -> tuple[list[
 def learning_curve(parts: dict[str, pd.DataFrame], ws: object) -> list[dict[str, float]]:
     """How many labelled pairs a shop needs before a learned model beats the lead-word rules (``min_pairs``): for
     each size, three random samples of training products' pairs, fitted as a shop's ``fit`` does (default
-    parameters, threshold on a held-out quarter of the sample's products), measured on validation products."""
+    parameters, threshold on a held-out quarter of the sample's products; a model that does not answer more of
+    that quarter than the rules falls back to them), measured on validation products."""
     val, rows = parts["validation"], []
     for size in SIZES:
         runs = []
         for seed in (0, 1, 2):
-            sample = parts["train"].sample(n=size, random_state=seed)
+            sample = parts["train"].sample(n=min(size, len(parts["train"])), random_state=seed)
             model = YesNoVerdict(min_pairs=1, random_state=seed).fit(
                 sample["question"].tolist(), sample["answer"].tolist(), sample["label"].tolist(),
                 groups=sample["asin"].tolist(), workspace=ws)
-            runs.append(verdict_metrics(said_by(model, val, ws), val["label"].to_numpy()))
+            runs.append(verdict_metrics(said_by(model, val, ws), val["label"].to_numpy())
+                        | {"learned": float(model.method_ == "learned")})
         rows.append({"pairs": size, "yes_no_pairs": round(size * float((parts["train"]["label"] != "unclear").mean())),
                      **{k: round(float(np.mean([r[k] for r in runs])), 4)
-                        for k in ("answered_accuracy", "coverage", "supported_precision")}})
+                        for k in ("answered_accuracy", "coverage", "supported_precision", "learned")}})
         print("learning curve", rows[-1], flush=True)
     return rows
+
+
+def choose_z(parts: dict[str, pd.DataFrame], ws: object) -> tuple[float, str]:
+    """``precision_z`` by cross-validation over validation products: the default model fitted on training
+    products, its threshold chosen on one half of the validation products (each z), measured on the other half
+    against the strong lead-word rules there; the smallest z whose supported share falls below the rules' in at
+    most a quarter of the ``2 × Z_SPLITS`` halves."""
+    train, val = parts["train"], parts["validation"]
+    model = YesNoVerdict(min_pairs=1).fit(train["question"].tolist(), train["answer"].tolist(),
+                                          train["label"].tolist(), validation=(val["question"].tolist(),
+                                          val["answer"].tolist(), val["label"].tolist()), workspace=ws)
+    score, answer = model.scores(val["question"].tolist(), val["answer"].tolist(), workspace=ws)
+    labels = val["label"].to_numpy()
+    rules = rule_verdicts(val["answer"], False)
+    given = rules != None  # noqa: E711 (element-wise)
+    products = np.sort(val["asin"].unique())
+    found = {z: [] for z in Z_CANDIDATES}
+    for seed in range(Z_SPLITS):
+        half = np.isin(val["asin"].to_numpy(), np.random.default_rng(seed).permutation(products)[: len(products) // 2])
+        for pick, other in ((half, ~half), (~half, half)):
+            floor = float((rules[pick & given] == labels[pick & given]).mean())
+            rule_share = float((rules[other & given] == labels[other & given]).mean())
+            for z in Z_CANDIDATES:
+                t = choose_threshold(score[pick], answer[pick], labels[pick], floor, z=z)
+                said = other & (score >= t)
+                decided = other & (labels != "unclear")
+                found[z].append((float((answer[said] == labels[said]).mean()) - rule_share if said.any() else 0.0,
+                                 float((said & decided).sum() / decided.sum())
+                                 - float((given & decided).sum() / decided.sum())))
+    summary = {z: (float(np.mean([f[0] < 0 for f in runs])), float(np.mean([f[0] for f in runs])),
+                   float(np.mean([f[1] for f in runs]))) for z, runs in found.items()}
+    chosen = min(z for z in Z_CANDIDATES if summary[z][0] <= Z_BELOW_AT_MOST) \
+        if any(v[0] <= Z_BELOW_AT_MOST for v in summary.values()) else max(Z_CANDIDATES)
+    text = "; ".join(f"z={z}: supported below the rules' in {b:.2f} of halves, supported − rules {d:+.4f}, "
+                     f"coverage − rules {c:+.4f}" for z, (b, d, c) in summary.items())
+    print("precision_z", chosen, text, flush=True)
+    return chosen, text
 
 
 def run() -> tuple[list[BenchmarkRecord], list[Gate]]:
@@ -199,9 +247,10 @@ def _run() -> tuple[list[BenchmarkRecord], list[Gate]]:
              for weak in (False, True)}
     print("rules", rules, flush=True)
 
+    z, z_text = choose_z(parts, ws)
     fitted = []
     for config in candidates():
-        model = fit_candidate(config, parts, ws)
+        model = fit_candidate(config, parts, ws, z)
         val = verdict_metrics(said_by(model, parts["validation"], ws), labels["validation"])
         fitted.append((config, model, val))
         print(config, round(model.threshold_, 4), {k: round(v, 4) for k, v in val.items()}, flush=True)
@@ -218,7 +267,7 @@ def _run() -> tuple[list[BenchmarkRecord], list[Gate]]:
     sizes = {s: f"{int((p['label'] != 'unclear').sum())} Y/N + {int((p['label'] == 'unclear').sum())} ?"
              for s, p in parts.items()}
     return _records(config, model, val, ours, curve, ece, rules, detector, seconds, sizes, best_minilm,
-                    labels["eval"], needed)
+                    labels["eval"], needed, (z, z_text))
 
 
 def _fmt(metrics: dict[str, float]) -> str:
@@ -230,7 +279,7 @@ def _records(config: dict[str, object], model: YesNoVerdict, val: dict[str, floa
              curve: list[dict[str, float]], ece: float, rules: dict[bool, dict[str, dict[str, float]]],
              detector: dict[str, float], seconds: float, sizes: dict[str, str],
              best_minilm: tuple, eval_labels: np.ndarray,
-             needed: list[dict[str, float]]) -> tuple[list[BenchmarkRecord], list[Gate]]:
+             needed: list[dict[str, float]], z: tuple[float, str]) -> tuple[list[BenchmarkRecord], list[Gate]]:
     common = (f"products split by sha256('eval:'+asin) % 5 == 0 → evaluation products, sha256('val:'+asin) % 4 == 0 "
               f"→ validation products, the rest training products; yes/no questions: evaluation {sizes['eval']}, "
               f"validation {sizes['validation']}, training {sizes['train']}; the evidence is the question's own "
@@ -244,7 +293,10 @@ def _records(config: dict[str, object], model: YesNoVerdict, val: dict[str, floa
               f"encoder={config['encoder']}, features={config['features']}, C={config['C']}, ? as a third "
               f"class={config['unclear']}; threshold {model.threshold_:.4f} = the lowest score at which validation "
               f"answered accuracy beats always-yes (on the same answered questions and on all) and the supported "
-              f"share is at least the strong lead-word rules' on validation ({model.min_precision_:.4f}); "
+              f"share's Wilson lower bound at z={z[0]} is at least the strong lead-word rules' share on validation "
+              f"({model.min_precision_:.4f}); z chosen by {Z_SPLITS} random halvings of the validation products "
+              f"(threshold on one half, measured on the other; the smallest z whose supported share falls below "
+              f"the rules' in at most {Z_BELOW_AT_MOST} of halves): {z[1]}; "
               f"validation: {_fmt(val)}, always-yes {val['always_yes_accuracy']:.4f}")
     curve_text = "; ".join(f"score ≥ {c['threshold']}: coverage {c['coverage']:.3f}, error {c['error']:.3f}, "
                            f"supported {c['supported']:.3f}" for c in curve)
@@ -266,7 +318,8 @@ def _records(config: dict[str, object], model: YesNoVerdict, val: dict[str, floa
     learned_text = ". Learned model (defaults, as a shop's fit) by labelled training pairs, 3 samples each, on " \
         "validation products: " + "; ".join(f"{c['pairs']} pairs (~{c['yes_no_pairs']} Y/N): answered accuracy "
                              f"{c['answered_accuracy']:.3f}, coverage {c['coverage']:.3f}, supported "
-                             f"{c['supported_precision']:.3f}" for c in needed)
+                             f"{c['supported_precision']:.3f}, learned model kept in {c['learned']:.2f} of samples"
+                             for c in needed)
     for weak in (False, True):
         r = rules[weak]
         records.append(record("lead-words" + ("-weak" if weak else ""), "baseline", {k: r["eval"][k] for k in keys},

@@ -7,7 +7,7 @@ is_yes_no_question("Does it come with a power cord?")     # True
 is_yes_no_question("这款支持蓝牙吗？")                        # True
 model = YesNoVerdict().fit(questions, answers, labels)   # labels "yes" / "no" / "unclear" (or Y / N / ?)
 model.predict(["Does it fit a 30 inch cabinet?"], ["Yes, it fits perfectly."])
-# [Verdict(answer='yes', probability=0.97, p_yes=0.98, method='learned')]
+# [Verdict(answer='yes', probability=…, p_yes=…, method='learned')]   ('rules' below min_pairs)
 ```
 
 Why a verdict can abstain: a wrong "yes" to "does it fit my sink?" costs the shop a return, and customers' answers
@@ -15,8 +15,9 @@ are often unclear ("I replaced my old one without a hitch"). So the model scores
 verdict (a logistic regression over lead-word cues and frozen multilingual sentence embeddings, trained on the
 shop's own answered yes/no questions, with "unclear" answers as a third class where the shop labels them) and
 speaks only above a threshold chosen on held-out questions: the lowest score at which the verdicts are more
-accurate than saying "yes" to every question and at least as often supported by their evidence as the lead-word
-rules' verdicts (or ``min_precision``) — docs/assistant-verdicts.md.
+accurate than saying "yes" to every question and, by a confidence margin, at least as often supported by their
+evidence as the lead-word rules' verdicts (or ``min_precision``); a model that then answers no more than the rules
+is not kept — docs/assistant-verdicts.md.
 
 A shop without enough labelled pairs (fewer than ``min_pairs``) gets the lead-word rules alone
 (:func:`lead_word_verdict`: "Yes…", "No…", "Nope", "是的", "不能" …), which abstain on everything else; so does
@@ -303,25 +304,28 @@ class YesNoVerdict(Estimator):
     (``evidence``, or ``evidence+question`` adding the question's embedding and its product with the evidence's);
     ``C`` the logistic regression's inverse regularisation; ``min_precision`` the least share of verdicts on
     held-out questions that their evidence supports (a verdict on an "unclear" answer counts against it; None:
-    the share the lead-word rules reach on the same questions, so the model is never less safe than the rules);
-    ``min_pairs`` labelled
-    yes/no (Y/N) pairs below which fitting keeps the lead-word rules (500: on amazon_qa validation products a
-    model learned from fewer did not beat the rules in both coverage and supported share; docs/assistant-verdicts.md);
-    ``validation_share`` of labelled pairs (whole
-    groups when given) held out to choose the threshold when ``fit`` gets no validation set; ``random_state``
-    that split's seed.
+    the share the lead-word rules reach on the same questions, so the model is not less safe than the rules);
+    ``precision_z`` how sure that has to be: the held-out supported share's Wilson lower bound at this many
+    standard errors must reach the floor (1.645, chosen by cross-validation over amazon_qa validation products:
+    with the point estimate, z = 0, the learned model's share fell below the rules' on the other half half the
+    time; with 1.645, a tenth of the time, still answering a little more); ``min_pairs`` labelled yes/no (Y/N)
+    pairs below which fitting keeps the lead-word rules without trying (700: on amazon_qa training samples with
+    fewer, the learned model never answered more held-out questions than the rules; docs/assistant-verdicts.md);
+    ``validation_share`` of labelled pairs (whole groups when given) held out to choose the threshold when
+    ``fit`` gets no validation set; ``random_state`` that split's seed.
     """
 
     registry_name: ClassVar[str] = "yesno_verdict"
     capability: ClassVar[str] = "assistant"
 
     def __init__(self, encoder: str | None = "use-multilingual", features: str = "evidence",
-                 C: float = 1.0, min_precision: float | None = None, min_pairs: int = 500,
-                 validation_share: float = 0.25, random_state: int = 0) -> None:
+                 C: float = 1.0, min_precision: float | None = None, precision_z: float = 1.645,
+                 min_pairs: int = 700, validation_share: float = 0.25, random_state: int = 0) -> None:
         self.encoder = encoder
         self.features = features
         self.C = C
         self.min_precision = min_precision
+        self.precision_z = precision_z
         self.min_pairs = min_pairs
         self.validation_share = validation_share
         self.random_state = random_state
@@ -334,7 +338,9 @@ class YesNoVerdict(Estimator):
         """Learn from answered yes/no questions: ``labels`` "yes"/"no" (Y/N), optionally "unclear" (?) — other
         labels are left out. The threshold is chosen on ``validation`` (questions, evidence, labels), else on a
         held-out share of the pairs (whole ``groups``, e.g. products, when given). Fewer than ``min_pairs``
-        yes/no pairs → the lead-word rules (``method_ == "rules"``). ``workspace`` caches embeddings."""
+        yes/no pairs, or a learned model that answers no more held-out Y/N questions than the rules at its
+        threshold (``held_out_coverage_``) → the lead-word rules (``method_ == "rules"``). ``workspace`` caches
+        embeddings."""
         if groups is not None:
             read = [label_of(v) for v in labels]
             if len(groups) != len(read):
@@ -344,7 +350,7 @@ class YesNoVerdict(Estimator):
         self._encoder_ = None
         if int(np.isin(y, ["yes", "no"]).sum()) < self.min_pairs:
             self.method_, self.threshold_, self.classes_ = "rules", None, list(CLASSES[:2])
-            self.min_precision_, self.languages_ = None, []
+            self.min_precision_, self.languages_, self.held_out_coverage_ = None, [], {}
             return self
         if validation is None:
             train, held = _holdout(len(y), groups, self.validation_share, self.random_state)
@@ -355,6 +361,8 @@ class YesNoVerdict(Estimator):
         v_questions, v_evidence, v_y = _check_pairs(*validation)
         self.method_ = "learned"
         self.threshold_ = self._choose_threshold(self._features(v_questions, v_evidence, workspace), v_evidence, v_y)
+        if self.held_out_coverage_["learned"] <= self.held_out_coverage_["rules"]:
+            self.method_ = "rules"  # the learned model must earn its place: answer more than the rules do
         return self
 
     def _fit_classifier(self, x: np.ndarray, y: np.ndarray) -> None:
@@ -372,14 +380,21 @@ class YesNoVerdict(Estimator):
         self.coef_, self.intercept_ = coef[order], intercept[order]
 
     def _choose_threshold(self, x: np.ndarray, evidence: list[str], y: np.ndarray) -> float:
+        """The threshold on held-out pairs; also keeps the floor used and the held-out coverage of the Y/N
+        questions by the learned model at that threshold and by the rules (``held_out_coverage_``)."""
         score, answer = _score_and_answer(self._proba_of_features(x), self.classes_)
+        rules = np.array([lead_word_verdict(e) for e in evidence], dtype=object)
+        given = rules != None  # noqa: E711 (element-wise)
         floor = self.min_precision
         if floor is None:
-            rules = np.array([lead_word_verdict(e) for e in evidence], dtype=object)
-            given = rules != None  # noqa: E711 (element-wise)
             floor = float((rules[given] == y[given]).mean()) if given.any() else 1.0
         self.min_precision_ = floor
-        return choose_threshold(score, answer, y, floor)
+        threshold = choose_threshold(score, answer, y, floor, z=self.precision_z)
+        decided = y != "unclear"
+        self.held_out_coverage_ = {
+            "learned": float((decided & (score >= threshold)).sum() / max(decided.sum(), 1)),
+            "rules": float((decided & given).sum() / max(decided.sum(), 1))}
+        return threshold
 
     # -- prediction --------------------------------------------------------------------------------------------
     def predict_proba(self, questions: Sequence[str], evidence: Sequence[str], *,
@@ -464,7 +479,8 @@ class YesNoVerdict(Estimator):
         target = Path(path)
         target.mkdir(parents=True, exist_ok=True)
         config = {"params": json_safe(self.get_params()), "method": self.method_, "threshold": self.threshold_,
-                  "classes": self.classes_, "min_precision": self.min_precision_, "languages": self.languages_}
+                  "classes": self.classes_, "min_precision": self.min_precision_, "languages": self.languages_,
+                  "held_out_coverage": self.held_out_coverage_}
         (target / CONFIG_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
         if self.method_ == "learned":
             np.savez(target / WEIGHTS_FILE, coef=self.coef_, intercept=self.intercept_)
@@ -479,6 +495,7 @@ class YesNoVerdict(Estimator):
         model = cls.from_saved_params(config["params"])
         model.method_, model.threshold_, model.classes_ = config["method"], config["threshold"], config["classes"]
         model.min_precision_, model.languages_ = config["min_precision"], config["languages"]
+        model.held_out_coverage_ = config["held_out_coverage"]
         model._encoder_ = None
         if model.method_ == "learned":
             with np.load(source / WEIGHTS_FILE) as weights:
@@ -492,11 +509,13 @@ def _score_and_answer(proba: np.ndarray, classes: list[str]) -> tuple[np.ndarray
     return np.maximum(yes, no), np.where(yes >= no, "yes", "no")
 
 
-def choose_threshold(score: np.ndarray, answer: np.ndarray, labels: np.ndarray, min_precision: float = 0.0) -> float:
+def choose_threshold(score: np.ndarray, answer: np.ndarray, labels: np.ndarray, min_precision: float = 0.0, *,
+                     z: float = 0.0) -> float:
     """The lowest score threshold (the most verdicts) at which, on held-out questions, the verdicts given to
     yes/no-labelled questions are more accurate than always-yes on the same questions and than always-yes on all
     of them, and the share of all verdicts that the label supports (a verdict on an "unclear" answer is
-    unsupported) is at least ``min_precision``. No threshold qualifies → 1.01 (never answer)."""
+    unsupported) is at least ``min_precision`` — its Wilson lower bound at ``z`` standard errors, so that a share
+    measured on few verdicts has to clear the floor by more. No threshold qualifies → 1.01 (never answer)."""
     order = np.argsort(-score, kind="stable")
     decided = np.cumsum((labels != "unclear")[order])
     right = np.cumsum((answer == labels)[order])
@@ -504,7 +523,7 @@ def choose_threshold(score: np.ndarray, answer: np.ndarray, labels: np.ndarray, 
         accuracy = right / decided
         yes_rate = np.cumsum((labels == "yes")[order]) / decided
     overall_yes = float((labels == "yes").sum() / max((labels != "unclear").sum(), 1))
-    precision = right / np.arange(1, len(order) + 1)
+    precision = wilson_lower(right, np.arange(1, len(order) + 1), z)
     ok = (decided > 0) & (accuracy > yes_rate) & (accuracy > overall_yes) & (precision >= min_precision)
     # a threshold sits between distinct scores: only the last position of each run of ties can be cut at
     last_of_tie = np.r_[score[order][1:] != score[order][:-1], True]
@@ -512,6 +531,14 @@ def choose_threshold(score: np.ndarray, answer: np.ndarray, labels: np.ndarray, 
     if not ok.any():
         return 1.01
     return float(score[order][np.flatnonzero(ok)[-1]])
+
+
+def wilson_lower(successes: np.ndarray, trials: np.ndarray, z: float) -> np.ndarray:
+    """The Wilson score interval's lower end of a share (``z`` = 0: the share itself)."""
+    share = successes / trials
+    centre = share + z * z / (2 * trials)
+    spread = z * np.sqrt(share * (1 - share) / trials + z * z / (4 * trials * trials))
+    return (centre - spread) / (1 + z * z / trials)
 
 
 def risk_coverage(score: np.ndarray, correct: np.ndarray, thresholds: Sequence[float]) -> list[dict[str, float]]:
