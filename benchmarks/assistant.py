@@ -14,6 +14,8 @@ Parts (each lives in its own module, ``benchmarks/_assistant_<part>.py``, with t
   questions), answered only above a threshold chosen on validation products; accuracy of answered verdicts and
   coverage beside always-yes and the lead-word rules, with the risk–coverage curve. Gate: answered verdicts beat
   always-yes.
+- ``latency``  — simulator_assistant_latency: extractive answers through the real service over loopback on the
+  simulated demo shop (1,000 questions), beside a BM25 floor. Gate: p95 ≤ 150 ms.
 
 Each part module defines ``run() -> tuple[list[BenchmarkRecord], list[Gate]]`` where a gate is
 ``(description, met, detail)``.
@@ -34,7 +36,7 @@ sys.path.insert(0, str(HERE))
 from shoplens.evaluation.records import write_results  # noqa: E402
 
 BENCHMARK = "assistant"
-PARTS = ("answers", "intents", "yesno")
+PARTS = ("answers", "intents", "yesno", "latency")
 
 
 def main(argv: list[str] | None = None) -> int:
