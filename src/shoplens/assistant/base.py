@@ -142,7 +142,7 @@ class Assistant(Estimator):
         retriever = EvidenceRetriever(seed=self.seed).fit(passages, validation=validation if learn else None,
                                                           workspace=ws)
         calibration = AnswerConfidence().fit(retriever, validation, ws)
-        verdict = YesNoVerdict().fit(*_yes_no_pairs(ws), workspace=ws)
+        verdict = YesNoVerdict().fit(**_yes_no_pairs(ws), workspace=ws)
         target = ws.path / FOLDER / MODEL_DIR
 
         def write(staging: Path) -> None:
@@ -265,14 +265,18 @@ def shop_intents(ws: Workspace) -> pd.DataFrame:
     return load_intents(path)
 
 
-def _yes_no_pairs(ws: Workspace) -> tuple[list[str], list[str], list[str | None]]:
-    """The shop's answered yes/no questions with their label (Y / N / ?), where its Q&A export has one in the
-    attributes (``answer_type``, as Amazon's Q&A data names it); without labels the verdict keeps its lead-word
-    rules."""
-    frame = ws.sql("SELECT question, answer, coalesce(json_extract_string(attributes, '$.answer_type'), "
-                   "json_extract_string(attributes, '$.answertype')) AS label FROM qa "
+def _yes_no_pairs(ws: Workspace) -> dict[str, list[Any]]:
+    """The shop's answered questions with their yes/no label where its Q&A export has one in the attributes
+    (``answerType`` as Amazon's Q&A data names it, and the other keys :func:`label_from_attributes` reads), grouped
+    by product so that the verdict's threshold is chosen on held-out products; without labels the verdict keeps its
+    lead-word rules."""
+    from shoplens.assistant.verdict import label_from_attributes
+
+    frame = ws.sql("SELECT qa_id, product_id, question, answer, attributes FROM qa "
                    "WHERE question IS NOT NULL AND answer IS NOT NULL ORDER BY qa_id")
-    return frame["question"].tolist(), frame["answer"].tolist(), frame["label"].tolist()
+    return {"questions": frame["question"].tolist(), "evidence": frame["answer"].tolist(),
+            "labels": [label_from_attributes(a) for a in frame["attributes"]],
+            "groups": frame["product_id"].fillna(frame["qa_id"]).astype(str).tolist()}
 
 
 def validation_questions(passages: pd.DataFrame) -> pd.DataFrame:
