@@ -9,7 +9,7 @@ import typer
 
 from shoplens import clitools as cli
 
-app = cli.command_group("Customer-service assistant: train, ask, token.")
+app = cli.command_group("Customer-service assistant: train, ask, token, digest.")
 
 
 @cli.command(app)
@@ -63,3 +63,24 @@ def token(customer: Annotated[str, typer.Argument(help="The customer the token i
     value = issue_customer_token(cli.open_workspace(workspace), customer, hours=hours)
     cli.emit({"token": value, "hours": hours}, as_json, lambda: cli.console.print(
         f"{value}\n[dim]valid {hours:g} h; give it to that customer only[/dim]", highlight=False))
+
+
+@cli.command(app)
+def digest(product: Annotated[str, typer.Argument(help="The product.")],
+           top: Annotated[int, typer.Option(min=1, max=10, help="Aspects per side.")] = 3,
+           workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
+    """What customers say about a product: praised and criticised aspects, quoted with their citations."""
+    from shoplens.assistant.digest import review_digest
+
+    result = review_digest(cli.open_workspace(workspace), product, top=top)
+
+    def render() -> None:
+        cli.console.print(f"[bold]{result['title'] or result['product_id']}[/bold] — {result['reviews']} reviews. "
+                          f"{result['summary']}", highlight=False)
+        for side in ("praised", "criticised"):
+            for aspect in result[side]:
+                cli.console.print(f"{side} {aspect['label']} ({aspect['positive']}+ / {aspect['negative']}−)",
+                                  highlight=False)
+                for quote in aspect["quotes"]:
+                    cli.console.print(f"  “{quote['text']}” [{quote['evidence_id']}]", highlight=False)
+    cli.emit(result, as_json, render)

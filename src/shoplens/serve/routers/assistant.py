@@ -4,6 +4,8 @@
 - ``POST /api/v1/assistant/ask/stream`` — the same as server-sent events: ``delta`` events carry the reply's text
   piece by piece, a final ``reply`` event the whole reply (citations included); ``GET`` with the question in the
   address for a browser's ``EventSource`` (the dashboard's chat page);
+- ``GET /api/v1/assistant/digest/{product_id}`` — what customers say about a product: its most praised and most
+  criticised aspects with quoted review sentences and their citations;
 - ``POST /api/v1/assistant/token`` (admin key) — ``{"customer_id", "hours"?}`` → a customer token.
 
 Who asks about an order is never read from the question: a customer token (``X-Customer-Token``, issued by the
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from fastapi import Path as Path_
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -171,6 +174,22 @@ def token(body: TokenRequest, ws: Workspace = Depends(get_workspace)) -> dict[st
     if not body.customer_id.strip():
         raise InputError("customer_id is blank")
     return {"token": issue_customer_token(ws, body.customer_id, hours=body.hours), "hours": body.hours}
+
+
+@api.get("/digest/{product_id}", dependencies=[Depends(require_read)],
+         summary="What customers say about a product: praised and criticised aspects with cited quotes")
+async def digest(product_id: str = Path_(..., max_length=200), top: int = Query(3, ge=1, le=10),
+                 quotes: int = Query(2, ge=1, le=5), compute: Compute = Depends(get_compute),
+                 ws: Workspace = Depends(get_workspace)) -> dict[str, Any]:
+    from shoplens.assistant.digest import review_digest
+
+    def work() -> dict[str, Any]:
+        try:
+            return review_digest(ws, product_id, top=top, quotes=quotes)
+        except NotFound as exc:
+            raise HTTPException(404, f"{exc}") from None
+
+    return await compute("assistant/digest", work, heavy=False)
 
 
 router.include_router(api)
