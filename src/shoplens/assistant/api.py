@@ -11,6 +11,7 @@ api.ask(ws, "where is order 1042?", customer_id="C42")   # the caller vouches fo
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,10 +61,12 @@ def load(ws: Workspace) -> Assistant:
 
 
 def ask(ws: Workspace, question: str, *, customer_id: str | None = None, history: list[str] | None = None,
-        product_id: str | None = None, channel: str = "python") -> dict[str, Any]:
-    """One reply of the workspace's assistant, as JSON-ready values."""
+        product_id: str | None = None, channel: str = "python", generate: bool = False,
+        on_token: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """One reply of the workspace's assistant, as JSON-ready values (``generate``: rewritten by the language model
+    named by ``$SHOPLENS_LLM``, default Qwen, checked; tokens go to ``on_token`` as they come)."""
     return load(ws).ask(question, customer_id=customer_id, history=history, product_id=product_id,
-                        channel=channel).to_dict()
+                        channel=channel, generate=generate, on_token=on_token).to_dict()
 
 
 def warm(ws: Workspace) -> None:

@@ -30,6 +30,7 @@ import json
 import math
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import KW_ONLY, asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -47,6 +48,7 @@ from shoplens.errors import InputError, NotFound
 from shoplens.text.language import detect_language
 
 if TYPE_CHECKING:
+    from shoplens.assistant.generate import ReplyGenerator
     from shoplens.workspace import Workspace
 
 FOLDER = "assistant"
@@ -84,6 +86,7 @@ class Reply:
     handoff: bool = False
     order: dict[str, Any] | None = None
     context: str | None = None  # the text retrieval read (the question, joined to the previous one for a follow-up)
+    generation: dict[str, Any] | None = None  # generative mode: the model's reply, the check, timings (generate.py)
 
     def to_dict(self) -> dict[str, Any]:
         return json_safe({**asdict(self), "citations": [c.to_dict() for c in self.citations]})
@@ -192,10 +195,13 @@ class Assistant(Estimator):
 
     # -- answering ------------------------------------------------------------------------------------------------
     def ask(self, question: str, *, customer_id: str | None = None, history: list[str] | None = None,
-            product_id: str | None = None, channel: str = "python") -> Reply:
+            product_id: str | None = None, channel: str = "python", generate: bool | ReplyGenerator = False,
+            on_token: Callable[[str], None] | None = None) -> Reply:
         """Answer one question. ``customer_id`` is who is asking, established by the caller (a customer token, an
         admin); ``history`` the conversation's earlier questions (for a follow-up); ``product_id`` the product page
-        the question is asked on."""
+        the question is asked on. ``generate`` (True, or a :class:`~shoplens.assistant.generate.ReplyGenerator`):
+        an answer is rewritten from its evidence by a language model, streamed to ``on_token``, and kept only if
+        every sentence cites retrieved evidence that supports it (else the extractive answer stays)."""
         self._check_fitted()
         text = check_question(question)
         language = detect_language(text)
@@ -213,6 +219,8 @@ class Assistant(Estimator):
         if intent in ORDER_INTENTS and (order := self._order_reply(text, customer_id, base, channel)) is not None:
             return order
         reply = self._answer(text, base, context, product_id)
+        if generate:
+            reply = generated_reply(reply, generate, on_token)
         if intent in ORDER_INTENTS:
             reply.text += "\n" + phrase("no_reference", language)
         return reply
@@ -250,6 +258,24 @@ class Assistant(Estimator):
                                  quote_from=self.quote_from)
         return Reply(**base, text=reply, kind="answer", confidence=confidence, verdict=verdict, citations=citations,
                      context=context if context != text else None)
+
+
+def generated_reply(reply: Reply, generate: bool | ReplyGenerator, on_token: Callable[[str], None] | None) -> Reply:
+    """The answer rewritten by the model where the check accepts it; else the extractive answer, with the reason in
+    ``reply.generation``."""
+    from shoplens.assistant.generate import ReplyGenerator, default_generator, render
+
+    if not reply.citations:
+        reply.generation = {"accepted": False, "reason": "no_evidence"}
+        return reply
+    generator = generate if isinstance(generate, ReplyGenerator) else default_generator()
+    result = generator.generate(reply.question, reply.citations, reply.language, on_token)
+    reply.generation = result.to_dict()
+    if result.accepted:
+        unsure = phrase("unsure", reply.language)  # the extractive answer's doubt is kept in front
+        text = render(result.sentences, reply.language)
+        reply.text = f"{unsure}\n{text}" if reply.text.startswith(unsure) else text
+    return reply
 
 
 # -- the shop's intents -------------------------------------------------------------------------------------------

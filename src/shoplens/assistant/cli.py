@@ -32,17 +32,29 @@ def ask(question: Annotated[str, typer.Argument(help="The customer's question.")
         customer: Annotated[str | None, typer.Option("--customer", help="Ask as this customer (order look-ups).")]
         = None,
         product: Annotated[str | None, typer.Option("--product", help="The product page it is asked on.")] = None,
+        generate: Annotated[bool, typer.Option("--generate", help="Rewrite the answer with a language model "
+                                               "($SHOPLENS_LLM, default Qwen), streamed; kept only if every "
+                                               "sentence is supported by the evidence it cites.")] = False,
         workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """Answer a question with cited evidence (or an order status, a hand-off)."""
     from shoplens.assistant import api
 
+    def show(piece: str) -> None:
+        cli.console.print(piece, end="", highlight=False, markup=False)
+
     reply = api.ask(cli.open_workspace(workspace), question, customer_id=customer, product_id=product,
-                    channel="cli")
+                    channel="cli", generate=generate, on_token=None if as_json else show)
     cli.emit(reply, as_json, lambda: _render(reply))
 
 
 def _render(reply: dict[str, Any]) -> None:
-    cli.console.print(reply["text"], highlight=False)
+    generation = reply.get("generation") or {}
+    if generation.get("text"):  # the streamed text is on screen already
+        verdict = "checked: every sentence supported" if generation["accepted"] else \
+            f"replaced by the extractive answer ({generation['reason']}):"
+        cli.console.print(f"\n[dim]{verdict}[/dim]", highlight=False)
+    if not generation.get("accepted"):
+        cli.console.print(reply["text"], highlight=False)
     facts = [reply["kind"], f"intent {reply['intent']} ({reply['intent_confidence']:.2f})" if reply["intent"] else "",
              f"confidence {reply['confidence']:.2f}" if reply["confidence"] is not None else "",
              "handed to a person" if reply["handoff"] else ""]

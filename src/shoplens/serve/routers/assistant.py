@@ -4,6 +4,10 @@
 - ``POST /api/v1/assistant/ask/stream`` — the same as server-sent events: ``delta`` events carry the reply's text
   piece by piece, a final ``reply`` event the whole reply (citations included); ``GET`` with the question in the
   address for a browser's ``EventSource`` (the dashboard's chat page);
+- ``"generate": true`` (both): the answer is rewritten by a language model (docs/assistant-generate.md); streamed,
+  ``delta`` events carry its tokens as they are generated, and when the check rejects it (or it is tidied) a
+  ``replace`` event carries the text to show instead (``{"text", "reason"}``) before the ``reply`` event — a
+  client must never keep the streamed text after a ``replace``;
 - ``GET /api/v1/assistant/digest/{product_id}`` — what customers say about a product: its most praised and most
   criticised aspects with quoted review sentences and their citations;
 - ``POST /api/v1/assistant/token`` (admin key) — ``{"customer_id", "hours"?}`` → a customer token.
@@ -15,8 +19,10 @@ trains the assistant (``shoplens assistant train`` or ``shoplens run`` do); with
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +53,8 @@ class AskRequest(BaseModel):
                                description="the conversation's earlier questions, oldest first (for a follow-up)")
     product_id: str | None = Field(None, max_length=200, description="the product page the question is asked on")
     customer_id: str | None = Field(None, max_length=200, description="admin keys only: the customer asking")
+    generate: bool = Field(False, description="rewrite the answer with the language model, checked against the "
+                                              "cited evidence (the extractive answer where it fails)")
 
 
 class Citation(BaseModel):
@@ -72,6 +80,8 @@ class AskResponse(BaseModel):
     handoff: bool = False
     order: dict[str, Any] | None = None
     context: str | None = None
+    generation: dict[str, Any] | None = Field(None, description="generative mode: accepted, reason, the model's "
+                                                                  "text, its sentences and timings")
 
 
 class TokenRequest(BaseModel):
@@ -99,12 +109,14 @@ def _customer(ws: Workspace, key: KeyInfo, body: AskRequest, token: str | None) 
     return None
 
 
-def _ask(ws: Workspace, body: AskRequest, customer: str | None) -> dict[str, Any]:
+def _ask(ws: Workspace, body: AskRequest, customer: str | None,
+         on_token: Callable[[str], None] | None = None) -> dict[str, Any]:
     from shoplens.assistant import api as assistant_api
 
     try:
         return assistant_api.ask(ws, body.question, customer_id=customer, history=body.history,
-                                 product_id=body.product_id, channel="api")
+                                 product_id=body.product_id, channel="api", generate=body.generate,
+                                 on_token=on_token)
     except NotFound as exc:
         raise HTTPException(503, f"{exc}") from None
 
@@ -131,12 +143,59 @@ def _stream(reply: dict[str, Any]) -> StreamingResponse:
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
 
-@api.post("/ask/stream", summary="The same answer as server-sent events (delta …, then reply)",
+def _event(name: str, value: dict[str, Any]) -> str:
+    return f"event: {name}\ndata: {json.dumps(value, ensure_ascii=False)}\n\n"
+
+
+async def _generated_stream(ws: Workspace, body: AskRequest, customer: str | None) -> StreamingResponse:
+    """Generation streamed as it happens: the reply is made in a worker thread whose tokens reach the client as
+    ``delta`` events; an error before the first token is raised here (a 4xx, not a broken stream)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+    def work() -> None:
+        try:
+            reply = _ask(ws, body, customer, lambda t: loop.call_soon_threadsafe(queue.put_nowait, ("delta", t)))
+            loop.call_soon_threadsafe(queue.put_nowait, ("reply", reply))
+        except Exception as exc:  # handed to the request (before streaming) or ends the stream
+            loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
+
+    threading.Thread(target=work, name="assistant-generate", daemon=True).start()
+    first = await queue.get()
+    if first[0] == "error":
+        raise first[1]
+
+    async def events() -> AsyncIterator[str]:
+        item, streamed = first, []
+        while True:
+            if item[0] == "error":
+                yield _event("error", {"detail": str(item[1])})
+                return
+            if item[0] == "reply":
+                break
+            streamed.append(item[1])
+            yield _event("delta", {"text": item[1]})
+            item = await queue.get()
+        reply = item[1]
+        if not streamed:  # nothing generated (an order, a hand-off, no evidence): the text piece by piece
+            for piece in _pieces(reply["text"]):
+                yield _event("delta", {"text": piece})
+        elif "".join(streamed) != reply["text"]:
+            reason = (reply.get("generation") or {}).get("reason")
+            yield _event("replace", {"text": reply["text"], "reason": reason})
+        yield _event("reply", reply)
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+@api.post("/ask/stream", summary="The same answer as server-sent events (delta …, [replace,] then reply)",
           response_class=StreamingResponse)
 async def ask_stream(body: AskRequest, x_customer_token: str | None = Header(None, max_length=1024),
                      key: KeyInfo = Depends(require_read), compute: Compute = Depends(get_compute),
                      ws: Workspace = Depends(get_workspace)) -> StreamingResponse:
     customer = _customer(ws, key, body, x_customer_token)
+    if body.generate:
+        return await _generated_stream(ws, body, customer)
     return _stream(await compute("assistant/ask", _ask, ws, body, customer, heavy=False))  # errors before streaming
 
 
