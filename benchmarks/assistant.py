@@ -36,7 +36,7 @@ sys.path.insert(0, str(HERE))
 from shoplens.evaluation.records import write_results  # noqa: E402
 
 BENCHMARK = "assistant"
-PARTS = ("answers", "intents", "yesno", "latency")
+PARTS = ("answers", "intents", "yesno", "latency", "generate")
 
 
 def main(argv: list[str] | None = None) -> int:
