@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from _assistant_answers import QA_FILE, load_pairs, passages_of, workspace
-from shoplens.assistant.answer import citations_of
+from shoplens.assistant.answer import Citation, citations_of
 from shoplens.assistant.generate import MODELS, ReplyGenerator
 from shoplens.assistant.retrieval import EvidenceRetriever
 from shoplens.assistant.support import SupportCheck
@@ -72,12 +72,18 @@ def chosen_questions(pairs: pd.DataFrame) -> pd.DataFrame:
     return one.head(QUESTIONS).reset_index(drop=True)
 
 
-def evidence_for(questions: pd.DataFrame, pairs: pd.DataFrame) -> list[list[Any]]:
-    ws = workspace()  # the answers part's cache: MiniLM embeddings of the answers are reused
-    retriever = EvidenceRetriever(encoders=("minilm",), product_signals=False, rerank=False).fit(
-        passages_of(pairs), workspace=ws)
-    return [citations_of(retriever.search(q, k=EVIDENCE, product_id=a))
-            for q, a in zip(questions["question"], questions["asin"], strict=True)]
+def evidence_for(questions: pd.DataFrame, pairs: pd.DataFrame) -> list[list[Citation]]:
+    """Each question's citations, retrieved once and cached (keyed by the questions and the data file's size)."""
+    key = hashlib.sha256(f"{list(questions['question'])}{QA_FILE.stat().st_size}{EVIDENCE}".encode()).hexdigest()
+    path = CACHE / f"evidence-{key[:16]}.json"
+    if not path.exists():
+        ws = workspace()  # the answers part's cache: MiniLM embeddings of the answers are reused
+        retriever = EvidenceRetriever(encoders=("minilm",), product_signals=False, rerank=False).fit(
+            passages_of(pairs), workspace=ws)
+        found = [[c.to_dict() for c in citations_of(retriever.search(q, k=EVIDENCE, product_id=a))]
+                 for q, a in zip(questions["question"], questions["asin"], strict=True)]
+        path.write_text(json.dumps(found))
+    return [[Citation(**c) for c in cited] for cited in json.loads(path.read_text())]
 
 
 def one_reply(generator: ReplyGenerator, question: str, citations: list[Any]) -> dict[str, Any]:
