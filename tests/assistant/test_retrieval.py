@@ -119,3 +119,17 @@ def test_metrics_count_ties_pessimistically() -> None:
     assert found["mrr@3"] == pytest.approx((1 / 3 + 1 / 3) / 2)  # a tie ranks ahead of the relevant passage
     assert found["recall@3"] == pytest.approx((1 + 0.5) / 2)  # second question: row 3 at rank 3, row 0 at 4
     assert evidence_metrics(scores, [[1], [0, 3]], k=2) == {"mrr@2": 0.0, "recall@2": 0.0}
+
+
+def test_a_fine_tuned_encoder_joins_only_if_it_wins_on_validation(retriever: EvidenceRetriever) -> None:
+    from shoplens.text import models
+
+    validation = pd.DataFrame({"question": ["grease filter in the dishwasher?", "heater wattage?"],
+                               "evidence_id": ["qa:2", "qa:3"]})
+    # the packaged MiniLM itself as the "fine-tuned" encoder: it cannot beat itself, so it is left out
+    same = retriever.with_fine_tuned(models.minilm_path(), validation)
+    assert same.tuned_folder_ is None and "tuned" not in same.signal_names()
+    assert same.notes_["tuned_validation_mrr"]["tuned"] <= same.notes_["tuned_validation_mrr"]["off_the_shelf"]
+    assert "tuned" not in retriever.vectors_  # the original is left as it was
+    with pytest.raises(NotFound):
+        retriever.with_fine_tuned("/nonexistent/encoder", validation)

@@ -44,6 +44,7 @@ signals; their answer text stays a candidate.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import shutil
@@ -295,11 +296,38 @@ class EvidenceRetriever(Estimator):
         if self.rerank and training is not None and len(training) >= MIN_RERANK_QUESTIONS:
             self._fit_reranker(training, signals, relevant, workspace)
             signals["reranker"] = self._rerank(signals)
+        self._fit_final(signals, relevant)
+
+    def _fit_final(self, signals: dict[str, np.ndarray], relevant: list[np.ndarray]) -> None:
+        """The last fusion: first stage, reranker (where fitted), fine-tuned cosine (where kept)."""
         final = ["first_stage", *(["reranker"] if self.reranker_ is not None else []), *self._tuned_names()]
+        targets = np.array([r[0] for r in relevant])
         self.fusion_ = LinearFusion(k=self.k).fit({n: signals[n] for n in final}, targets)
         self.notes_ |= {"weights": {n: w for n, w in self.fusion_.weights_.items() if w},
-                        "validation_questions": len(validation),
+                        "validation_questions": len(relevant),
                         "validation": {n: _rounded(evidence_metrics(signals[n], relevant, self.k)) for n in final}}
+
+    def with_fine_tuned(self, folder: str | Path, validation: pd.DataFrame, *,
+                        workspace: Workspace | None = None) -> EvidenceRetriever:
+        """A copy of this fitted retriever with a fine-tuned encoder (a sentence-transformers folder) added: the
+        index, first stage and reranker are kept — neither reads the fine-tuned cosine —, the encoder is kept only
+        if it beats off-the-shelf on ``validation``, and the final fusion is learned again there. The same model
+        as ``fit`` with ``fine_tuned=folder``, without recomputing what does not change (a new fine-tuning seed,
+        the shop's encoder re-trained overnight)."""
+        self._check_fitted()
+        model = copy.copy(self)  # shares the passages, index and off-the-shelf vectors
+        model.fine_tuned, model.notes_ = str(folder), dict(self.notes_)
+        model.vectors_, model._encoders = dict(self.vectors_), dict(self._encoders)
+        model.vectors_.pop(TUNED, None)
+        model._encoders.pop(TUNED, None)
+        model.tuned_folder_ = model._tuned_folder(None, workspace)
+        model.vectors_[TUNED] = model._encode(TUNED, workspace)
+        relevant = model._relevant(validation)
+        signals = model.staged(model.signals(validation["question"].tolist(), withhold=_withhold(validation),
+                                             workspace=workspace))
+        model._keep_tuned(signals, relevant)
+        model._fit_final(signals, relevant)
+        return model
 
     def _keep_tuned(self, signals: dict[str, np.ndarray], relevant: list[np.ndarray]) -> None:
         tuned = evidence_metrics(signals[TUNED], relevant, self.k)[f"mrr@{self.k}"]
