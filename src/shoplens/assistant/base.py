@@ -282,13 +282,9 @@ def generated_reply(reply: Reply, generate: bool | ReplyGenerator, on_token: Cal
 def shop_intents(ws: Workspace) -> pd.DataFrame:
     """The shop's intent examples (``assistant/intents.csv``), created from the default set on first use so the
     shop can edit it; validated with errors that name the row and column."""
-    from shoplens.assistant.intents import default_intents, load_intents
+    from shoplens.assistant.intents import ensure_intents_file, load_intents
 
-    path = ws.path / FOLDER / INTENTS_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        default_intents().to_csv(path, index=False)
-    return load_intents(path)
+    return load_intents(ensure_intents_file(ws.path / FOLDER / INTENTS_FILE))
 
 
 def _yes_no_pairs(ws: Workspace) -> dict[str, list[Any]]:
