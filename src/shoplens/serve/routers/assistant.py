@@ -235,7 +235,7 @@ def token(body: TokenRequest, ws: Workspace = Depends(get_workspace)) -> dict[st
     return {"token": issue_customer_token(ws, body.customer_id, hours=body.hours), "hours": body.hours}
 
 
-@api.get("/digest/{product_id}", dependencies=[Depends(require_read)],
+@api.get("/digest/{product_id}", dependencies=[Depends(require_read)], responses=error_responses(404),
          summary="What customers say about a product: praised and criticised aspects with cited quotes")
 async def digest(product_id: str = Path_(..., max_length=200), top: int = Query(3, ge=1, le=10),
                  quotes: int = Query(2, ge=1, le=5), compute: Compute = Depends(get_compute),
