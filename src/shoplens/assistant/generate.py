@@ -44,6 +44,7 @@ Install with ``pip install "shoplens[llm]"`` (``llama-cpp-python`` builds from s
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib.util
 import os
@@ -175,6 +176,14 @@ def _joined(spec: LlmModel, parts: Sequence[Path]) -> Path:
 
 _LOADED: dict[tuple[str, int, int], Any] = {}
 _LOADING = threading.Lock()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Free the loaded models before the interpreter tears llama-cpp down (its finaliser fails after that)."""
+    for llm in _LOADED.values():
+        llm.close()
+    _LOADED.clear()
 
 
 def load_llm(path: Path, *, n_ctx: int, n_threads: int) -> Any:

@@ -68,7 +68,8 @@ DATA_FOLDERS: tuple[str, ...] = (
 USER_SUPPLIED_SOURCES: tuple[str, ...] = ("online_retail_ii",)
 # Evaluation sets written by hand and committed with the code (not data from anywhere): the file they live in.
 HAND_WRITTEN_SETS: dict[str, str] = {"query_cases": "tests/search/query_cases.json",
-                                     "shop_intents": "tests/assistant/data/heldout_intents.csv"}
+                                     "shop_intents": "tests/assistant/data/heldout_intents.csv",
+                                     "support_cases": "tests/assistant/data/support_cases.csv"}
 # Short forms of folder names used as dataset prefixes, e.g. ``womens_clothing_5star``, ``s3rec_beauty``.
 DATASET_PREFIXES: dict[str, str] = {
     **{name: name for name in DATA_FOLDERS + USER_SUPPLIED_SOURCES + tuple(HAND_WRITTEN_SETS)},
