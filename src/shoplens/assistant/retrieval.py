@@ -227,6 +227,16 @@ class EvidenceRetriever(Estimator):
                 self._encoders[name] = load_encoder(name)
         return self._encoders[name]
 
+    def _query_encoder(self, name: str) -> Encoder:
+        """The encoder for one question at a time: the float ONNX copy of a PyTorch encoder (the same vectors,
+        about 5× faster on one short text; :func:`shoplens.text.onnx.query_encoder`)."""
+        from shoplens.text.onnx import query_encoder
+
+        key = f"query:{name}"
+        if key not in self._encoders:
+            self._encoders[key] = query_encoder(self._encoder(name))
+        return self._encoders[key]
+
     def _encode(self, name: str, workspace: Workspace | None, column: str = "text") -> np.ndarray:
         return self._encoder(name).encode(self.passages_[column].tolist(), workspace=workspace)
 
@@ -437,7 +447,8 @@ class EvidenceRetriever(Estimator):
         out = {"bm25": self._bm25(texts, TEXT_FIELD)}
         query_vectors = {}
         for name in self.vectors_:
-            query_vectors[name] = self._encoder(name).encode(texts, workspace=workspace)
+            encoder = self._query_encoder(name) if len(texts) == 1 else self._encoder(name)  # a customer's question
+            query_vectors[name] = encoder.encode(texts, workspace=workspace)
             out["dense:" + name if name != TUNED else TUNED] = query_vectors[name] @ self.vectors_[name].T
         asks = np.array([is_yes_no_question(t) for t in texts], dtype=np.float32)
         out["verdict_match"] = asks[:, None] * self.verdicts_[None, :]
