@@ -21,8 +21,10 @@ Protocol, as committed here:
   p95 (prompt processing included); ``tokens_per_s`` median (decoding); ``cited_unretrieved`` — sentences citing
   a passage that was not given (the parser marks them; no accepted reply may contain one).
 
-Each (model, question) result is cached (``~/.cache/shoplens/generate/``) under a key of the code, so an
-interrupted run resumes.
+Each (model, question) reply is generated once and stored (``~/.cache/shoplens/generate/``) under a key of what
+decides the model's text (model, prompt, decoding caps), so an interrupted run resumes where it stopped; every run
+checks the stored text again with the current parser and check (seconds), so a change there needs no new
+generation. Timings are those of the run that generated the reply.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import json
 import os
 import statistics
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +43,7 @@ import pandas as pd
 
 from _assistant_answers import QA_FILE, load_pairs, passages_of, workspace
 from shoplens.assistant.answer import Citation, citations_of
-from shoplens.assistant.generate import MODELS, ReplyGenerator
+from shoplens.assistant.generate import MODELS, ReplyGenerator, build_messages
 from shoplens.assistant.retrieval import EvidenceRetriever
 from shoplens.assistant.support import SupportCheck
 from shoplens.evaluation.records import BenchmarkRecord, Protocol
@@ -54,12 +57,6 @@ TIMEOUT_S = 30.0
 RUN_MODELS = tuple(m for m in os.environ.get("SHOPLENS_BENCH_LLMS", "smollm2,qwen").split(",") if m)
 CACHE = Path(os.environ.get("SHOPLENS_MODEL_CACHE") or Path.home() / ".cache" / "shoplens") / "generate"
 CASES = ROOT / "tests" / "assistant" / "data" / "support_cases.csv"
-SOURCES = [Path(__file__), *(ROOT / "src" / "shoplens" / "assistant" / p for p in ("generate.py", "support.py"))]
-
-
-def code_key(*parts: Any) -> str:
-    digests = [hashlib.sha256(f.read_bytes()).hexdigest() for f in SOURCES]
-    return hashlib.sha256(":".join([*map(str, parts), *digests]).encode()).hexdigest()[:16]
 
 
 def chosen_questions(pairs: pd.DataFrame) -> pd.DataFrame:
@@ -86,13 +83,25 @@ def evidence_for(questions: pd.DataFrame, pairs: pd.DataFrame) -> list[list[Cita
     return [[Citation(**c) for c in cited] for cited in json.loads(path.read_text())]
 
 
-def one_reply(generator: ReplyGenerator, question: str, citations: list[Any]) -> dict[str, Any]:
-    path = CACHE / f"reply-{code_key(generator.model, question, [c.evidence_id for c in citations])}.json"
+def generation_key(generator: ReplyGenerator, question: str, citations: list[Citation]) -> str:
+    """What decides the model's text: the model, the exact prompt and the decoding settings — not the checking
+    code, so a change to the parser or the check re-checks stored replies instead of generating them again."""
+    prompt = build_messages(question, citations[: generator.evidence], "en")
+    settings = [generator.model, generator.max_tokens, generator.timeout_s, generator.temperature, generator.n_ctx]
+    return hashlib.sha256(json.dumps([settings, prompt]).encode()).hexdigest()[:16]
+
+
+def one_reply(generator: ReplyGenerator, question: str, citations: list[Citation]) -> dict[str, Any]:
+    """One reply: generated once per prompt and stored (text, stop, timings), checked again on every run."""
+    path = CACHE / f"generated-{generation_key(generator, question, citations)}.json"
     if path.exists():
-        return json.loads(path.read_text())
-    result = generator.generate(question, citations, "en").to_dict()
-    result["retrieved"] = [c.evidence_id for c in citations]
-    path.write_text(json.dumps(result))
+        result = json.loads(path.read_text())
+    else:
+        result = generator.generate(question, citations, "en").to_dict()
+        result["retrieved"] = [c.evidence_id for c in citations]
+        path.write_text(json.dumps(result))
+    sentences, reason = generator.review(result["text"], citations, result["stop"])
+    result.update(sentences=[asdict(s) for s in sentences], reason=reason, accepted=reason is None)
     return result
 
 

@@ -78,6 +78,35 @@ def test_split_reply_reads_citations_per_sentence() -> None:
     assert split_reply("The lid is safe [1]. The body is", IDS)[-1].cites == []
 
 
+def test_citations_before_sentences_cite_the_sentence_they_open() -> None:
+    sentences = split_reply("[1] The lid and filter are dishwasher safe. [2] It boils a litre in 4 minutes.", IDS)
+    assert [(s.text, s.cites) for s in sentences] == [
+        ("The lid and filter are dishwasher safe.", ["qa:1"]), ("It boils a litre in 4 minutes.", ["review:9#2"])]
+    # the convention is the reply's, from its first sentence: a contentless opener is read with what follows
+    opener = split_reply("Yes. [1] The lid is dishwasher safe. It is great. [2] It boils fast.", IDS)
+    assert [(s.text, s.cites) for s in opener] == [
+        ("Yes. The lid is dishwasher safe.", ["qa:1"]), ("It is great.", []), ("It boils fast.", ["review:9#2"])]
+    # a trailing reply is unchanged ("Yes [1]." cites "Yes"), and a group that opens nothing is lent to no one
+    assert split_reply("Yes [1]. The body is not [1].", IDS)[-1].cites == ["qa:1"]
+    assert [s.cites for s in split_reply("[1] The lid is safe [2]. [7]", IDS)] == [["qa:1"]]
+    assert split_reply("[7] The lid is safe.", IDS)[0].known is False
+    cut = split_reply("[1] The lid is safe. [2] The body is", IDS, truncated=True)
+    assert [s.text for s in cut] == ["The lid is safe."]
+
+
+def test_echoed_fence_tags_are_not_part_of_the_reply() -> None:
+    echoed = split_reply('<evidence id="1">The lid is dishwasher safe [1].</evidence>', IDS)
+    assert [(s.text, s.cites) for s in echoed] == [("The lid is dishwasher safe.", ["qa:1"])]
+    assert split_reply('<evidence id="1"> [1].', IDS) == []  # an echo and a mark are no reply
+    generator = ReplyGenerator()
+    # stripping the echo never lends it a citation: a fenced passage copied without a mark stays uncited
+    assert generator.review('<evidence id="1">The lid and the filter are dishwasher safe.</evidence>', KETTLE)[1] \
+        == "uncited"
+    assert generator.review("[qa:1] The lid and the filter are dishwasher safe. [review:9#2] It boils a litre in "
+                            "about 4 minutes.", KETTLE)[1] is None
+    assert generator.review("[1] The lid is not dishwasher safe. [2] It boils fast.", KETTLE)[1] == "unsupported"
+
+
 def test_the_checker_replaces_what_is_not_cited_retrieved_or_supported() -> None:
     generator = ReplyGenerator()
     evidence = {c.evidence_id: trusted_text(c.text) for c in KETTLE}

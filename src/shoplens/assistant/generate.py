@@ -24,7 +24,10 @@ How a reply is made and checked:
 3. **Check** — the reply is cut into sentences; each must carry a citation mark, cite only passages that were
    retrieved and given to the model, and be supported by the text of the passages it cites
    (:class:`shoplens.assistant.support.SupportCheck`: numbers, polarity, content words). A sentence with no content
-   word ("Yes.", "Sure!") is read with the sentence after it. If any sentence fails, or nothing is left, the reply
+   word ("Yes.", "Sure!") is read with the sentence after it. Marks are read by the reply's own convention, decided
+   from its first sentence: after the sentence (``… safe [1].``, as asked) or before it (``[1] The lid …``, as Qwen
+   often writes), the same for the whole reply; fence tags the model echoes (``<evidence id="1">``) are removed
+   first, and a mark that follows no words cites nothing. If any sentence fails, or nothing is left, the reply
    is **replaced by the extractive answer**, and ``generation["reason"]`` says why (``uncited``,
    ``unknown_citation``, ``unsupported``, ``empty``). A planted instruction in a review therefore cannot put words
    in the reply: whatever the model writes is kept only where the evidence supports it, and a passage's sentences
@@ -70,6 +73,7 @@ MAX_EVIDENCE_CHARS = 600  # per passage: the prompt stays short (prompt tokens a
 _MARK = re.compile(r"\[([^\[\]\n]{1,40})\]")
 _MARKS = re.compile(r"((?:\s*\[[^\[\]\n]{1,40}\])+)([.!?。！？]?)")
 _FENCE = re.compile(r"</?\s*evidence[^>]*>|<\|[^|>]*\|>|```", re.IGNORECASE)
+_ECHO = re.compile(r"</?\s*evidence\b[^>]*>", re.IGNORECASE)
 _TRAILING_PUNCT = re.compile(r"\s+([.!?。！？,，])")
 
 
@@ -255,10 +259,31 @@ def _cited(mark_group: str, ids: dict[str, str]) -> tuple[list[str], bool]:
     return cites, known
 
 
+def strip_echo(text: str) -> str:
+    """The reply without fence tags the model copied from the prompt (``<evidence id="1">``, ``</evidence>``): they
+    are not the reply's words, and left in they would glue to the sentence they precede."""
+    return _ECHO.sub(" ", text)
+
+
+def cites_lead(text: str) -> bool:
+    """Whether the reply writes its citations before its sentences (``[1] The lid is safe.``): its first mark comes
+    before any content word and opens a sentence (it is not followed by a full stop, as in ``Yes [1].``). Decided
+    once, from the reply's first sentence, and applied to the whole reply."""
+    first = _MARKS.search(text)
+    if first is None or first.group(2) or content_words(text[: first.start()]):
+        return False
+    following = _MARKS.search(text, first.end())
+    return bool(content_words(text[first.end(): following.start() if following else len(text)]))
+
+
 def split_reply(text: str, ids: dict[str, str], *, truncated: bool = False) -> list[GeneratedSentence]:
-    """The reply's sentences with their citations. A mark group cites the sentence it ends; other sentences of the
-    same stretch carry none. A stretch without content words ("Yes.") is read with the next sentence. After a
-    token or time cap (``truncated``) the unfinished tail after the last mark is dropped."""
+    """The reply's sentences with their citations, read by the reply's own convention (:func:`cites_lead`): a mark
+    group cites the sentence it ends, or — citations first — the sentence it opens; other sentences of the same
+    stretch carry none. A stretch without content words ("Yes.") is read with the next sentence. After a token or
+    time cap (``truncated``) the unfinished tail is dropped. Echoed fence tags are removed first."""
+    text = strip_echo(text)
+    if cites_lead(text):
+        return _split_leading(text, ids, truncated=truncated)
     out: list[GeneratedSentence] = []
     position, pending = 0, ""
     for match in _MARKS.finditer(text):
@@ -275,11 +300,40 @@ def split_reply(text: str, ids: dict[str, str], *, truncated: bool = False) -> l
                 pending = f"{pending} {piece}".strip()
         last = f"{pending} {pieces[-1]}".strip() if pending and len(pieces) > 1 else pieces[-1]
         pending = ""
+        if not re.search(r"\w", last):
+            continue  # a mark after bare punctuation (what is left of an echoed fence tag) cites no sentence
         cites, known = _cited(match.group(1), ids)
         out.append(GeneratedSentence(last, cites, known))
     tail = text[position:].strip()
     if tail and not truncated:
         out += [GeneratedSentence(s, []) for s in sentences_of(tail) if content_words(s)]
+    return out
+
+
+def _split_leading(text: str, ids: dict[str, str], *, truncated: bool) -> list[GeneratedSentence]:
+    """Citations first: each mark group cites the first sentence after it; further sentences before the next group
+    carry none. A group that opens no sentence (``… safe [1]. [2]``) cites nothing: it is never lent to the
+    sentence before it. Text without content words joins the sentence before it (or, at the start, the next)."""
+    marks = list(_MARKS.finditer(text))
+    out: list[GeneratedSentence] = []
+    pending = text[: marks[0].start()].strip()
+    for i, match in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        pieces = sentences_of(text[match.end(): end])
+        if truncated and i + 1 == len(marks) and pieces and pieces[-1][-1] not in ".!?。！？":
+            pieces.pop()  # the unfinished sentence a cap cut
+        if not any(content_words(p) for p in pieces):
+            continue
+        cites, known = _cited(match.group(1), ids)
+        opened = False
+        for piece in pieces:
+            if content_words(piece):
+                out.append(GeneratedSentence(f"{pending} {piece}".strip(), [] if opened else cites, opened or known))
+                pending, opened = "", True
+            elif opened:
+                out[-1].text += f" {piece}"
+            else:
+                pending = f"{pending} {piece}".strip()
     return out
 
 
@@ -414,14 +468,25 @@ class ReplyGenerator:
             on_token(rest)
         seconds = time.perf_counter() - started
         raw = "".join(pieces)
-        sentences = split_reply(raw, ids, truncated=stop != "end")
-        reason = self.judge(sentences, {c.evidence_id: trusted_text(c.text) for c in given})
+        sentences, reason = self.review(raw, given, stop)
+        rewritten = MarkRewriter(ids)
+        text = rewritten.feed(raw) + rewritten.flush()  # flushed: an unclosed "[" at the end is kept, as written
         decoding = seconds - first if first is not None else 0.0
-        return Generation(model=self.model, accepted=reason is None, reason=reason, text=MarkRewriter(ids).feed(raw),
+        return Generation(model=self.model, accepted=reason is None, reason=reason, text=text,
                           sentences=sentences, stop=stop, tokens=len(pieces),
                           first_token_s=None if first is None else round(first, 3), seconds=round(seconds, 3),
                           tokens_per_s=round((len(pieces) - 1) / decoding, 2) if len(pieces) > 1 and decoding > 0
                           else None)
+
+    def review(self, text: str, citations: Sequence[Citation], stop: str = "end"
+               ) -> tuple[list[GeneratedSentence], str | None]:
+        """A reply's sentences and why it must be replaced (None: keep it), from its text (passage numbers or the
+        evidence ids they were rewritten to) and how it stopped: the check without the model, so a stored reply
+        can be checked again."""
+        given = list(citations[: self.evidence])
+        ids = {str(i): c.evidence_id for i, c in enumerate(given, 1)}
+        sentences = split_reply(text, ids, truncated=stop != "end")
+        return sentences, self.judge(sentences, {c.evidence_id: trusted_text(c.text) for c in given})
 
     def judge(self, sentences: list[GeneratedSentence], evidence: dict[str, str]) -> str | None:
         """Why the reply must be replaced (None: keep it). Every sentence is judged, so the record shows each."""
