@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -130,6 +131,10 @@ def test_forget_leaves_no_trace_anywhere(erased_shop: sl.Workspace) -> None:
     assert set(quoting_reports) <= set(places) and (ws.path / "reports" / "latest.html").exists()
     card = json.loads(next((ws.path / "models" / "recommend").glob("*/card.json")).read_text())
     assert "erasure" in card["notes"]  # the card says the model was scrubbed
+    # the assistant quoted the customer's review sentences: its model was removed and trained again without them
+    assert [c.action for c in report.cleaned if c.place == "assistant/model"] == ["removed", "rebuilt"]
+    passages = pd.read_parquet(ws.path / "assistant" / "model" / "retriever" / "passages.parquet")
+    assert not passages["evidence_id"].str.split("#").str[0].isin([f"review:{r}" for r in review_ids]).any()
 
 
 def test_forget_an_unknown_customer_fails_unless_allowed(erased_shop: sl.Workspace) -> None:
