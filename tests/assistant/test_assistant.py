@@ -121,3 +121,13 @@ def test_the_model_folder_is_whole_and_reloads(assistant_shop: sl.Workspace) -> 
     again = Assistant.load(folder, assistant_shop)
     question = "How much does shipping cost?"
     assert again.ask(question).to_dict() == api.load(assistant_shop).ask(question).to_dict()
+
+
+def test_evaluate_on_the_shops_own_questions(assistant_shop: sl.Workspace) -> None:
+    records = api.load(assistant_shop).evaluate(assistant_shop)
+    by_model = {r.model: r for r in records}
+    assert set(by_model) == {"assistant", "bm25", "dense-minilm"}
+    assert by_model["assistant"].role == "ours" and by_model["assistant"].dataset == "simulator_assistant_answers"
+    for record in records:
+        assert 0.0 <= record.metrics["mrr@10"] <= record.metrics["recall@10"] <= 1.0
+        assert "own question withheld" in record.protocol.notes

@@ -9,7 +9,7 @@ import typer
 
 from shoplens import clitools as cli
 
-app = cli.command_group("Customer-service assistant: train, ask, token, digest.")
+app = cli.command_group("Customer-service assistant: train, evaluate, ask, token, digest.")
 
 
 @cli.command(app)
@@ -25,6 +25,18 @@ def train(seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
         f"assistant trained into {assistant.folder_}: "
         f"{', '.join(f'{n:,} {kind}' for kind, n in assistant.passages_.items())} passages; "
         f"intents {', '.join(summary['intents'])}", highlight=False))
+
+
+@cli.command(app)
+def evaluate(workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
+    """Answer retrieval on the shop's own past questions, beside BM25 and the dense cosine alone."""
+    from shoplens.assistant import api
+
+    ws = cli.open_workspace(workspace)
+    records = [r.to_json_dict() for r in api.load(ws).evaluate(ws)]
+    rows = [{"model": r["model"], **r["metrics"]} for r in records]
+    cli.emit(records, as_json, lambda: cli.console.print(cli.table_of(
+        rows, ["model", "mrr@10", "recall@10"], title=records[0]["protocol"]["notes"] if records else "")))
 
 
 @cli.command(app)
