@@ -21,42 +21,20 @@ Each part module defines ``run() -> tuple[list[BenchmarkRecord], list[Gate]]`` w
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import json
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from shoplens.evaluation.records import write_results  # noqa: E402
+from _parts import run_parts  # noqa: E402
 
 BENCHMARK = "search"
 PARTS = ("product", "ltr", "parse", "speed")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("parts", nargs="*", help=f"parts to run (default all: {', '.join(PARTS)})")
-    parser.add_argument("--output", type=Path, help="results file (default benchmarks/results/search.json)")
-    args = parser.parse_args(argv)
-    names = args.parts or list(PARTS)
-    unknown = [n for n in names if n not in PARTS]
-    if unknown:
-        parser.error(f"unknown part {', '.join(unknown)}; parts are {', '.join(PARTS)}")
-    gates = []
-    for name in names:
-        started = time.perf_counter()
-        records, part_gates = importlib.import_module(f"_search_{name}").run()
-        path = write_results(BENCHMARK, records, args.output)
-        gates += part_gates
-        print(f"{name}: {len(records)} records → {path} in {time.perf_counter() - started:.0f} s", flush=True)
-    print(json.dumps({"gates": [{"gate": g[0], "met": g[1], "detail": g[2]} for g in gates]}, indent=2,
-                     ensure_ascii=False))
-    return 1 if any(not g[1] for g in gates) else 0
-
+    return run_parts(BENCHMARK, PARTS, __doc__, argv)
 
 if __name__ == "__main__":
     sys.exit(main())

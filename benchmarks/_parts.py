@@ -1,0 +1,35 @@
+"""The command line of a benchmark made of parts (``benchmarks/<name>.py`` with ``benchmarks/_<name>_<part>.py``
+modules, each defining ``run() -> (records, gates)`` where a gate is ``(description, met, detail)``)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import time
+from pathlib import Path
+
+from shoplens.evaluation.records import write_results
+
+
+def run_parts(benchmark: str, parts: tuple[str, ...], description: str | None, argv: list[str] | None = None) -> int:
+    """Run the named parts (default all), merge each part's records into ``benchmarks/results/<benchmark>.json``
+    as it finishes, print the gates; the exit status is 1 when a gate is not met."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("parts", nargs="*", help=f"parts to run (default all: {', '.join(parts)})")
+    parser.add_argument("--output", type=Path, help=f"results file (default benchmarks/results/{benchmark}.json)")
+    args = parser.parse_args(argv)
+    names = args.parts or list(parts)
+    unknown = [n for n in names if n not in parts]
+    if unknown:
+        parser.error(f"unknown part {', '.join(unknown)}; parts are {', '.join(parts)}")
+    gates = []
+    for name in names:
+        started = time.perf_counter()
+        records, part_gates = importlib.import_module(f"_{benchmark}_{name}").run()
+        path = write_results(benchmark, records, args.output)
+        gates += part_gates
+        print(f"{name}: {len(records)} records → {path} in {time.perf_counter() - started:.0f} s", flush=True)
+    print(json.dumps({"gates": [{"gate": g[0], "met": g[1], "detail": g[2]} for g in gates]}, indent=2,
+                     ensure_ascii=False))
+    return 1 if any(not g[1] for g in gates) else 0
