@@ -38,5 +38,6 @@ PARTS = ("answers", "intents", "yesno", "latency", "generate")
 def main(argv: list[str] | None = None) -> int:
     return run_parts(BENCHMARK, PARTS, __doc__, argv)
 
+
 if __name__ == "__main__":
     sys.exit(main())

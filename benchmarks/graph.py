@@ -35,5 +35,6 @@ PARTS = ("cold", "links", "speed")
 def main(argv: list[str] | None = None) -> int:
     return run_parts(BENCHMARK, PARTS, __doc__, argv)
 
+
 if __name__ == "__main__":
     sys.exit(main())

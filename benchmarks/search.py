@@ -36,5 +36,6 @@ PARTS = ("product", "ltr", "parse", "speed")
 def main(argv: list[str] | None = None) -> int:
     return run_parts(BENCHMARK, PARTS, __doc__, argv)
 
+
 if __name__ == "__main__":
     sys.exit(main())
