@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from _loopback import child, child_env, free_port
+
 HERE = Path(__file__).resolve().parent
 SHOP = {"n_customers": 2_000, "n_products": 200, "days": 365, "seed": 0}
 HELD_OUT = HERE.parent / "tests" / "assistant" / "data" / "heldout_intents.csv"
@@ -73,16 +75,6 @@ def _serve(folder: Path, port: int, which: str) -> None:
         uvicorn.run(floor_app(folder), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def _child(*args: str) -> list[str]:
-    return [sys.executable, str(Path(__file__).resolve()), *args]
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent / "src"), str(HERE),
-                                                         os.environ.get("PYTHONPATH", "")]),
-            "OMP_WAIT_POLICY": "PASSIVE", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-
-
 def _wait(client: Any, ask: dict[str, Any], proc: subprocess.Popen, route: str, seconds: float = 600) -> None:
     """Until the server answers a question (200): the service's start-up warm-up has loaded the models."""
     import httpx
@@ -100,19 +92,11 @@ def _wait(client: Any, ask: dict[str, Any], proc: subprocess.Popen, route: str, 
     raise RuntimeError("the server did not answer in time")
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _latencies(folder: Path, asks: list[dict[str, Any]], key: str, token: str) -> dict[str, list[dict[str, float]]]:
     import httpx
 
-    ports = {"ours": _free_port(), "bm25": _free_port()}
-    servers = {name: subprocess.Popen(_child("serve", str(folder), str(port), name), env=_env())
+    ports = {"ours": free_port(), "bm25": free_port()}
+    servers = {name: subprocess.Popen(child(__file__, "serve", str(folder), str(port), name), env=child_env())
                for name, port in ports.items()}
     routes = {"ours": "/api/v1/assistant/ask", "bm25": "/ask"}
     clients = {name: httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60,

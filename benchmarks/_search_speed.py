@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from _loopback import child, child_env, free_port
 
 HERE = Path(__file__).resolve().parent
 SHOP = {"n_customers": 2_000, "n_products": 50_000, "days": 60, "seed": 0, "search_sessions_per_day": 100,
@@ -98,22 +99,6 @@ def _serve(folder: Path, port: int, which: str) -> None:
 
 # -- the driver -----------------------------------------------------------------------------------------------------
 
-def _child(*args: str) -> list[str]:
-    return [sys.executable, str(Path(__file__).resolve()), *args]
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent / "src"), str(HERE),
-                                                         os.environ.get("PYTHONPATH", "")]),
-            "OMP_WAIT_POLICY": "PASSIVE", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait(client, url: str, proc: subprocess.Popen, seconds: float = 600) -> None:
     import httpx
 
@@ -142,8 +127,8 @@ def _ready(client, query: str, seconds: float = 300) -> None:
 def _latencies(folder: Path, queries: list[str], key: str) -> dict[str, list[dict[str, float]]]:
     import httpx
 
-    ports = {"ours": _free_port(), "bm25": _free_port()}
-    servers = {name: subprocess.Popen(_child("serve", str(folder), str(port), name), env=_env())
+    ports = {"ours": free_port(), "bm25": free_port()}
+    servers = {name: subprocess.Popen(child(__file__, "serve", str(folder), str(port), name), env=child_env())
                for name, port in ports.items()}
     routes = {"ours": "/api/v1/search", "bm25": "/bm25"}
     rounds: dict[str, list[dict[str, float]]] = {"ours": [], "bm25": []}
@@ -201,7 +186,7 @@ def run() -> tuple[list, list[tuple[str, bool, str]]]:
               flush=True)
         builds = {}
         for name, flag in (("bm25", "build-bm25"), ("ours", "build-ours")):
-            result = subprocess.run(_child(flag, str(folder)), env=_env(), capture_output=True, text=True,
+            result = subprocess.run(child(__file__, flag, str(folder)), env=child_env(), capture_output=True, text=True,
                                     check=True)
             builds[name] = json.loads(result.stdout.strip().splitlines()[-1])
             print(f"build {name}: {builds[name]}", flush=True)

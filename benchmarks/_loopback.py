@@ -1,0 +1,29 @@
+"""What the loopback latency benchmarks share: a benchmark module re-run as a server child process with the
+project's environment, and a free port on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def child(module_file: str, *args: str) -> list[str]:
+    """The command that runs ``module_file`` (a benchmark module with its own ``main``) with ``args``."""
+    return [sys.executable, str(Path(module_file).resolve()), *args]
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a child: the project's sources and the benchmarks on the path, offline, passive OpenMP."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent / "src"), str(HERE),
+                                                         os.environ.get("PYTHONPATH", "")]),
+            "OMP_WAIT_POLICY": "PASSIVE", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
