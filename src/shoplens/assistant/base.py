@@ -42,6 +42,7 @@ from shoplens._files import replace_folder
 from shoplens.assistant.answer import Citation, citations_of, extractive_reply, phrase, reply_language
 from shoplens.assistant.knowledge import knowledge_passages
 from shoplens.assistant.orders import lookup_order, order_references
+from shoplens.assistant.retrieval import MAX_QUESTION_CHARS  # what the assistant reads is what retrieval reads
 from shoplens.assistant.verdict import is_yes_no_question
 from shoplens.base import Estimator, json_safe
 from shoplens.errors import InputError, NotFound
@@ -55,7 +56,6 @@ FOLDER = "assistant"
 MODEL_DIR = "model"
 SETTINGS_FILE = "assistant.json"
 INTENTS_FILE = "intents.csv"
-MAX_QUESTION_CHARS = 2_000
 SPOKEN = ("en", "zh")
 # Intents the router knows (the default set's labels) and what the assistant does with each.
 ORDER_INTENTS = ("order_status", "cancel_order", "return_refund")
