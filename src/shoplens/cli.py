@@ -32,6 +32,7 @@ from shoplens.clitools import (
     show_progress,
     table_of,
 )
+from shoplens.engine import cli as spark_cli
 from shoplens.errors import ShoplensError
 from shoplens.forecast import cli as forecast_cli
 from shoplens.graph import cli as graph_cli
@@ -62,6 +63,8 @@ app.add_typer(pricing_cli.app, name="pricing")
 app.add_typer(graph_cli.app, name="graph")
 app.add_typer(search_cli.app, name="search")
 app.add_typer(assistant_cli.app, name="assistant")
+# The engine's own group: a Spark standalone cluster on this machine (docs/scale.md).
+app.add_typer(spark_cli.app, name="spark")
 
 
 # -- workspace ------------------------------------------------------------------------------------------

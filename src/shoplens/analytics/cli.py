@@ -13,11 +13,14 @@ from shoplens.errors import InputError
 app = cli.command_group("Behaviour analytics: KPIs, RFM segments, cohorts, funnels, CLV and churn, baskets.")
 
 EngineOpt = Annotated[str, typer.Option("--engine", help="duckdb (default) or spark (needs shoplens[spark]).")]
-MasterOpt = Annotated[str, typer.Option("--spark-master", help="Spark master for --engine spark.")]
+MasterOpt = Annotated[str | None, typer.Option(
+    "--spark-master", "--master", show_default=False,
+    help="Spark master for --engine spark (spark://host:7077, local[4] …); default $SHOPLENS_SPARK_MASTER, "
+         "else local[2].")]
 DIMENSIONS = ("all", "country", "channel", "category")
 
 
-def _session(workspace: Any, engine: str, master: str) -> Any:
+def _session(workspace: Any, engine: str, master: str | None) -> Any:
     from shoplens.analytics.api import AnalysisSession
 
     return AnalysisSession(cli.open_workspace(workspace), engine, master=master)
@@ -33,7 +36,7 @@ def _records(frame: Any) -> list[dict[str, Any]]:
 def kpis(grain: Annotated[str, typer.Option(help="day, week or month (shop time).")] = "day",
          dimension: Annotated[str, typer.Option(help="Rows to print: all, country, channel or category.")] = "all",
          last: Annotated[int, typer.Option(min=1, help="Periods to print (the latest).")] = 14,
-         engine: EngineOpt = "duckdb", spark_master: MasterOpt = "local[2]",
+         engine: EngineOpt = "duckdb", spark_master: MasterOpt = None,
          workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """Revenue, orders, AOV, units, new vs returning customers, repeat and refund rates per period."""
     from shoplens.analytics.api import kpis as run
@@ -53,7 +56,7 @@ def kpis(grain: Annotated[str, typer.Option(help="day, week or month (shop time)
 @cli.command(app)
 def rfm(as_of: Annotated[str | None, typer.Option(help="History ends before this day (default: after the "
                                                          "last purchase).")] = None,
-        engine: EngineOpt = "duckdb", spark_master: MasterOpt = "local[2]",
+        engine: EngineOpt = "duckdb", spark_master: MasterOpt = None,
         workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """RFM scores by quintile cut-offs and named segments, with each segment's size and revenue share."""
     from shoplens.analytics.api import rfm as run
@@ -72,7 +75,7 @@ def rfm(as_of: Annotated[str | None, typer.Option(help="History ends before this
 @cli.command(app)
 def cohorts(breakdown: Annotated[str | None, typer.Option(help="Customer column or attributes.<key>.")] = None,
             measure: Annotated[str, typer.Option(help="retention, revenue_per_customer, repeat_rate …")] = "retention",
-            engine: EngineOpt = "duckdb", spark_master: MasterOpt = "local[2]",
+            engine: EngineOpt = "duckdb", spark_master: MasterOpt = None,
             workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """Monthly acquisition cohorts: retention, revenue and repeat-purchase curves."""
     from shoplens.analytics.api import cohort_matrix
@@ -102,7 +105,7 @@ def funnel(step: Annotated[list[str] | None, typer.Option(
            session_gap: Annotated[float, typer.Option(help="Minutes of inactivity that end a rebuilt session.")] = 30,
            start: Annotated[str | None, typer.Option(help="Only events from this time on.")] = None,
            end: Annotated[str | None, typer.Option(help="Only events before this time.")] = None,
-           engine: EngineOpt = "duckdb", spark_master: MasterOpt = "local[2]",
+           engine: EngineOpt = "duckdb", spark_master: MasterOpt = None,
            workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """Conversion through ordered steps within a window, with time to convert and breakdowns."""
     from shoplens.analytics.api import funnel as run

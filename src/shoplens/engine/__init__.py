@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 
+from shoplens.engine.cluster import resolve_master
 from shoplens.engine.duckdb_engine import DuckDBEngine
 from shoplens.engine.sources import ParquetSource, Source, WarehouseSource, as_source
 from shoplens.engine.sql import PortableQuery, parse, render, template_environment
@@ -54,17 +55,18 @@ class Engine(Protocol):
 
 
 def make_engine(data: Any, engine: str = "duckdb", *, store: bool = True, spark: Any = None,
-                master: str = "local[2]", threads: int | None = None, memory_limit: str | None = None) -> Engine:
-    """An engine named ``engine`` over ``data`` (a Workspace, Parquet folder or table → path mapping)."""
+                master: str | None = None, threads: int | None = None, memory_limit: str | None = None) -> Engine:
+    """An engine named ``engine`` over ``data`` (a Workspace, Parquet folder or table → path mapping). Spark runs
+    on ``master``, else ``$SHOPLENS_SPARK_MASTER``, else ``local[2]`` (:func:`resolve_master`)."""
     source = as_source(data)
     if engine == "duckdb":
         return DuckDBEngine(source, store=store, threads=threads, memory_limit=memory_limit)
     if engine == "spark":
         from shoplens.engine.spark_engine import SparkEngine
 
-        return SparkEngine(source, spark=spark, master=master, store=store)
+        return SparkEngine(source, spark=spark, master=resolve_master(master), store=store)
     raise InputError(f"unknown engine {engine!r}; engines are {', '.join(ENGINES)}")
 
 
 __all__ = ["ENGINES", "DuckDBEngine", "Engine", "ParquetSource", "PortableQuery", "Source", "WarehouseSource",
-           "as_source", "make_engine", "parse", "render", "template_environment"]
+           "as_source", "make_engine", "parse", "render", "resolve_master", "template_environment"]

@@ -8,6 +8,7 @@ DuckDB's, and, on a workspace, stored in the warehouse as the DuckDB engine woul
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from shoplens.engine.cluster import python_for_executors, resolve_master, session_defaults
 from shoplens.engine.sources import ParquetSource, Source, WarehouseSource, canonical_projection
 from shoplens.engine.sql import PortableQuery
 from shoplens.errors import ShoplensError
@@ -35,15 +37,16 @@ DEFAULT_CONFIG = {
 
 class SparkEngine:
     """Runs portable analyses on Spark. ``spark`` is an existing session (else one is started on
-    ``master``, e.g. ``local[2]`` or ``spark://host:7077``). Use it as a context manager."""
+    ``master``, e.g. ``local[2]`` or ``spark://host:7077``; None: :func:`~shoplens.engine.cluster.resolve_master`).
+    Use it as a context manager."""
 
     name = "spark"
 
-    def __init__(self, source: Source, *, spark: Any = None, master: str = "local[2]", store: bool = True,
+    def __init__(self, source: Source, *, spark: Any = None, master: str | None = None, store: bool = True,
                  config: dict[str, str] | None = None) -> None:
         self.source = source
         self.spark = spark
-        self.master = master
+        self.master = resolve_master(master)
         self.store_results = store
         self.config = config
         self._owns_session = False
@@ -158,14 +161,25 @@ class SparkEngine:
         return export_table(self.source, table, self._export_dir)
 
 
-def start_session(master: str = "local[2]", config: dict[str, str] | None = None) -> Any:
-    """A Spark session in UTC (``shoplens[spark]`` must be installed)."""
+def start_session(master: str | None = None, config: dict[str, str] | None = None) -> Any:
+    """A Spark session in UTC on ``master`` (None: ``$SHOPLENS_SPARK_MASTER`` or ``local[2]``, see
+    :func:`~shoplens.engine.cluster.resolve_master`); ``shoplens[spark]`` must be installed."""
     try:
+        from pyspark import SparkContext
         from pyspark.sql import SparkSession
     except ImportError:
         raise ShoplensError("the Spark engine needs PySpark: install shoplens[spark] (and Java 17+)") from None
+    master = resolve_master(master)
+    active = SparkContext._active_spark_context
+    if active is not None and active.master != master:
+        # getOrCreate would hand back the open session and silently run the job on its master instead
+        raise ShoplensError(f"a Spark session on {active.master} is already open in this process (Spark allows one "
+                            f"per process): stop it before starting one on {master}, or pass it as spark=")
+    # executors start Python workers with $PYSPARK_PYTHON (default a bare `python3`, often without pandas and
+    # pyarrow): this interpreter unless the user chose one
+    os.environ.setdefault("PYSPARK_PYTHON", python_for_executors())
     builder = SparkSession.builder.master(master).appName("shoplens")
-    for key, value in {**DEFAULT_CONFIG, **(config or {})}.items():
+    for key, value in {**DEFAULT_CONFIG, **session_defaults(master), **(config or {})}.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
