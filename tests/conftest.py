@@ -78,6 +78,9 @@ def spark():
     pytest.importorskip("pyspark", reason="pyspark is not installed (extra shoplens[spark])")
     from pyspark.sql import SparkSession
 
+    from shoplens.engine.cluster import python_for_executors
+
+    os.environ.setdefault("PYSPARK_PYTHON", python_for_executors())  # executors score models with this Python
     session = (SparkSession.builder.master("local[2]").appName("shoplens-tests")
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.sql.shuffle.partitions", "4")

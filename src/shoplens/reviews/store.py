@@ -11,6 +11,8 @@ They are rewritten whole by :func:`score_workspace` (``shoplens reviews aspects`
 from __future__ import annotations
 
 import json
+import math
+import zlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,10 +32,49 @@ PREDICTIONS = "reviews_predictions"
 MENTIONS = "reviews_aspect_mentions"
 SUMMARY = "reviews_aspect_summary"
 TABLES = (PREDICTIONS, MENTIONS, SUMMARY)
+# Reviews per scoring chunk (scoring_chunks): large enough for full length-sorted batches, small enough to spread.
+CHUNK_ROWS = 4096
 
 
-def predictions(frame: pd.DataFrame, rating: RatingModel | None, sentiment: SentimentModel | None) -> pd.DataFrame:
-    """Stars and sentiment for every review of ``frame`` (from the rating model, else the sentiment model)."""
+def scoring_chunks(review_ids: pd.Series, chunk_rows: int = CHUNK_ROWS) -> np.ndarray:
+    """The chunk of each review: CRC-32 of its id (UTF-8) modulo the number of chunks, one per ``chunk_rows``.
+
+    The models score a chunk's reviews in one call, and what they give a review may depend on the reviews beside
+    it (the int8 models quantise each batch's activations with one scale, which moves probabilities by up to
+    0.02): chunks that depend only on the ids and their count give Spark (``shoplens.reviews.spark``, one task per
+    chunk) the local path's batches, hence its predictions exactly."""
+    count = chunk_count(len(review_ids), chunk_rows)
+    codes = [zlib.crc32(str(value).encode("utf-8")) for value in review_ids]
+    return np.asarray(codes, dtype=np.int64) % count
+
+
+def chunk_count(rows: int, chunk_rows: int = CHUNK_ROWS) -> int:
+    if chunk_rows < 1:
+        from shoplens.errors import InputError
+
+        raise InputError(f"chunk_rows must be at least 1, got {chunk_rows}")
+    return max(1, math.ceil(rows / chunk_rows))
+
+
+def predictions(frame: pd.DataFrame, rating: RatingModel | None, sentiment: SentimentModel | None, *,
+                chunk_rows: int = CHUNK_ROWS) -> pd.DataFrame:
+    """Stars and sentiment for every review of ``frame`` (from the rating model, else the sentiment model), scored
+    chunk by chunk (:func:`scoring_chunks`; each chunk in ``review_id`` order), returned in the frame's order."""
+    if "review_id" not in frame.columns:
+        return predict_chunk(frame, rating, sentiment)
+    chunks = scoring_chunks(frame["review_id"], chunk_rows)
+    parts = []
+    for chunk in np.unique(chunks):
+        rows = np.flatnonzero(chunks == chunk)
+        rows = rows[np.argsort(frame["review_id"].iloc[rows].astype(str).to_numpy(), kind="stable")]
+        parts.append(predict_chunk(frame.iloc[rows], rating, sentiment).set_axis(rows))
+    if not parts:
+        return predict_chunk(frame, rating, sentiment)
+    return pd.concat(parts).sort_index().reset_index(drop=True)
+
+
+def predict_chunk(frame: pd.DataFrame, rating: RatingModel | None, sentiment: SentimentModel | None) -> pd.DataFrame:
+    """:func:`predictions` of one chunk, in one call of the model (what a Spark task runs for its chunk)."""
     out = frame[["review_id", "product_id", "category", "review_ts", "language", "rating"]].copy()
     texts, languages = frame["text"].tolist(), frame["language"].tolist()
     if rating is not None:

@@ -1,0 +1,121 @@
+"""Batch scoring on Spark: what the capabilities' Spark scorers share (docs/scale.md, "Batch scoring on Spark").
+
+The engine sits below the capabilities (docs/contributing.md, "Layers"), so this module knows no model: a
+capability's scorer (``shoplens.reviews.spark``, ``shoplens.recommend.spark``, ``shoplens.forecast.spark``)
+gives it the functions to run on the executors, and it gives them
+
+- :func:`ship_folder`: a model folder sent with the job (``SparkContext.addFile``), found on an executor with
+  :func:`shipped_path` (``SparkFiles.get``);
+- :func:`load_once`: a value (a loaded model) kept in the Python worker process, so that a model is loaded
+  once per worker, not once per batch — Spark reuses its Python workers (``spark.python.worker.reuse``, on by
+  default), so that is once per executor core for the whole job;
+- :func:`to_spark` / :func:`to_pandas`: pandas ↔ Spark through Arrow, timestamps as naive UTC values;
+- :func:`check_spark`: a clear error when PySpark or Java is missing.
+
+Functions run on the executors must be importable there (shoplens installed in the executors' Python, which
+is the driver's own ``sys.executable`` in local mode and on the standalone cluster of ``shoplens spark``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+import pyarrow as pa
+
+from shoplens.errors import InputError, ShoplensError
+
+T = TypeVar("T")
+SPARK_MISSING = "Spark needs PySpark: install shoplens[spark]"
+JAVA_MISSING = ("Spark needs Java 17 or later, which this machine lacks: install it (Debian: apt-get install "
+                "openjdk-17-jre-headless) or set JAVA_HOME")
+# Loaded models kept in a Python worker process between tasks: key → value.
+_LOADED: dict[str, Any] = {}
+_LOADED_LOCK = threading.Lock()
+_SHIP_LOCK = threading.Lock()
+
+
+def check_spark() -> None:
+    """Raise a one-line ``ShoplensError`` when PySpark or Java is missing (before a session is started)."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise ShoplensError(SPARK_MISSING) from None
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (Path(java_home) / "bin" / "java").exists():
+        return
+    if shutil.which("java") is None:
+        raise ShoplensError(JAVA_MISSING)
+
+
+def folder_digest(folder: Path) -> str:
+    """A short fingerprint of a folder's files (names, sizes, modification times): a new model version, or a
+    model rewritten in place, ships under a new name."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        stat = path.stat()
+        digest.update(f"{path.relative_to(folder)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def ship_folder(spark: Any, folder: str | os.PathLike, label: str) -> str:
+    """Send ``folder`` (a saved model) to every executor with the job; returns the name that
+    :func:`shipped_path` resolves there. The folder is copied first under a name made of ``label`` and its
+    fingerprint, since Spark refuses a second, different file under a name it has already shipped."""
+    source = Path(folder)
+    if not source.is_dir():
+        raise InputError(f"{source}: not a model folder to ship to the executors")
+    name = f"{label}-{folder_digest(source)}"
+    staging = Path(tempfile.gettempdir()) / "shoplens-spark-ship" / name
+    with _SHIP_LOCK:
+        if not staging.exists():
+            partial = staging.with_name(f"{name}.partial-{os.getpid()}")
+            shutil.rmtree(partial, ignore_errors=True)
+            shutil.copytree(source, partial)
+            partial.rename(staging)
+        spark.sparkContext.addFile(str(staging), recursive=True)  # adding the same path again is a no-op
+    return name
+
+
+def shipped_path(name: str) -> Path:
+    """Where a folder sent with :func:`ship_folder` lies on this executor."""
+    from pyspark import SparkFiles
+
+    path = Path(SparkFiles.get(name))
+    if not path.exists():
+        raise ShoplensError(f"the model folder {name!r} did not reach this executor ({path})")
+    return path
+
+
+def load_once(key: str, loader: Callable[[], T]) -> T:
+    """``loader()``'s value, computed once per Python process and kept for the next batches and tasks."""
+    with _LOADED_LOCK:
+        if key not in _LOADED:
+            _LOADED[key] = loader()
+        return _LOADED[key]
+
+
+def to_spark(spark: Any, frame: pd.DataFrame, schema: str | None = None, partitions: int | None = None) -> Any:
+    """A pandas frame as a Spark DataFrame (through Arrow), spread over ``partitions`` when given."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    data = spark.createDataFrame(table.to_pandas(), schema=schema) if schema else spark.createDataFrame(frame)
+    return data.repartition(partitions) if partitions else data
+
+
+def to_pandas(data: Any) -> pd.DataFrame:
+    """A Spark DataFrame collected as pandas through Arrow, timestamps as naive UTC values (the warehouse's)."""
+    from shoplens.engine.spark_engine import naive_utc
+
+    return naive_utc(data.toArrow()).to_pandas()
+
+
+def default_partitions(spark: Any) -> int:
+    """Two tasks per core the job may use (``spark.default.parallelism``): each core busy, stragglers short."""
+    return max(2, 2 * int(spark.sparkContext.defaultParallelism))

@@ -1,0 +1,65 @@
+"""Batch scoring on Spark (``local[2]``) gives the local path's results: the same review predictions (English and
+Chinese, the int8 ONNX model serving), the same top-k lists for every customer, the same forecasts and inventory
+plans, and ``shoplens run --engine spark`` the same result tables as the local run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import shoplens as sl
+from shoplens.engine.sources import WarehouseSource
+from shoplens.engine.spark_engine import export_table
+
+pytestmark = pytest.mark.spark
+
+CHUNK_ROWS = 64  # several chunks (Spark tasks) from the few hundred reviews of the shop
+
+
+def parquet_of(spark, ws: sl.Workspace, table: str, folder: Path):
+    """A warehouse table as Spark reads it in a Spark run (exported to Parquet)."""
+    return spark.read.parquet(str(export_table(WarehouseSource(ws), table, folder)))
+
+
+@pytest.fixture(scope="module")
+def review_shop(tmp_path_factory: pytest.TempPathFactory) -> sl.Workspace:
+    """A simulated shop with English and Chinese reviews and a deployed star model whose English part is a
+    (briefly) fine-tuned MiniLM served by its int8 ONNX export, and whose Chinese part reads USE Multilingual
+    (an int8 ONNX graph) with a logistic regression."""
+    from shoplens.data.synth import simulate
+    from shoplens.reviews.models import RatingModel
+
+    ws = sl.Workspace.init(tmp_path_factory.mktemp("spark_reviews") / "ws")
+    simulate(n_customers=1200, n_products=80, days=365, seed=11, events=False, inventory=False).write(ws)
+    model = RatingModel(method="finetune", chinese_method="embedding", max_steps=4, batch_size=8, epochs=1).fit(ws)
+    model.optimize_for_serving(ws, ws.dir("tmp") / "onnx")
+    model.serving_["en"] = "onnx"  # what the full profile deploys; four steps of training are too few to choose it
+    model.register(ws, deploy=True)
+    return ws
+
+
+def test_reviews_scored_on_spark_equal_the_local_predictions(spark, review_shop: sl.Workspace,
+                                                             tmp_path: Path) -> None:
+    from shoplens.reviews.data import from_workspace
+    from shoplens.reviews.models import RatingModel
+    from shoplens.reviews.spark import deployed_model, score_reviews
+    from shoplens.reviews.store import predictions
+
+    folder = deployed_model(review_shop)
+    local = predictions(from_workspace(review_shop), RatingModel.load(folder), None, chunk_rows=CHUNK_ROWS)
+    assert {"en", "zh"} <= set(local["language"]) and len(local) > 4 * CHUNK_ROWS
+    scored = score_reviews(spark, parquet_of(spark, review_shop, "reviews", tmp_path),
+                           folder, products=parquet_of(spark, review_shop, "products", tmp_path),
+                           chunk_rows=CHUNK_ROWS)
+    remote = scored.toPandas().sort_values("review_id").reset_index(drop=True)
+    local = local.sort_values("review_id").reset_index(drop=True)
+    assert remote["review_id"].tolist() == local["review_id"].tolist()
+    for column in ("language", "sentiment", "product_id", "category"):
+        assert remote[column].fillna("").tolist() == local[column].fillna("").tolist(), column
+    np.testing.assert_array_equal(remote["predicted_stars"].to_numpy(), local["predicted_stars"].to_numpy())
+    for column in ("p_negative", "p_neutral", "p_positive"):
+        np.testing.assert_allclose(remote[column].to_numpy(), local[column].to_numpy(), rtol=0, atol=1e-6)
+    assert (pd.to_datetime(remote["review_ts"]) == pd.to_datetime(local["review_ts"])).all()
