@@ -63,3 +63,22 @@ def test_reviews_scored_on_spark_equal_the_local_predictions(spark, review_shop:
     for column in ("p_negative", "p_neutral", "p_positive"):
         np.testing.assert_allclose(remote[column].to_numpy(), local[column].to_numpy(), rtol=0, atol=1e-6)
     assert (pd.to_datetime(remote["review_ts"]) == pd.to_datetime(local["review_ts"])).all()
+
+
+@pytest.mark.parametrize("name", ["session_ease", "popularity"])
+def test_top_k_for_every_customer_on_spark_equal_the_local_lists(spark, small_shop: sl.Workspace, name: str) -> None:
+    from shoplens.recommend.api import make_model
+    from shoplens.recommend.serving import batch_recommendations
+    from shoplens.recommend.spark import recommend_all, splits_by_customer
+
+    model = make_model(name).fit(small_shop)
+    # SessionEASE: item weights broadcast, customers' rows partitioned; popularity explains by co-occurrence over
+    # every history, so the whole model is broadcast
+    assert splits_by_customer(model) == (name == "session_ease")
+    local = batch_recommendations(model, 10).sort_values(["customer_id", "rank"]).reset_index(drop=True)
+    remote = recommend_all(spark, model, 10, partitions=3).toPandas()
+    remote = remote.sort_values(["customer_id", "rank"]).reset_index(drop=True)
+    assert len(local) > 1000 and remote["customer_id"].nunique() == len(model.user_ids_)
+    for column in ("customer_id", "rank", "product_id", "title", "reason", "model"):
+        assert remote[column].tolist() == local[column].tolist(), column
+    np.testing.assert_allclose(remote["score"].to_numpy(), local["score"].to_numpy(), rtol=1e-6, atol=1e-6)

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
-import pyarrow as pa
 
 from shoplens.errors import InputError, ShoplensError
 
@@ -104,8 +103,7 @@ def load_once(key: str, loader: Callable[[], T]) -> T:
 
 def to_spark(spark: Any, frame: pd.DataFrame, schema: str | None = None, partitions: int | None = None) -> Any:
     """A pandas frame as a Spark DataFrame (through Arrow), spread over ``partitions`` when given."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    data = spark.createDataFrame(table.to_pandas(), schema=schema) if schema else spark.createDataFrame(frame)
+    data = spark.createDataFrame(frame, schema=schema) if schema else spark.createDataFrame(frame)
     return data.repartition(partitions) if partitions else data
 
 

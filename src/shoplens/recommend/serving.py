@@ -21,12 +21,14 @@ if TYPE_CHECKING:
     from shoplens.recommend.base import Recommender
 
 
-def batch_recommendations(model: Recommender, k: int = 10, *, explain: bool = True,
-                          progress: bool = False) -> pd.DataFrame:
-    """Top-``k`` for every known customer: ``customer_id, rank, product_id, title, score, reason, model``."""
+def batch_recommendations(model: Recommender, k: int = 10, *, explain: bool = True, progress: bool = False,
+                          users: np.ndarray | None = None) -> pd.DataFrame:
+    """Top-``k`` for every known customer (or the customers at indices ``users``): ``customer_id, rank, product_id,
+    title, score, reason, model``. A customer's list depends on their history alone, not on the customers scored
+    beside them (``shoplens.recommend.spark`` scores them in other groups and gets the same lists)."""
     from shoplens.progress import progress_bar
 
-    users = np.arange(len(model.user_ids_))
+    users = np.arange(len(model.user_ids_)) if users is None else np.asarray(users, dtype=np.int64)
     frames = []
     with progress_bar("scoring customers", len(users), enabled=progress, unit="customers") as bar:
         for start in range(0, len(users), model.batch_size):
