@@ -82,3 +82,45 @@ def test_top_k_for_every_customer_on_spark_equal_the_local_lists(spark, small_sh
     for column in ("customer_id", "rank", "product_id", "title", "reason", "model"):
         assert remote[column].tolist() == local[column].tolist(), column
     np.testing.assert_allclose(remote["score"].to_numpy(), local["score"].to_numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def forecaster(small_shop: sl.Workspace):
+    """The demo profile's forecaster (three models, reconciled over products, categories and the total)."""
+    from shoplens.forecast.forecaster import Forecaster
+    from shoplens.forecast.workflow import forecaster_params
+
+    return Forecaster(**forecaster_params("demo")).fit(small_shop)
+
+
+def test_forecasts_and_plans_on_spark_equal_the_local_ones(spark, small_shop: sl.Workspace, forecaster) -> None:
+    from shoplens.forecast.inventory import inventory_plan
+    from shoplens.forecast.spark import forecast_all, plan_all
+    from shoplens.forecast.workflow import plan_inputs
+
+    assert forecaster.combination_.g_matrix is not None  # the per-period reconciliation stage runs
+    inputs = plan_inputs(small_shop, forecaster)
+    predicted = forecaster.predict(inputs.horizon)
+    local = predicted.rename(columns=lambda c: c.replace("-", "_")).sort_values(["unique_id", "ds"])
+    forecast = forecast_all(spark, forecaster, inputs.horizon, partitions=3).persist()
+    remote = forecast.toPandas().sort_values(["unique_id", "ds"])
+    assert len(remote) == len(local) == len(forecaster.series_.ids) * inputs.horizon
+    assert remote["unique_id"].tolist() == local["unique_id"].tolist()
+    assert (pd.to_datetime(remote["ds"]).to_numpy() == pd.to_datetime(local["ds"]).to_numpy()).all()
+    for column in remote.columns[2:]:
+        np.testing.assert_allclose(remote[column].to_numpy(), local[column].to_numpy(), rtol=1e-9, atol=1e-6,
+                                   err_msg=column)
+
+    local_plan = inventory_plan(predicted, 0.95, inputs.lead_times, review_days=inputs.review_days,
+                                unit_cost=inputs.unit_cost, unit_price=inputs.unit_price, stock=inputs.stock)
+    remote_plan = plan_all(spark, forecast, forecaster, inputs).toPandas().sort_values("unique_id")
+    local_plan = local_plan.sort_values("unique_id")
+    assert inputs.stock is not None and remote_plan["unique_id"].tolist() == local_plan["unique_id"].tolist()
+    for column in local_plan.columns.drop("unique_id"):
+        mine, theirs = remote_plan[column].to_numpy(), local_plan[column].to_numpy()
+        if column in ("target", "order_now"):
+            assert mine.tolist() == theirs.tolist(), column
+        else:
+            np.testing.assert_allclose(mine.astype(float), theirs.astype(float), rtol=1e-9, atol=1e-6,
+                                       err_msg=column)
+    forecast.unpersist()

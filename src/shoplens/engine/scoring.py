@@ -117,3 +117,20 @@ def to_pandas(data: Any) -> pd.DataFrame:
 def default_partitions(spark: Any) -> int:
     """Two tasks per core the job may use (``spark.default.parallelism``): each core busy, stragglers short."""
     return max(2, 2 * int(spark.sparkContext.defaultParallelism))
+
+
+SPARK_TYPES = {"float64": "double", "float32": "float", "int64": "bigint", "int32": "int", "int16": "smallint",
+               "int8": "tinyint", "bool": "boolean", "object": "string", "string": "string"}
+
+
+def spark_schema(frame: pd.DataFrame) -> str:
+    """The Spark schema (DDL) of a pandas frame's columns: what ``mapInPandas``/``applyInPandas`` give back when
+    they return frames like it. Timestamps become ``timestamp`` (naive values read as UTC, the session's zone)."""
+    columns = []
+    for name, dtype in frame.dtypes.items():
+        timestamp = pd.api.types.is_datetime64_any_dtype(dtype)
+        spark_type = "timestamp" if timestamp else SPARK_TYPES.get(str(dtype))
+        if spark_type is None:
+            raise InputError(f"column {name!r}: no Spark type for the pandas type {dtype}")
+        columns.append(f"`{name}` {spark_type}")
+    return ", ".join(columns)

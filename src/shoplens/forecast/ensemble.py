@@ -358,10 +358,20 @@ SUM_QUANTILES = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.925, 0.95, 0.96, 0.97, 0
 
 def combine(base: pd.DataFrame, comb: Combination, summing: np.ndarray | None,
             levels: Sequence[int] = (80, 95), nonnegative: bool = True) -> pd.DataFrame:
-    """Point forecast, error sd and intervals of every node from base forecasts at one origin."""
+    """Point forecast, error sd and intervals of every node from base forecasts at one origin.
+
+    Three stages, which ``shoplens.forecast.spark`` runs apart on Spark: the weighted mean of the base models
+    (per row), the reconciliation (per period, over all nodes) and :func:`finish` (per series)."""
     out = _combine_frame(base, comb.weights)
     if comb.g_matrix is not None and summing is not None:
         out = _reconciled(out, summing, comb.g_matrix, comb.nodes)
+    return finish(out, base, comb, levels, nonnegative)
+
+
+def finish(out: pd.DataFrame, base: pd.DataFrame, comb: Combination, levels: Sequence[int] = (80, 95),
+           nonnegative: bool = True) -> pd.DataFrame:
+    """The combined (and reconciled) points ``y_hat`` of ``out`` adjusted, with their error sd and intervals; each
+    series needs only its own rows (all of its periods: the error sd grows with the series' mean level)."""
     out = _adjusted(out, comb.adjustment)
     if nonnegative:
         out["y_hat"] = out["y_hat"].clip(lower=0)

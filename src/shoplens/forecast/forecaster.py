@@ -210,10 +210,9 @@ class Forecaster(Estimator):
         if h <= self.horizon and prices is None:
             base, out = self.base_, self.forecast_
         else:
-            cache = BaseCache(self.y_all_, self.settings_)
-            base = cache.window(self.origin_, h, future_exog=_price_frame(prices, self.nodes_))
+            base = self.base_forecasts(h, prices)
             out = combine(base, self.combination_, self.summing_, self.levels, self.settings_.nonnegative)
-        keep = out["ds"] <= pd.date_range(self.origin_, periods=h + 1, freq=FREQS[self.freq])[-1]
+        keep = out["ds"] <= self.last_period(h)
         if not include_aggregates:
             keep &= out["unique_id"].isin(self.series_.ids)
         result = out[keep].drop(columns=[c for c in ("actual", "cutoff") if c in out]).reset_index(drop=True)
@@ -222,6 +221,20 @@ class Forecaster(Estimator):
             result = result.merge(base[["unique_id", "ds", *cols]], on=["unique_id", "ds"], how="left")
         result.attrs["sum_quantiles"] = dict(self.combination_.sum_quantiles)
         return result
+
+    def base_forecasts(self, h: int, prices: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The base models' forecasts of every node from the origin: the fitted ones when they cover ``h``
+        periods (and no prices are given), else the models run again from the origin (all series at once: the
+        global LightGBM and the pooled seasonal profile read them all)."""
+        self._check_fitted()
+        if h <= self.horizon and prices is None:
+            return self.base_
+        cache = BaseCache(self.y_all_, self.settings_)
+        return cache.window(self.origin_, h, future_exog=_price_frame(prices, self.nodes_))
+
+    def last_period(self, h: int) -> pd.Timestamp:
+        """The last period of an ``h``-period forecast from the origin."""
+        return pd.date_range(self.origin_, periods=h + 1, freq=FREQS[self.freq])[-1]
 
     # -- backtesting -----------------------------------------------------------------------------------------
     def cross_validation(self, data: Any, h: int = 7, n_windows: int = 8, step_size: int | None = None,

@@ -3,6 +3,7 @@ and plan inventory from the stored one."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -58,27 +59,50 @@ def lead_times(ws: Workspace, default: int = DEFAULT_LEAD_TIME) -> dict[str, int
     return workspace_lead_times(ws, default)
 
 
+@dataclass
+class PlanInputs:
+    """What an inventory plan reads beside the forecast, per product: lead times, stock, unit costs and prices;
+    and the forecast horizon the plan needs (the longest lead time plus the review period, at least the
+    forecaster's own horizon)."""
+
+    lead_times: dict[str, int]
+    review_days: int
+    horizon: int
+    stock: pd.DataFrame | None
+    unit_cost: dict[str, float]
+    unit_price: dict[str, float]
+
+
+def plan_inputs(ws: Workspace, fc: Forecaster, lead_time_days: int | None = None, review_days: int = 7) -> PlanInputs:
+    """The plan's inputs from the workspace: lead times and stock from the ``inventory`` table where it has them
+    (``lead_time_days`` overrides them all), costs and prices from ``products``."""
+    from shoplens.forecast.replay import workspace_costs
+
+    if fc.freq != "D" or fc.series_.level != "product":
+        raise InputError("inventory plans need a daily product-level forecaster (level='product', freq='D')")
+    leads = {uid: lead_time_days for uid in fc.series_.ids} if lead_time_days is not None else \
+        {uid: lead for uid, lead in lead_times(ws).items() if uid in set(fc.series_.ids)}
+    leads = {uid: leads.get(uid, DEFAULT_LEAD_TIME) for uid in fc.series_.ids}
+    stock = latest_stock(ws)
+    prices = ws.sql("SELECT product_id, CAST(price AS DOUBLE) AS price FROM products WHERE price IS NOT NULL")
+    return PlanInputs(lead_times=leads, review_days=review_days,
+                      horizon=max(max(leads.values()) + review_days, fc.horizon), stock=stock if len(stock) else None,
+                      unit_cost=workspace_costs(ws),
+                      unit_price=dict(zip(prices["product_id"].astype(str), prices["price"], strict=True)))
+
+
 def plan(ws: Workspace, service_level: float = 0.95, lead_time_days: int | None = None, review_days: int = 7,
          fill_rate: float | None = None, ordering_cost: float | None = None, holding_rate: float = 0.25,
          version: str = "deployed", forecaster: Forecaster | None = None) -> pd.DataFrame:
     """The inventory plan from the stored forecaster, with stock and lead times from the ``inventory``
     table where it has them (``lead_time_days`` overrides them all); stored as ``inventory_plan``."""
     from shoplens.forecast.inventory import inventory_plan
-    from shoplens.forecast.replay import workspace_costs
 
     fc = forecaster or load_model(ws, version)
-    if fc.freq != "D" or fc.series_.level != "product":
-        raise InputError("inventory plans need a daily product-level forecaster (level='product', freq='D')")
-    leads = {uid: lead_time_days for uid in fc.series_.ids} if lead_time_days is not None else \
-        {uid: lead for uid, lead in lead_times(ws).items() if uid in set(fc.series_.ids)}
-    leads = {uid: leads.get(uid, DEFAULT_LEAD_TIME) for uid in fc.series_.ids}
-    horizon = max(leads.values()) + review_days
-    forecast = fc.predict(max(horizon, fc.horizon))
-    stock = latest_stock(ws)
-    prices = ws.sql("SELECT product_id, CAST(price AS DOUBLE) AS price FROM products WHERE price IS NOT NULL")
-    result = inventory_plan(forecast, service_level, leads, review_days=review_days, fill_rate=fill_rate,
-                            ordering_cost=ordering_cost, holding_rate=holding_rate, unit_cost=workspace_costs(ws),
-                            unit_price=dict(zip(prices["product_id"].astype(str), prices["price"], strict=True)),
-                            stock=stock if len(stock) else None)
+    inputs = plan_inputs(ws, fc, lead_time_days, review_days)
+    forecast = fc.predict(inputs.horizon)
+    result = inventory_plan(forecast, service_level, inputs.lead_times, review_days=review_days, fill_rate=fill_rate,
+                            ordering_cost=ordering_cost, holding_rate=holding_rate, unit_cost=inputs.unit_cost,
+                            unit_price=inputs.unit_price, stock=inputs.stock)
     write_plan(ws, result, getattr(fc, "version_", version))
     return result
