@@ -55,6 +55,7 @@ Progress = Callable[[str], None]
 # Popen objects of the daemons this process started: kept so that they are reaped when they exit (no zombies in
 # a long-lived process such as the test run) and so that Python does not warn about a child still running.
 _CHILDREN: dict[int, subprocess.Popen] = {}
+_EXITED: dict[int, int] = {}  # their exit statuses once reaped (negative: the signal that ended them)
 
 
 def resolve_master(master: str | None = None) -> str:
@@ -161,17 +162,35 @@ def _forget_state(state: ClusterState) -> None:
 
 # ---- processes ------------------------------------------------------------------------------------------------
 
-def _cmdline(pid: int) -> list[str] | None:
-    """The process's arguments, or None when it is gone (a zombie has none)."""
-    proc = Path(f"/proc/{pid}/cmdline")
+def _cmdline(pid: int, settle: bool = False) -> list[str] | None:
+    """The process's arguments, or None when it is gone (a zombie has none). ``settle``: a live process that shows
+    no arguments is in the middle of an exec (the kernel has the new program's memory but not yet its arguments:
+    spark-class execs env, bash, then java), so ask again for up to a second before taking it for another."""
+    for _ in range(50 if settle else 1):
+        args = _read_cmdline(pid)
+        if args or not settle or _proc_state(pid) in (None, "Z", "X"):
+            return args
+        time.sleep(0.02)
+    return None
+
+
+def _read_cmdline(pid: int) -> list[str] | None:
     if Path("/proc/self").exists():
         try:
-            args = proc.read_bytes().split(b"\0")
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             return None
         return [a.decode(errors="replace") for a in args if a] or None
     found = subprocess.run(["ps", "-o", "args=", "-p", str(pid)], capture_output=True, text=True, check=False)
     return found.stdout.split() or None  # macOS and the BSDs: no /proc
+
+
+def _proc_state(pid: int) -> str | None:
+    """The process's state letter (R, S, Z …), None when there is no such process."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
 
 
 def _start_ticks(pid: int) -> int | None:
@@ -187,7 +206,7 @@ def is_running(process: SparkProcess) -> bool:
     """Whether ``process`` is still the daemon that was started: its pid runs the recorded Spark class on the
     recorded port, since the recorded time. A pid reused by another program is never taken for it."""
     _reap(process.pid)
-    args = _cmdline(process.pid)
+    args = _cmdline(process.pid, settle=True)
     if not args or process.main_class not in args:
         return False
     if not any(a == "--port" and b == str(process.port) for a, b in itertools.pairwise(args)):
@@ -198,7 +217,7 @@ def is_running(process: SparkProcess) -> bool:
 def _reap(pid: int) -> None:
     child = _CHILDREN.get(pid)
     if child is not None and child.poll() is not None:
-        del _CHILDREN[pid]
+        _EXITED[pid] = _CHILDREN.pop(pid).returncode
 
 
 def _all_processes() -> list[tuple[int, int]]:
@@ -333,6 +352,7 @@ def _spawn(name: str, main_class: str, args: list[str], port: int, folder: Path,
         child = subprocess.Popen([str(launcher), main_class, *args], stdout=out, stderr=subprocess.STDOUT,
                                  stdin=subprocess.DEVNULL, env=env, cwd=folder, start_new_session=True)
     _CHILDREN[child.pid] = child
+    _EXITED.pop(child.pid, None)
     return SparkProcess(name, main_class, child.pid, port, str(log), _start_ticks(child.pid))
 
 
@@ -383,7 +403,8 @@ def _wait_registered(state: ClusterState, waiting_for: list[SparkProcess], timeo
     while True:
         for process in [state.master, *waiting_for]:
             if not is_running(process):
-                raise ShoplensError(f"the Spark {process.name} (pid {process.pid}) exited while starting; "
+                status = f" with status {_EXITED[process.pid]}" if process.pid in _EXITED else ""
+                raise ShoplensError(f"the Spark {process.name} (pid {process.pid}) exited{status} while starting; "
                                     f"{process.log} ends: {log_tail(process)}", file=process.log)
         view = master_view(state)
         registered = alive_worker_ports(view) & wanted

@@ -1,0 +1,77 @@
+"""Spark drivers for the cluster tests, each run in its own process (``python -m tests.engine.cluster_jobs …``):
+Spark allows one SparkContext per process, and the test run may already hold a local one (the ``spark`` fixture).
+
+    analysis <master> <workspace> <out>            RFM through make_engine → <out>/<name>.parquet
+    fault <master> <markers> <out> <rows> <parts>  a job of many small sleeping tasks → <out>/rows.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+# Seconds each task of the fault job sleeps: long enough that a worker is always busy with one when it is killed.
+TASK_SECONDS = 1.5
+
+
+def digest(number: int) -> str:
+    """The deterministic value the fault job computes for each row."""
+    import hashlib
+
+    return hashlib.sha256(f"shoplens-{number}".encode()).hexdigest()[:16]
+
+
+def analysis(master: str, workspace: str, out: str) -> None:
+    import pyarrow.parquet as pq
+
+    import shoplens as sl
+    from shoplens.analytics import queries
+    from shoplens.engine import make_engine
+
+    folder = Path(out)
+    with make_engine(sl.Workspace.open(workspace), "spark", master=master, store=False) as engine:
+        for query in queries.rfm():
+            pq.write_table(engine.run(query), folder / f"{query.name}.parquet")
+        used = engine.spark.sparkContext.master  # type: ignore[attr-defined]
+    (folder / "meta.json").write_text(json.dumps({"master": used}), encoding="utf-8")
+
+
+def fault(master: str, markers: str, out: str, rows: int, partitions: int) -> None:
+    from shoplens.engine.spark_engine import start_session
+
+    # a task lost with its executor does not count as a task failure; maxFailures bounds real failures
+    spark = start_session(master, {"spark.task.maxFailures": "4", "spark.executor.memory": "512m"})
+    pause = TASK_SECONDS
+
+    def score(batches):  # runs on the executors: marks where each attempt ran, then computes the rows
+        import os
+        import time
+
+        import pandas as pd
+        from pyspark import TaskContext
+
+        context = TaskContext.get()
+        worker = next((p for p in os.getcwd().split(os.sep) if p.startswith("worker-")), "unknown")
+        mark = Path(markers) / f"{context.partitionId()}-{context.attemptNumber()}-{worker}"
+        mark.with_suffix(".started").touch()
+        time.sleep(pause)
+        for batch in batches:
+            yield pd.DataFrame({"id": batch["id"], "digest": [digest(int(i)) for i in batch["id"]]})
+        mark.with_suffix(".done").touch()
+
+    try:
+        result = spark.range(0, rows, numPartitions=partitions).mapInPandas(score, "id long, digest string").collect()
+    finally:
+        spark.stop()
+    Path(out, "rows.json").write_text(json.dumps(sorted([r.id, r.digest] for r in result)), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    job, *args = sys.argv[1:]
+    if job == "analysis":
+        analysis(*args)
+    elif job == "fault":
+        fault(args[0], args[1], args[2], int(args[3]), int(args[4]))
+    else:
+        raise SystemExit(f"unknown job {job!r}")
