@@ -32,6 +32,15 @@ class InputError(ShoplensError, ValueError):
         super().__init__(f"{where}: {message}" if where else message, file=file, row=row, column=column)
 
 
+class InvalidRecords(InputError):
+    """Records of a batch that break the rules, each named: ``problems`` holds one ``{"line", "field",
+    "message"}`` per problem (the first ones, in line order); the message is the first problem and a count."""
+
+    def __init__(self, message: str, problems: list[dict[str, object]]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
 class WorkspaceError(ShoplensError):
     """The workspace is missing, not initialised or inconsistent."""
 

@@ -346,3 +346,9 @@ META_SQL = [
 # Columns added to ingest_runs since schema 1 (ingest applies this too, for workspaces made before it)
 INGEST_RUNS_UPGRADE = "ALTER TABLE ingest_runs ADD COLUMN IF NOT EXISTS fallback_decoded BIGINT"
 META_SQL.append(INGEST_RUNS_UPGRADE)
+# One row per batch of events appended through the REST API (POST /api/v1/events), written in the batch's own
+# transaction: the events of batch_id are in ``events`` (``_ingest_run = batch_id``) exactly when this row is.
+EVENT_BATCHES_SQL = """CREATE TABLE IF NOT EXISTS event_batches (
+    batch_id VARCHAR PRIMARY KEY, received_at TIMESTAMP, committed_at TIMESTAMP, "events" BIGINT, accepted BIGINT,
+    duplicates BIGINT, key_id VARCHAR)"""
+META_SQL.append(EVENT_BATCHES_SQL)

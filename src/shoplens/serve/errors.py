@@ -6,7 +6,7 @@ import duckdb
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from shoplens.errors import InputError, NotFound, ShoplensError, WorkspaceBusy, WorkspaceError
+from shoplens.errors import InputError, InvalidRecords, NotFound, ShoplensError, WorkspaceBusy, WorkspaceError
 from shoplens.serve.compute import KeyBusy, OverBudget
 from shoplens.serve.upload import UnsupportedMediaType, UploadTooLarge
 
@@ -39,7 +39,10 @@ def install_error_handlers(app: FastAPI, retry_after_s: int) -> None:
         status = status_of(exc)
         retry_after = getattr(exc, "retry_after_s", retry_after_s if isinstance(exc, WorkspaceBusy) else None)
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-        return JSONResponse({"detail": one_line(str(exc))}, status_code=status, headers=headers)
+        body: dict[str, object] = {"detail": one_line(str(exc))}
+        if isinstance(exc, InvalidRecords):  # every problem of a refused batch, by line and field
+            body["errors"] = exc.problems
+        return JSONResponse(body, status_code=status, headers=headers)
 
     def warehouse_locked(_request: Request, exc: Exception) -> JSONResponse:
         detail = f"the warehouse is in use by another process; try again shortly ({one_line(str(exc))})"

@@ -23,9 +23,11 @@ class WarehouseGate:
         self._writing = False
 
     @contextlib.contextmanager
-    def reading(self) -> Iterator[None]:
+    def reading(self, wait_s: float = 0.0) -> Iterator[None]:
+        """Read while no one writes; waits up to ``wait_s`` for a writer to finish (the live tile reads between
+        the short appends of event batches instead of failing)."""
         with self._condition:
-            if self._writing:
+            if not self._condition.wait_for(lambda: not self._writing, wait_s):
                 raise WorkspaceBusy("an ingest is writing the warehouse; try again shortly")
             self._readers += 1
         try:

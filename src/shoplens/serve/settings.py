@@ -21,3 +21,6 @@ class ServiceSettings:
     session_hours: float = 12.0  # lifetime of a dashboard sign-in
     compute_budget_s: float = 5.0  # each computation (pricing/optimize, reviews/predict …) answers within it or 503
     compute_workers: int = 4  # computations running at once; more wait in line, within their budget
+    max_event_batch_bytes: int = 32 * MIB  # POST /api/v1/events: a larger body is refused with 413 while it streams
+    max_event_batch_events: int = 100_000  # events in one batch (one transaction)
+    live_read_wait_s: float = 2.0  # GET /api/v1/events/live waits this long for an append in progress, then 503

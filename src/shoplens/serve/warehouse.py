@@ -19,10 +19,13 @@ import duckdb
 import pyarrow.parquet as pq
 
 from shoplens.data.ingest import IngestReport
+from shoplens.data.live import AppendResult, EventBatch, append_events
 from shoplens.errors import InputError, NotFound
 from shoplens.schema import TABLES
 from shoplens.serve.gate import WarehouseGate
 from shoplens.workspace import Workspace
+
+EVENTS_LOCK_WAIT_S = 5.0  # an event batch waits this long for another process's write (a CLI ingest), then 503
 
 
 class Warehouse:
@@ -34,9 +37,10 @@ class Warehouse:
         self.write_wait_s = write_wait_s
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only connection for the length of one request (503 while an ingest writes)."""
-        with self.gate.reading(), self.ws.connect(read_only=True) as con:
+    def read(self, wait_s: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection for the length of one request (503 while an ingest writes, after waiting up
+        to ``wait_s`` for it)."""
+        with self.gate.reading(wait_s), self.ws.connect(read_only=True) as con:
             yield con
 
     def ingest(self, table: str, path: Path, **options: Any) -> IngestReport:
@@ -45,6 +49,12 @@ class Warehouse:
             with self.ws.write_lock(command="serve: checking the write lock", timeout=0):
                 pass
             return self.ws.ingest(table, path, **options)
+
+    def append_events(self, batch: EventBatch, key_id: str | None) -> AppendResult:
+        """Append a checked batch of live events (one transaction); waits for this process's other writers
+        within ``write_wait_s`` and for another process's lock a few seconds (then WorkspaceBusy, 503)."""
+        with self.gate.writing(self.write_wait_s):
+            return append_events(self.ws, batch, key_id=key_id, lock_wait_s=min(self.write_wait_s, EVENTS_LOCK_WAIT_S))
 
 
 def ping(con: duckdb.DuckDBPyConnection) -> None:

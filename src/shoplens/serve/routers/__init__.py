@@ -10,6 +10,7 @@ from shoplens.serve.routers import (
     assistant,
     assistant_page,
     dashboard,
+    events,
     forecast,
     graph,
     graph_page,
@@ -25,7 +26,8 @@ from shoplens.serve.routers import (
 )
 
 CAPABILITIES: tuple[Capability, ...] = (
-    health.capability, dashboard.capability, tables.capability, ingest.capability, quarantine.capability,
+    health.capability, dashboard.capability, tables.capability, ingest.capability, events.capability,
+    quarantine.capability,
     analytics.capability, reviews.capability, recommend.capability, forecast.capability, pricing.capability,
     graph.capability,
     graph_page.capability,

@@ -19,6 +19,10 @@ from shoplens.serve.warehouse import (
 )
 
 LATEST_RUNS = 20
+LIVE_MINUTES = 15  # the live tile: the last minutes' events (GET /api/v1/events/live), read again every 2 s
+LIVE_POLL_MS = 2000
+LIVE_KPIS = (("sessions", "sessions"), ("views", "views"), ("carts", "add to cart"), ("purchases", "purchases"),
+             ("revenue", "revenue"))
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,7 +55,8 @@ def overview(warehouse: Warehouse, _query: PageQuery) -> dict[str, Any]:
         reasons = quarantine_reasons(warehouse.ws, con)
     for entry in quarantine:
         entry["reasons"] = reasons.get(entry["table"], [])
-    return {"tables": tables, "runs": runs, "quarantine": quarantine, "workspace": warehouse.ws.config.name}
+    return {"tables": tables, "runs": runs, "quarantine": quarantine, "workspace": warehouse.ws.config.name,
+            "live_minutes": LIVE_MINUTES, "live_poll_ms": LIVE_POLL_MS, "live_kpis": LIVE_KPIS}
 
 
 capability = Capability(
