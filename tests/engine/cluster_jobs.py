@@ -2,7 +2,8 @@
 Spark allows one SparkContext per process, and the test run may already hold a local one (the ``spark`` fixture).
 
     analysis <master> <workspace> <out>            RFM through make_engine → <out>/<name>.parquet
-    fault <master> <markers> <out> <rows> <parts>  a job of many small sleeping tasks → <out>/rows.json
+    fault <markers> <out> <rows> <parts>           a job of many small sleeping tasks → <out>/rows.json; launched
+                                                   by spark-submit, whose --master it must run on
 """
 
 from __future__ import annotations
@@ -37,11 +38,13 @@ def analysis(master: str, workspace: str, out: str) -> None:
     (folder / "meta.json").write_text(json.dumps({"master": used}), encoding="utf-8")
 
 
-def fault(master: str, markers: str, out: str, rows: int, partitions: int) -> None:
+def fault(markers: str, out: str, rows: int, partitions: int) -> None:
     from shoplens.engine.spark_engine import start_session
 
-    # a task lost with its executor does not count as a task failure; maxFailures bounds real failures
-    spark = start_session(master, {"spark.task.maxFailures": "4", "spark.executor.memory": "512m"})
+    # no master named: the rule takes spark-submit's. A task lost with its executor does not count as a task
+    # failure; maxFailures bounds real failures.
+    spark = start_session(None, {"spark.task.maxFailures": "4", "spark.executor.memory": "512m"})
+    master = spark.sparkContext.master
     pause = TASK_SECONDS
 
     def score(batches):  # runs on the executors: marks where each attempt ran, then computes the rows
@@ -65,6 +68,7 @@ def fault(master: str, markers: str, out: str, rows: int, partitions: int) -> No
     finally:
         spark.stop()
     Path(out, "rows.json").write_text(json.dumps(sorted([r.id, r.digest] for r in result)), encoding="utf-8")
+    Path(out, "meta.json").write_text(json.dumps({"master": master}), encoding="utf-8")
 
 
 if __name__ == "__main__":
@@ -72,6 +76,6 @@ if __name__ == "__main__":
     if job == "analysis":
         analysis(*args)
     elif job == "fault":
-        fault(args[0], args[1], args[2], int(args[3]), int(args[4]))
+        fault(args[0], args[1], int(args[2]), int(args[3]))
     else:
         raise SystemExit(f"unknown job {job!r}")

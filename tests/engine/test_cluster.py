@@ -50,11 +50,17 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[cluster.Cluste
         cluster.stop_cluster(state_dir=folder)
 
 
-def run_job(*args: str, log: Path) -> subprocess.Popen:
-    """A driver process (tests/engine/cluster_jobs.py) with its output in ``log``."""
+def run_job(*args: str, log: Path, submit_to: str | None = None) -> subprocess.Popen:
+    """A driver process (tests/engine/cluster_jobs.py) with its output in ``log``; ``submit_to``: launched by
+    spark-submit with that ``--master`` (as docs/scale.md shows), else by this Python."""
+    jobs = ROOT / "tests" / "engine" / "cluster_jobs.py"
+    command = ([str(cluster.spark_home() / "bin" / "spark-submit"), "--master", submit_to, str(jobs)] if submit_to
+               else [sys.executable, "-m", "tests.engine.cluster_jobs"])
+    env = {**os.environ, "PYTHONPATH": _path(), "PYSPARK_PYTHON": sys.executable,
+           "PYSPARK_DRIVER_PYTHON": sys.executable}
+    env.pop(cluster.MASTER_ENV, None)  # the master must come from the job's own settings
     with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "tests.engine.cluster_jobs", *args], cwd=ROOT,
-                                stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": _path()})
+        return subprocess.Popen([*command, *args], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
 
 
 def _path() -> str:
@@ -137,7 +143,7 @@ def test_a_worker_killed_mid_job_loses_no_result(running: cluster.ClusterState, 
     markers, out, log = tmp_path / "markers", tmp_path / "out", tmp_path / "driver.log"
     markers.mkdir()
     out.mkdir()
-    job = run_job("fault", running.master_url, str(markers), str(out), str(rows), str(partitions), log=log)
+    job = run_job("fault", str(markers), str(out), str(rows), str(partitions), log=log, submit_to=running.master_url)
     try:
         victim = wait_for_busy_worker(running, markers, job, log)
         cluster.kill_worker(victim.pid, state_dir=running.state_dir)
@@ -145,6 +151,7 @@ def test_a_worker_killed_mid_job_loses_no_result(running: cluster.ClusterState, 
     finally:
         finish(job, log)
 
+    assert json.loads((out / "meta.json").read_text())["master"] == running.master_url  # spark-submit's
     result = json.loads((out / "rows.json").read_text())
     assert result == [[i, digest(i)] for i in range(rows)]  # every row once, as computed without a failure
     started = {m.stem for m in markers.glob("*.started")}

@@ -59,12 +59,24 @@ _EXITED: dict[int, int] = {}  # their exit statuses once reaped (negative: the s
 
 
 def resolve_master(master: str | None = None) -> str:
-    """The Spark master a job runs on: ``master`` when given, else ``$SHOPLENS_SPARK_MASTER``, else ``local[2]``
-    (so a shop can point every shoplens Spark job at its cluster with one variable)."""
+    """The Spark master a job runs on: ``master`` when given, else ``$SHOPLENS_SPARK_MASTER``, else the
+    ``--master`` of spark-submit when this Python was launched by it, else ``local[2]`` (so a shop points every
+    shoplens Spark job at its cluster with one option, one variable or its usual spark-submit line)."""
     for candidate in (master, os.environ.get(MASTER_ENV)):
         if candidate and candidate.strip():
             return candidate.strip()
-    return DEFAULT_MASTER
+    return _submitted_master() or DEFAULT_MASTER
+
+
+def _submitted_master() -> str | None:
+    """spark-submit's ``--master`` when it launched this Python: it then passes the address of its JVM, which
+    holds the settings, in ``PYSPARK_GATEWAY_PORT`` (a driver started from Python has no such variable)."""
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:
+        return None
+    from pyspark import SparkConf, SparkContext
+
+    SparkContext._ensure_initialized()  # connects to spark-submit's JVM (the port above); starts nothing
+    return SparkConf().get("spark.master", None)
 
 
 @dataclass
