@@ -33,6 +33,7 @@ from shoplens.clitools import (
     table_of,
 )
 from shoplens.engine import cli as spark_cli
+from shoplens.engine import stream_cli
 from shoplens.errors import ShoplensError
 from shoplens.forecast import cli as forecast_cli
 from shoplens.graph import cli as graph_cli
@@ -65,6 +66,7 @@ app.add_typer(search_cli.app, name="search")
 app.add_typer(assistant_cli.app, name="assistant")
 # The engine's own group: a Spark standalone cluster on this machine (docs/scale.md).
 app.add_typer(spark_cli.app, name="spark")
+app.add_typer(stream_cli.app, name="stream")
 
 
 # -- workspace ------------------------------------------------------------------------------------------
