@@ -126,7 +126,8 @@ def refusal(problems: list[dict[str, Any]]) -> InvalidRecords:
     """The error that refuses a batch: the first problem (line and field) and how many more, then the list."""
     first = problems[0]
     where = f"line {first['line']}" + (f", field {first['field']!r}" if first["field"] else "")
-    more = f" (and {len(problems) - 1:,} more problems)" if len(problems) > 1 else ""
+    others = len(problems) - 1
+    more = f" (and {others:,} more problem{'s' if others > 1 else ''})" if others else ""
     return InvalidRecords(f"{where}: {first['message']}{more}; nothing was appended", problems[:MAX_PROBLEMS])
 
 

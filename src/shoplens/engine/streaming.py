@@ -95,15 +95,20 @@ def canonical_events(frame: Any) -> Any:
             .select("event_id", "session_id", "event_type", "event_ts", "price", "quantity"))
 
 
-def kpi_stream(spark: Any, input_dir: str | os.PathLike, *, max_files_per_trigger: int | None = None) -> Any:
-    """The streaming DataFrame of final one-minute KPIs over the event files landing in ``input_dir``."""
-    from pyspark.sql import functions as F
-
+def file_events(spark: Any, input_dir: str | os.PathLike, *, max_files_per_trigger: int | None = None) -> Any:
+    """The source: the JSON-lines event files landing in ``input_dir``, read with :data:`EVENT_SCHEMA`."""
     reader = spark.readStream.schema(EVENT_SCHEMA)
     if max_files_per_trigger:
         reader = reader.option("maxFilesPerTrigger", max_files_per_trigger)
-    events = canonical_events(reader.json(str(input_dir)))
-    distinct = events.withWatermark("event_ts", WATERMARK).dropDuplicatesWithinWatermark(["event_id"])
+    return reader.json(str(input_dir))
+
+
+def kpis_of(events: Any) -> Any:
+    """Final one-minute KPIs of a stream of events (any source with the columns of :data:`EVENT_SCHEMA`)."""
+    from pyspark.sql import functions as F
+
+    distinct = canonical_events(events).withWatermark("event_ts", WATERMARK).dropDuplicatesWithinWatermark(
+        ["event_id"])
     of_type = {name: F.count(F.when(F.col("event_type") == kind, 1)).alias(name)
                for name, kind in (("views", "view"), ("carts", "add_to_cart"), ("purchases", "purchase"))}
     amount = F.when(F.col("event_type") == "purchase", F.col("price") * F.coalesce(F.col("quantity"), F.lit(1)))
@@ -119,24 +124,32 @@ def kpi_stream(spark: Any, input_dir: str | os.PathLike, *, max_files_per_trigge
                              "sessions", "views", "carts", "purchases", revenue.alias("revenue"))
 
 
+def write_kpis(kpis: Any, output_dir: str | os.PathLike, checkpoint_dir: str | os.PathLike, *, once: bool = False,
+               trigger_seconds: float = 1.0, name: str | None = None) -> Any:
+    """Start writing a KPI stream to Parquet (append mode: final windows only) with its checkpoint."""
+    writer = (kpis.writeStream.format("parquet").outputMode("append")
+              .option("path", str(output_dir)).option("checkpointLocation", str(checkpoint_dir)))
+    if name:
+        writer = writer.queryName(name)
+    trigger = {"availableNow": True} if once else {"processingTime": f"{trigger_seconds:g} seconds"}
+    return writer.trigger(**trigger).start()
+
+
 def start_kpis(spark: Any, input_dir: str | os.PathLike, output_dir: str | os.PathLike,
                checkpoint_dir: str | os.PathLike, *, once: bool = False, trigger_seconds: float = 1.0,
                max_files_per_trigger: int | None = None, name: str | None = None) -> Any:
-    """Start the query (a ``StreamingQuery``): every ``trigger_seconds``, or, with ``once``, over the files
-    there now and then stop (``availableNow``: in several batches when ``max_files_per_trigger`` is set)."""
+    """Start the query over the files of ``input_dir`` (a ``StreamingQuery``): every ``trigger_seconds``, or,
+    with ``once``, over the files there now and then stop (``availableNow``: in several batches when
+    ``max_files_per_trigger`` is set)."""
     folder = Path(input_dir)
     if not folder.is_dir():
         raise InputError(f"no input folder {folder} (the folder the event files land in)")
     session = spark.newSession()  # the query's own SQL settings; the caller's session keeps its own
     for key, value in STREAM_CONFIG.items():
         session.conf.set(key, value)
-    writer = (kpi_stream(session, folder, max_files_per_trigger=max_files_per_trigger).writeStream
-              .format("parquet").outputMode("append")
-              .option("path", str(output_dir)).option("checkpointLocation", str(checkpoint_dir)))
-    if name:
-        writer = writer.queryName(name)
-    trigger = {"availableNow": True} if once else {"processingTime": f"{trigger_seconds:g} seconds"}
-    return writer.trigger(**trigger).start()
+    events = file_events(session, folder, max_files_per_trigger=max_files_per_trigger)
+    return write_kpis(kpis_of(events), output_dir, checkpoint_dir, once=once, trigger_seconds=trigger_seconds,
+                      name=name)
 
 
 def run_kpis(input_dir: str | os.PathLike, output_dir: str | os.PathLike, checkpoint_dir: str | os.PathLike, *,
