@@ -291,17 +291,47 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (or the
 def run_pipeline(capability: Annotated[list[str] | None, typer.Option(
                      "--capability", "-c", help="Run only these capabilities (repeat); default all.")] = None,
                  profile: Annotated[str, typer.Option(help="demo (small, fast settings) or full.")] = "full",
+                 engine: Annotated[str, typer.Option(
+                     help="duckdb (default) or spark: the analyses and every deployed model's batch scoring on "
+                          "Spark (docs/scale.md); needs shoplens[spark] and Java.")] = "duckdb",
+                 source: Annotated[Path | None, typer.Option(
+                     help="With --engine spark: a folder of <table>.parquet files (a lake) to read instead of the "
+                          "warehouse.", show_default=False)] = None,
+                 spark_master: Annotated[str | None, typer.Option(
+                     "--spark-master", "--master", show_default=False,
+                     help="With --engine spark: spark://host:7077, local[4] …; default $SHOPLENS_SPARK_MASTER, else "
+                          "local[2].")] = None,
                  workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
-    """Run the six stages (prepare → load pretrained → preprocess → train → evaluate → deploy), then the report."""
+    """Run the six stages (prepare → load pretrained → preprocess → train → evaluate → deploy), then the report.
+    With --engine spark: the SQL analyses and the deployed models' scoring on Spark, results as Parquet in
+    <workspace>/spark/results/ and in the warehouse."""
     ws = open_workspace(workspace)
-    results, report_path = _run_and_report(ws, capability, profile, quiet=as_json)
+    options = _engine_options(engine, source, spark_master)
+    results, report_path = _run_and_report(ws, capability, profile, quiet=as_json, engine=engine, options=options)
     emit({"steps": [r.__dict__ for r in results], "report": str(report_path), **_failures(results)}, as_json,
          lambda: _print_steps(results, report_path))
     if any(r.status == "failed" for r in results):
         raise typer.Exit(1)
 
 
-def _run_and_report(ws: Workspace, capabilities: list[str] | None, profile: str, quiet: bool) -> tuple[list, Path]:
+def _engine_options(engine: str, source: Path | None, master: str | None) -> dict[str, Any]:
+    """The Spark run's options, checked before anything runs (PySpark and Java present, the lake a folder)."""
+    if engine not in ("duckdb", "spark"):
+        raise ShoplensError(f"--engine {engine!r}: use duckdb or spark")
+    if engine == "duckdb":
+        if source is not None or master is not None:
+            raise ShoplensError("--source and --spark-master go with --engine spark")
+        return {}
+    from shoplens.engine.scoring import check_spark
+
+    check_spark()
+    if source is not None and not source.is_dir():
+        raise ShoplensError(f"--source {source}: not a folder of <table>.parquet files")
+    return {"source": source, "master": master}
+
+
+def _run_and_report(ws: Workspace, capabilities: list[str] | None, profile: str, quiet: bool, *,
+                    engine: str = "duckdb", options: dict[str, Any] | None = None) -> tuple[list, Path]:
     from shoplens.pipeline import STAGE_TITLES, run
     from shoplens.report import build_report
 
@@ -319,7 +349,13 @@ def _run_and_report(ws: Workspace, capabilities: list[str] | None, profile: str,
         elif result.status != "ok":
             err_console.print(f"  [red]{result.status}[/red]: {(result.error or '').splitlines()[0]}", highlight=False)
 
-    results = run(ws, capabilities, profile=profile, on_step=on_step)  # type: ignore[arg-type]
+    def on_note(line: str) -> None:
+        run_log.info("  %s", line)
+        if not quiet:
+            err_console.print(f"  [dim]{escape(line)}[/dim]", highlight=False, soft_wrap=True)
+
+    results = run(ws, capabilities, profile=profile, on_step=on_step, engine=engine,  # type: ignore[arg-type]
+                  options=options, on_note=on_note)
     return results, build_report(ws, results)
 
 

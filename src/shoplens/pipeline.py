@@ -4,6 +4,10 @@ Stages, in order: prepare data → load pretrained model → preprocess → feat
 evaluation → deployment. Each capability registers its steps in its own ``steps.py`` with
 :func:`step`; a stage with no step registered is shown as such, never faked.
 
+``shoplens run --engine spark`` runs the steps registered for the Spark engine instead (``step(…, engine="spark")``):
+the analyses and every deployed model's batch scoring on Spark (docs/scale.md, "Batch scoring on Spark"). Steps of
+one run share what they open (a Spark session) through :meth:`RunContext.shared`, closed when the run ends.
+
 A run records its progress in ``reports/run-progress.json`` (rewritten whole as each step starts and ends), so
 that a run cut short — Ctrl-C, a killed process — can be told from a finished one (:func:`last_run`).
 """
@@ -37,17 +41,44 @@ STAGE_TITLES = {
 CAPABILITIES = ("data", "analytics", "reviews", "recommend", "forecast", "pricing", "graph", "search", "assistant")
 CAPABILITY_MODULES = [f"shoplens.{name}.steps" for name in CAPABILITIES]
 Profile = Literal["demo", "full"]
+ENGINES = ("duckdb", "spark")
 PROGRESS_FILE = "run-progress.json"  # in the workspace's reports/
 FINISHED = ("ok", "failed", "skipped")  # statuses of a step that ran to its end
 
 
 @dataclass
 class RunContext:
-    """What steps share: the workspace, the size profile and the outputs of earlier steps."""
+    """What steps share: the workspace, the size profile, the engine and its options (``source``, ``master`` for
+    Spark), the outputs of earlier steps, and what earlier steps opened (:meth:`shared`)."""
 
     ws: Workspace
     profile: Profile = "full"
     outputs: dict[str, Any] = field(default_factory=dict)
+    engine: str = "duckdb"
+    options: dict[str, Any] = field(default_factory=dict)
+    on_note: Callable[[str], None] | None = None
+    _shared: dict[str, Any] = field(default_factory=dict)
+    _closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def shared(self, key: str, open_it: Callable[[], Any], close: Callable[[Any], None] | None = None) -> Any:
+        """What ``open_it()`` gives, opened by the first step that asks and kept for the others; ``close`` is
+        called with it when the run ends."""
+        if key not in self._shared:
+            value = self._shared[key] = open_it()
+            if close is not None:
+                self._closers.append(lambda: close(value))
+        return self._shared[key]
+
+    def note(self, message: str) -> None:
+        """A line of progress within a step (shown under the step's name)."""
+        if self.on_note is not None:
+            self.on_note(message)
+
+    def close(self) -> None:
+        """Close what steps opened, last opened first."""
+        while self._closers:
+            self._closers.pop()()
+        self._shared.clear()
 
 
 @dataclass(frozen=True)
@@ -56,6 +87,7 @@ class Step:
     stage: str
     name: str
     func: Callable[[RunContext], dict[str, Any] | None]
+    engine: str = "duckdb"
 
 
 @dataclass
@@ -77,28 +109,33 @@ class NotApplicable(ShoplensError):
 _STEPS: list[Step] = []
 
 
-def step(capability: str, stage: str, name: str) -> Callable[[Callable], Callable]:
-    """Register a function ``f(ctx) -> summary dict`` as a step of ``stage`` for ``capability``."""
+def step(capability: str, stage: str, name: str, engine: str = "duckdb") -> Callable[[Callable], Callable]:
+    """Register a function ``f(ctx) -> summary dict`` as a step of ``stage`` for ``capability``, in the runs on
+    ``engine`` (``duckdb``: ``shoplens run``; ``spark``: ``shoplens run --engine spark``)."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; stages are {STAGES}")
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; engines are {ENGINES}")
 
     def register(func: Callable[[RunContext], dict[str, Any] | None]) -> Callable:
-        if not any(s.capability == capability and s.name == name for s in _STEPS):
-            _STEPS.append(Step(capability, stage, name, func))
+        if not any(s.capability == capability and s.name == name and s.engine == engine for s in _STEPS):
+            _STEPS.append(Step(capability, stage, name, func, engine))
         return func
     return register
 
 
-def registered_steps(capabilities: list[str] | None = None) -> list[Step]:
-    """Steps in stage order (within a stage, capability order, then registration order), optionally for some
-    capabilities."""
+def registered_steps(capabilities: list[str] | None = None, engine: str = "duckdb") -> list[Step]:
+    """Steps of runs on ``engine`` in stage order (within a stage, capability order, then registration order),
+    optionally for some capabilities."""
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r}; engines are {', '.join(ENGINES)}")
     for module in CAPABILITY_MODULES:
         import_if_present(module)
     known = {s.capability for s in _STEPS}
     unknown = sorted(set(capabilities or []) - known)
     if unknown:
         raise InputError(f"unknown capability {', '.join(unknown)}; capabilities are: {', '.join(sorted(known))}")
-    chosen = [s for s in _STEPS if capabilities is None or s.capability in capabilities]
+    chosen = [s for s in _STEPS if s.engine == engine and (capabilities is None or s.capability in capabilities)]
     # capabilities in CAPABILITIES order within a stage, whichever step module was imported first (a test or a
     # caller importing shoplens.graph.steps early must not make the graph's deployment run before the reviews')
     order = {name: i for i, name in enumerate(CAPABILITIES)}
@@ -106,15 +143,25 @@ def registered_steps(capabilities: list[str] | None = None) -> list[Step]:
 
 
 def run(ws: Workspace, capabilities: list[str] | None = None, profile: Profile = "full",
-        on_step: Callable[[Step, StepResult | None], None] | None = None) -> list[StepResult]:
-    """Run every registered step in stage order. A failed or not applicable step skips the steps of its
-    capability that follow; other capabilities go on. ``on_step(step, None)`` is called before and
-    ``on_step(step, result)`` after each step (for progress display)."""
-    ctx = RunContext(ws=ws, profile=profile)
+        on_step: Callable[[Step, StepResult | None], None] | None = None, *, engine: str = "duckdb",
+        options: dict[str, Any] | None = None, on_note: Callable[[str], None] | None = None) -> list[StepResult]:
+    """Run every step registered for ``engine`` in stage order. A failed or not applicable step skips the steps
+    of its capability that follow; other capabilities go on. ``on_step(step, None)`` is called before and
+    ``on_step(step, result)`` after each step (for progress display), ``on_note(line)`` for progress within a
+    step. ``options`` are the engine's (Spark: ``source``, a folder of canonical Parquet tables; ``master``)."""
+    steps = registered_steps(capabilities, engine)
+    ctx = RunContext(ws=ws, profile=profile, engine=engine, options=dict(options or {}), on_note=on_note)
+    try:
+        return _run_steps(ctx, steps, on_step)
+    finally:
+        ctx.close()
+
+
+def _run_steps(ctx: RunContext, steps: list[Step],
+               on_step: Callable[[Step, StepResult | None], None] | None) -> list[StepResult]:
     stopped: dict[str, str] = {}  # capability -> why its later steps are skipped
     results = []
-    steps = registered_steps(capabilities)
-    progress = _Progress(ws, steps, profile)
+    progress = _Progress(ctx.ws, steps, ctx.profile, ctx.engine)
     for index, current in enumerate(steps):
         if on_step:
             on_step(current, None)
@@ -167,10 +214,10 @@ class _Progress:
     """The run's steps and their statuses (``not started``, ``running``, ok / failed / skipped, ``interrupted``)
     in ``reports/run-progress.json``, written after every change."""
 
-    def __init__(self, ws: Workspace, steps: list[Step], profile: str) -> None:
+    def __init__(self, ws: Workspace, steps: list[Step], profile: str, engine: str = "duckdb") -> None:
         self.path = ws.dir("reports") / PROGRESS_FILE
         self.state: dict[str, Any] = {
-            "started_at": _now(), "finished_at": None, "profile": profile, "pid": os.getpid(),
+            "started_at": _now(), "finished_at": None, "profile": profile, "engine": engine, "pid": os.getpid(),
             "host": socket.gethostname(),
             "steps": [{"capability": s.capability, "stage": s.stage, "name": s.name, "status": "not started",
                        "started_at": None, "finished_at": None} for s in steps]}

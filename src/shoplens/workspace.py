@@ -6,6 +6,7 @@ shoplens-workspace/
   warehouse.duckdb   canonical tables, derived views, ingest runs
   quarantine/        rejected rows, one Parquet file per table and ingest run, with reasons
   models/ index/ graph/ reports/
+  spark/             `shoplens run --engine spark`: tables/ (canonical tables as Parquet), results/ (its results)
   logs/              the command line's log: library warnings, steps of runs (see shoplens.logs)
   secrets/           the pseudonymization key and hashed API keys (never inside the warehouse)
 ```
@@ -50,7 +51,8 @@ SCHEMA_VERSION = 1
 # (lock file, thread) → depth: the write lock a thread of this process holds, for re-entry
 _HELD_LOCKS: dict[tuple[str, int], int] = {}
 DEFAULT_DIR = "shoplens-workspace"
-SUBDIRS = ("quarantine", "models", "index", "graph", "search", "assistant", "reports", "secrets", "tmp", "logs")
+SUBDIRS = ("quarantine", "models", "index", "graph", "search", "assistant", "reports", "secrets", "tmp", "logs",
+           "spark")
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:

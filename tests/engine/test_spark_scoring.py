@@ -124,3 +124,85 @@ def test_forecasts_and_plans_on_spark_equal_the_local_ones(spark, small_shop: sl
             np.testing.assert_allclose(mine.astype(float), theirs.astype(float), rtol=1e-9, atol=1e-6,
                                        err_msg=column)
     forecast.unpersist()
+
+
+# -- shoplens run --engine spark -----------------------------------------------------------------------------------
+SCORED = ("reviews_predictions", "recommend_top_k", "forecast_daily", "inventory_plan")
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from shoplens.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def sorted_table(ws: sl.Workspace, table: str) -> pd.DataFrame:
+    frame = ws.sql(f'SELECT * FROM "{table}"').drop(columns=["created_at"], errors="ignore")
+    return frame.sort_values(list(frame.columns), kind="stable").reset_index(drop=True)
+
+
+def assert_same_table(mine: pd.DataFrame, theirs: pd.DataFrame, table: str) -> None:
+    assert list(mine.columns) == list(theirs.columns) and len(mine) == len(theirs), table
+    for column in mine.columns:
+        left, right = mine[column], theirs[column]
+        if pd.api.types.is_numeric_dtype(left) and pd.api.types.is_numeric_dtype(right):
+            np.testing.assert_allclose(left.to_numpy(float), right.to_numpy(float), rtol=1e-9, atol=1e-6,
+                                       err_msg=f"{table}.{column}")
+        elif pd.api.types.is_datetime64_any_dtype(left) or pd.api.types.is_datetime64_any_dtype(right):
+            assert (pd.to_datetime(left).to_numpy() == pd.to_datetime(right).to_numpy()).all(), f"{table}.{column}"
+        else:
+            assert left.astype(str).tolist() == right.astype(str).tolist(), f"{table}.{column}"
+
+
+def test_run_on_spark_stores_the_local_run_tables(spark, demo_shop: sl.Workspace, tmp_path: Path) -> None:
+    """The demo shop after the local run; the copy's result tables dropped, then rebuilt by the run on Spark."""
+    import json
+
+    from tests.conftest import copy_workspace
+
+    ws = copy_workspace(demo_shop, tmp_path)
+    local = [t for t in demo_shop.table_names() if t in SCORED or t.startswith("analytics_")]
+    with ws.connect(read_only=False) as con:
+        for table in local:
+            con.execute(f'DROP TABLE "{table}"')
+    code, out = invoke("run", "--engine", "spark", "-w", str(ws.path), "--json")
+    result = json.loads(out)
+    assert code == 0, result
+    assert {s["status"] for s in result["steps"]} == {"ok"}, result["steps"]
+    written = sorted(p.name for p in (ws.path / "spark" / "results").iterdir())
+    assert set(SCORED) <= set(written) and any(t.startswith("analytics_kpis") for t in written)
+    for table in written:
+        assert_same_table(sorted_table(ws, table), sorted_table(demo_shop, table), table)
+    parquet = pd.read_parquet(ws.path / "spark" / "results" / "recommend_top_k")
+    assert len(parquet) == len(demo_shop.sql("SELECT * FROM recommend_top_k"))
+
+
+def test_run_on_spark_without_deployed_models_skips_their_scoring(small_shop: sl.Workspace, tmp_path: Path) -> None:
+    import json
+
+    from tests.conftest import copy_workspace
+
+    ws = copy_workspace(small_shop, tmp_path)
+    code, out = invoke("run", "--engine", "spark", "-c", "reviews", "-c", "recommend", "-c", "forecast",
+                       "-w", str(ws.path), "--json")
+    steps = {s["capability"]: s for s in json.loads(out)["steps"]}
+    assert code == 0 and {s["status"] for s in steps.values()} == {"skipped"}
+    assert "no deployed star or sentiment model" in steps["reviews"]["error"]
+    assert "no deployed recommender" in steps["recommend"]["error"]
+    assert "no trained forecaster" in steps["forecast"]["error"]
+
+
+def test_run_on_spark_names_what_is_missing(workspace: sl.Workspace, monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no java on it
+    code, out = invoke("run", "--engine", "spark", "-w", str(workspace.path))
+    assert code != 0 and "needs Java 17" in out
+    monkeypatch.undo()
+    code, out = invoke("run", "--engine", "spark", "--source", str(tmp_path / "lake"), "-w", str(workspace.path))
+    assert code != 0 and "not a folder of <table>.parquet files" in out
+    code, out = invoke("run", "--source", str(tmp_path), "-w", str(workspace.path))
+    assert code != 0 and "go with --engine spark" in out

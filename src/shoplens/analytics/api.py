@@ -38,11 +38,12 @@ class AnalysisSession:
     """One engine, open for several analyses: ``with AnalysisSession(ws, engine="duckdb") as s: ...``."""
 
     def __init__(self, data: Any, engine: str = "duckdb", *, store: bool = True, spark: Any = None,
-                 master: str | None = None, threads: int | None = None, memory_limit: str | None = None) -> None:
+                 master: str | None = None, threads: int | None = None, memory_limit: str | None = None,
+                 sink: Any = None) -> None:
         self.data = data
         self.engine_name = engine
         self.options = {"store": store, "spark": spark, "master": master, "threads": threads,
-                        "memory_limit": memory_limit}
+                        "memory_limit": memory_limit, "sink": sink}
         self.engine: Engine | None = None
 
     def __enter__(self) -> AnalysisSession:

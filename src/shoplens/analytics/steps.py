@@ -1,6 +1,7 @@
 """Pipeline steps of analytics (``shoplens run`` / ``shoplens demo``):
 
-- preprocess: the SQL analyses (KPIs by day and month, RFM, cohorts, funnel, market-basket pairs);
+- preprocess: the SQL analyses (KPIs by day and month, RFM, cohorts, funnel, market-basket pairs) — on Spark in
+  ``shoplens run --engine spark``, which runs no other analytics step (the models are trained by ``shoplens run``);
 - train: CLV (BG/NBD + Gamma-Gamma), churn (LightGBM) and association rules, stored and registered;
 - evaluate: the churn backtest against BG/NBD, and against the simulator's latent states when present;
 - deploy: the registered analytics models become the versions the service loads.
@@ -48,38 +49,61 @@ def sql_analyses(ctx: RunContext) -> dict[str, Any]:
     """The SQL analyses on DuckDB, stored as analytics_* tables."""
     from shoplens.analytics import api
 
-    summary: dict[str, Any] = {}
     counts = ctx.ws.counts()
     if not counts.get("orders") and not counts.get("events"):
         raise NotApplicable(NO_DATA)
     with api.AnalysisSession(ctx.ws) as session:
-        if counts.get("orders"):
-            for grain in ("day", "month"):
-                table = _timed(summary, f"kpis_{grain}", lambda g=grain: api.kpis(session, g))
-                if table is not None:
-                    summary[f"kpis_{grain}"] = len(table)
-            rfm = _timed(summary, "rfm", lambda: api.rfm(session))
-            if rfm is not None:
-                summary["rfm_customers"] = len(rfm.customers)
-                summary["rfm"] = {r.segment: int(r.customers) for r in rfm.segments.itertuples()}
-            cohorts = _timed(summary, "cohorts", lambda: api.cohorts(session))
-            if cohorts is not None:
-                summary["cohorts"] = int(cohorts["cohort"].nunique())
-        else:
-            summary["orders"] = "skipped: no orders (KPIs, RFM, cohorts)"
-        if counts.get("events"):
-            funnel = _timed(summary, "funnel", lambda: api.funnel(session))
-            if funnel is not None:
-                overall = funnel.steps[funnel.steps["segment"] == "all"]
-                summary["funnel_conversion"] = float(overall["conversion_from_start"].iloc[-1])
-        else:
-            summary["funnel"] = "skipped: no events"
-        if counts.get("order_items"):
-            pairs = _timed(summary, "pair_counts", lambda: api.pair_counts(session, BASKET_SUPPORT))
-            if pairs is not None:
-                summary["pair_counts"] = len(pairs)
-        else:
-            summary["pair_counts"] = "skipped: no order lines"
+        return _analyses(session, lambda table: bool(counts.get(table)))
+
+
+@step(CAPABILITY, "preprocess", "sql analyses on spark", engine="spark")
+def sql_analyses_on_spark(ctx: RunContext) -> dict[str, Any]:
+    """The same SQL on Spark over the run's Parquet tables; each result kept as Parquet and in the warehouse under
+    the local run's name (analytics_*)."""
+    from shoplens.analytics import api
+    from shoplens.engine.spark_run import spark_run
+
+    run = spark_run(ctx)
+    if not run.has_rows("orders") and not run.has_rows("events"):
+        raise NotApplicable(NO_DATA)
+    with api.AnalysisSession(run.source, "spark", spark=run.spark, sink=run.keep) as session:
+        summary = _analyses(session, run.has_rows)
+    summary["parquet"] = str(run.results)
+    return summary
+
+
+def _analyses(session: Any, has_rows: Any) -> dict[str, Any]:
+    """Every SQL analysis the data support, run in ``session``; their summary."""
+    from shoplens.analytics import api
+
+    summary: dict[str, Any] = {}
+    if has_rows("orders"):
+        for grain in ("day", "month"):
+            table = _timed(summary, f"kpis_{grain}", lambda g=grain: api.kpis(session, g))
+            if table is not None:
+                summary[f"kpis_{grain}"] = len(table)
+        rfm = _timed(summary, "rfm", lambda: api.rfm(session))
+        if rfm is not None:
+            summary["rfm_customers"] = len(rfm.customers)
+            summary["rfm"] = {r.segment: int(r.customers) for r in rfm.segments.itertuples()}
+        cohorts = _timed(summary, "cohorts", lambda: api.cohorts(session))
+        if cohorts is not None:
+            summary["cohorts"] = int(cohorts["cohort"].nunique())
+    else:
+        summary["orders"] = "skipped: no orders (KPIs, RFM, cohorts)"
+    if has_rows("events"):
+        funnel = _timed(summary, "funnel", lambda: api.funnel(session))
+        if funnel is not None:
+            overall = funnel.steps[funnel.steps["segment"] == "all"]
+            summary["funnel_conversion"] = float(overall["conversion_from_start"].iloc[-1])
+    else:
+        summary["funnel"] = "skipped: no events"
+    if has_rows("order_items"):
+        pairs = _timed(summary, "pair_counts", lambda: api.pair_counts(session, BASKET_SUPPORT))
+        if pairs is not None:
+            summary["pair_counts"] = len(pairs)
+    else:
+        summary["pair_counts"] = "skipped: no order lines"
     return summary
 
 

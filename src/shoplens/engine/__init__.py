@@ -13,6 +13,7 @@ The Spark engine is imported only when asked for, so DuckDB users never need PyS
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
@@ -55,16 +56,18 @@ class Engine(Protocol):
 
 
 def make_engine(data: Any, engine: str = "duckdb", *, store: bool = True, spark: Any = None,
-                master: str | None = None, threads: int | None = None, memory_limit: str | None = None) -> Engine:
+                master: str | None = None, threads: int | None = None, memory_limit: str | None = None,
+                sink: Callable[[str, pa.Table], None] | None = None) -> Engine:
     """An engine named ``engine`` over ``data`` (a Workspace, Parquet folder or table → path mapping). Spark runs
-    on ``master``, else ``$SHOPLENS_SPARK_MASTER``, else ``local[2]`` (:func:`resolve_master`)."""
+    on ``master``, else ``$SHOPLENS_SPARK_MASTER``, else ``local[2]`` (:func:`resolve_master`); ``sink`` (Spark)
+    receives every stored result (``SparkEngine``)."""
     source = as_source(data)
     if engine == "duckdb":
         return DuckDBEngine(source, store=store, threads=threads, memory_limit=memory_limit)
     if engine == "spark":
         from shoplens.engine.spark_engine import SparkEngine
 
-        return SparkEngine(source, spark=spark, master=resolve_master(master), store=store)
+        return SparkEngine(source, spark=spark, master=resolve_master(master), store=store, sink=sink)
     raise InputError(f"unknown engine {engine!r}; engines are {', '.join(ENGINES)}")
 
 

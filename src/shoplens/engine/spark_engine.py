@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -38,13 +39,15 @@ DEFAULT_CONFIG = {
 class SparkEngine:
     """Runs portable analyses on Spark. ``spark`` is an existing session (else one is started on
     ``master``, e.g. ``local[2]`` or ``spark://host:7077``; None: :func:`~shoplens.engine.cluster.resolve_master`).
-    Use it as a context manager."""
+    Use it as a context manager. ``sink(name, table)``, when given, receives every result that is not temporary
+    (``shoplens run --engine spark`` keeps them as Parquet and in the warehouse, whatever the source)."""
 
     name = "spark"
 
     def __init__(self, source: Source, *, spark: Any = None, master: str | None = None, store: bool = True,
-                 config: dict[str, str] | None = None) -> None:
+                 config: dict[str, str] | None = None, sink: Callable[[str, pa.Table], None] | None = None) -> None:
         self.source = source
+        self.sink = sink
         self.spark = spark
         self.master = resolve_master(master)
         self.store_results = store
@@ -98,9 +101,10 @@ class SparkEngine:
             self._register(table)
         text = self.sql(query)
         stored = self.store_results and isinstance(self.source, WarehouseSource) and not temporary
+        kept = self.sink is not None and not temporary
         try:
             frame = self.spark.sql(text).persist()
-            result = naive_utc(frame.toArrow()) if fetch or stored else None
+            result = naive_utc(frame.toArrow()) if fetch or stored or kept else None
             if result is None:
                 frame.count()  # computes and caches it for the analyses that read it
         except Exception as exc:  # py4j / analysis errors: one line for the user, the cause kept
@@ -111,6 +115,8 @@ class SparkEngine:
         self._registered.add(target)
         if stored and result is not None:
             store_table(self.source, target, result)
+        if kept and result is not None and self.sink is not None:
+            self.sink(target, result)
         return result if fetch else None
 
     def has_rows(self, table: str) -> bool:

@@ -71,3 +71,47 @@ def deploy_and_plan(ctx: RunContext) -> dict[str, Any]:
     result = plan(ctx.ws)
     return {"version": card.version, "products_planned": len(result),
             "order_now": int(result["order_now"].sum()) if "order_now" in result else None}
+
+
+@step("forecast", "deploy", "forecasts and plans on spark", engine="spark")
+def forecast_on_spark(ctx: RunContext) -> dict[str, Any]:
+    """Every series' forecast and inventory plan from the deployed forecaster, on Spark (``shoplens run --engine
+    spark``): ``forecast_daily`` and ``inventory_plan`` as the local run stores them."""
+    _require_forecast_extra()
+    import datetime as dt
+
+    from pyspark.sql import functions as F
+
+    from shoplens.engine.spark_run import spark_run
+    from shoplens.errors import InputError, NotFound
+    from shoplens.forecast.spark import STOCK_COLUMNS, forecast_all, plan_all
+    from shoplens.forecast.store import FORECAST_TABLE, PLAN_TABLE, load_model
+    from shoplens.forecast.workflow import plan_inputs
+
+    try:
+        fc = load_model(ctx.ws)
+    except NotFound as missing:
+        raise NotApplicable(str(missing)) from None
+    run = spark_run(ctx)
+    try:
+        inputs = plan_inputs(ctx.ws, fc)
+    except InputError as why:  # not a daily product forecaster: forecasts without plans
+        ctx.note(f"no inventory plan: {why}")
+        inputs = None
+    horizon = inputs.horizon if inputs is not None else fc.horizon
+    ctx.note(f"forecasts of {len(fc.series_.ids):,} series over {horizon} periods with forecaster {fc.version_}")
+    forecast = forecast_all(run.spark, fc, horizon).persist()
+    created = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    stamp = [F.lit(fc.version_).alias("model_version"), F.lit(created).cast("timestamp").alias("created_at")]
+    daily = forecast.filter(F.col("ds") <= F.lit(fc.last_period(fc.horizon)).cast("timestamp"))
+    summary: dict[str, Any] = {"version": fc.version_, "series": len(fc.series_.ids)}
+    summary[FORECAST_TABLE] = run.save(FORECAST_TABLE, daily.select("*", F.lit(fc.level).alias("level"), *stamp),
+                                       ["unique_id", "ds"])
+    if inputs is not None:
+        plan = plan_all(run.spark, forecast, fc, inputs)
+        if inputs.stock is None:
+            plan = plan.drop(*STOCK_COLUMNS)
+        summary[PLAN_TABLE] = run.save(PLAN_TABLE, plan.select("*", *stamp), ["unique_id"])
+    forecast.unpersist()
+    summary["parquet"] = str(run.results)
+    return summary

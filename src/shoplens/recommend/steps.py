@@ -60,3 +60,27 @@ def deploy_recommender(ctx: RunContext) -> dict[str, Any]:
     ModelRegistry(ctx.ws).deploy(api.REGISTRY_NAME, version)
     rows = api.score_all(ctx.ws, api.load(ctx.ws, version))
     return {"deployed": version, "scored_rows": rows, "table": api.TOP_K_TABLE}
+
+
+@step(CAPABILITY, "deploy", "top-k on spark", engine="spark")
+def score_on_spark(ctx: RunContext) -> dict[str, Any]:
+    """Every customer's top 10 from the deployed recommender, scored on Spark (``shoplens run --engine spark``)."""
+    from shoplens.engine.spark_run import spark_run
+    from shoplens.errors import NotFound
+    from shoplens.pipeline import NotApplicable
+    from shoplens.recommend import api
+    from shoplens.recommend.data import USER
+    from shoplens.recommend.spark import recommend_all, splits_by_customer
+    from shoplens.registry import ModelRegistry
+
+    try:
+        version = ModelRegistry(ctx.ws).path(api.REGISTRY_NAME, "deployed").name
+        model = api.load(ctx.ws, version)
+    except NotFound as missing:
+        raise NotApplicable(f"no deployed recommender ({missing}): run `shoplens run` first") from None
+    run = spark_run(ctx)
+    how = "item state broadcast" if splits_by_customer(model) else "whole model broadcast"
+    ctx.note(f"top 10 for {len(model.user_ids_):,} customers with {model.name} {version} ({how})")
+    rows = run.save(api.TOP_K_TABLE, recommend_all(run.spark, model, 10), [USER, "rank"])
+    return {"deployed": version, "scored_rows": rows, "table": api.TOP_K_TABLE,
+            "parquet": str(run.results / api.TOP_K_TABLE)}

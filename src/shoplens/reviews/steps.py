@@ -41,3 +41,25 @@ def deploy_models(ctx: RunContext) -> dict[str, Any]:
             deployed[name] = registry.deploy(name, version).version
     stored = score_workspace(ctx.ws, rating=trained.rating, sentiment=trained.sentiment, aspects=trained.aspects)
     return {"deployed": deployed, "stored": stored}
+
+
+@step("reviews", "deploy", "score on spark", engine="spark")
+def score_on_spark(ctx: RunContext) -> dict[str, Any]:
+    """The deployed star (or sentiment) model scores every review on Spark (``shoplens run --engine spark``)."""
+    from shoplens.engine.spark_run import spark_run
+    from shoplens.errors import NotFound
+    from shoplens.reviews.spark import deployed_model, score_reviews
+    from shoplens.reviews.store import PREDICTIONS
+
+    try:
+        folder = deployed_model(ctx.ws)
+    except NotFound as missing:
+        raise NotApplicable(str(missing)) from None
+    run = spark_run(ctx)
+    if not run.has_rows("reviews"):
+        raise NotApplicable(NOTHING)
+    ctx.note(f"scoring reviews with {folder.parent.name} {folder.name} on {run.master}")
+    scored = score_reviews(run.spark, run.table("reviews"), folder, products=run.table("products"))
+    rows = run.save(PREDICTIONS, scored, ["review_id"])
+    return {"model": f"{folder.parent.name} {folder.name}", "stored": {PREDICTIONS: rows},
+            "parquet": str(run.results / PREDICTIONS)}
