@@ -135,6 +135,11 @@ def registered_steps(capabilities: list[str] | None = None, engine: str = "duckd
     unknown = sorted(set(capabilities or []) - known)
     if unknown:
         raise InputError(f"unknown capability {', '.join(unknown)}; capabilities are: {', '.join(sorted(known))}")
+    on_engine = {s.capability for s in _STEPS if s.engine == engine}
+    idle = sorted(set(capabilities or []) - on_engine)
+    if idle:
+        raise InputError(f"{', '.join(idle)}: no step runs on the {engine} engine; capabilities with {engine} steps: "
+                         f"{', '.join(c for c in CAPABILITIES if c in on_engine)}")
     chosen = [s for s in _STEPS if s.engine == engine and (capabilities is None or s.capability in capabilities)]
     # capabilities in CAPABILITIES order within a stage, whichever step module was imported first (a test or a
     # caller importing shoplens.graph.steps early must not make the graph's deployment run before the reviews')

@@ -206,3 +206,34 @@ def test_run_on_spark_names_what_is_missing(workspace: sl.Workspace, monkeypatch
     assert code != 0 and "not a folder of <table>.parquet files" in out
     code, out = invoke("run", "--source", str(tmp_path), "-w", str(workspace.path))
     assert code != 0 and "go with --engine spark" in out
+    code, out = invoke("run", "--engine", "spark", "-c", "graph", "-w", str(workspace.path))
+    assert code != 0 and "graph: no step runs on the spark engine" in out and "reviews" in out
+
+
+def test_a_spark_run_reads_a_lake_and_keeps_results_as_parquet_and_tables(spark, small_shop: sl.Workspace,
+                                                                          workspace: sl.Workspace,
+                                                                          tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from shoplens.engine.spark_run import open_spark_run
+
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    for table in ("orders", "products"):
+        export_table(WarehouseSource(small_shop), table, lake)
+    notes: list[str] = []
+    run = open_spark_run(workspace, source=lake, spark=spark, note=notes.append)
+    assert run.has_rows("orders") and run.table("events") is None and not run.owns_session
+    assert notes and str(lake) in notes[0]
+    orders = run.table("orders")
+    assert orders.count() == len(small_shop.table("orders"))
+    rows = run.save("orders_copy", orders.select("order_id", "order_ts"), ["order_id"])
+    stored = workspace.sql("SELECT order_id, order_ts FROM orders_copy")
+    expected = small_shop.sql("SELECT order_id, order_ts FROM orders ORDER BY order_id")
+    assert rows == len(expected) and stored["order_id"].tolist() == expected["order_id"].tolist()
+    assert (stored["order_ts"] == expected["order_ts"]).all()  # naive UTC values survive Parquet both ways
+    run.keep("analytics_small", pa.table({"k": ["a", "b"], "v": [1.5, 2.0]}))
+    assert pd.read_parquet(workspace.path / "spark" / "results" / "analytics_small")["v"].tolist() == [1.5, 2.0]
+    assert workspace.sql("SELECT sum(v) AS s FROM analytics_small")["s"].iloc[0] == 3.5
+    run.close()
+    assert spark.range(1).count() == 1  # the test's session was lent, not stopped
