@@ -118,7 +118,9 @@ def step(capability: str, stage: str, name: str, engine: str = "duckdb") -> Call
         raise ValueError(f"unknown engine {engine!r}; engines are {ENGINES}")
 
     def register(func: Callable[[RunContext], dict[str, Any] | None]) -> Callable:
-        if not any(s.capability == capability and s.name == name and s.engine == engine for s in _STEPS):
+        # once per (capability, stage, name, engine): a module imported twice registers nothing new, while steps of
+        # different stages may share a name (recommend's train and deploy steps are both "recommender")
+        if not any((s.capability, s.stage, s.name, s.engine) == (capability, stage, name, engine) for s in _STEPS):
             _STEPS.append(Step(capability, stage, name, func, engine))
         return func
     return register
