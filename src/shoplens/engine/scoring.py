@@ -18,6 +18,7 @@ is the driver's own ``sys.executable`` in local mode and on the standalone clust
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import shutil
@@ -39,6 +40,7 @@ JAVA_MISSING = ("Spark needs Java 17 or later, which this machine lacks: install
 _LOADED: dict[str, Any] = {}
 _LOADED_LOCK = threading.Lock()
 _SHIP_LOCK = threading.Lock()
+_STAGING: Path | None = None
 
 
 def check_spark() -> None:
@@ -72,15 +74,22 @@ def ship_folder(spark: Any, folder: str | os.PathLike, label: str) -> str:
     if not source.is_dir():
         raise InputError(f"{source}: not a model folder to ship to the executors")
     name = f"{label}-{folder_digest(source)}"
-    staging = Path(tempfile.gettempdir()) / "shoplens-spark-ship" / name
     with _SHIP_LOCK:
+        staging = _staging_root() / name
         if not staging.exists():
-            partial = staging.with_name(f"{name}.partial-{os.getpid()}")
-            shutil.rmtree(partial, ignore_errors=True)
-            shutil.copytree(source, partial)
-            partial.rename(staging)
+            shutil.copytree(source, staging)
         spark.sparkContext.addFile(str(staging), recursive=True)  # adding the same path again is a no-op
     return name
+
+
+def _staging_root() -> Path:
+    """This process's folder of shipped copies, removed when it exits (the executors have fetched them by then:
+    they live no longer than the driver)."""
+    global _STAGING
+    if _STAGING is None:
+        _STAGING = Path(tempfile.mkdtemp(prefix="shoplens-spark-ship-"))
+        atexit.register(shutil.rmtree, _STAGING, True)
+    return _STAGING
 
 
 def shipped_path(name: str) -> Path:
