@@ -147,6 +147,21 @@ def cornac_reference(name: str, train: pd.DataFrame, test: pd.DataFrame, seed: i
     return ranking_metrics(recommended, relevant, KS, n_items=len(ours_view.item_ids_), item_user_share=share), seconds
 
 
+def movielens_splits(frame: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame,
+                                                                pd.DataFrame]:
+    """Train and test (per user 75/25), then the validation split carved from train the same way: tuning fits on
+    the first part of train and scores on the second, never on test."""
+    train, test, _ = stratified_split(frame, 0.75, seed)
+    fit_part, validation, _ = stratified_split(train, 0.75, seed)
+    return train, test, fit_part, validation
+
+
+def movielens_protocol(seed: int) -> Protocol:
+    return Protocol(split="per_user_stratified", ratio=[0.75, 0.25], seed=seed, candidates="full", k=10,
+                    notes="Microsoft Recommenders' python_stratified_split semantics on u.data in file order; "
+                          "seen items excluded; binary relevance")
+
+
 def movielens(seeds: tuple[int, ...] = (42, 43, 44)) -> list[BenchmarkRecord]:
     frame = movielens_frame()
     per_seed: dict[str, list[dict[str, float]]] = {}
@@ -154,11 +169,8 @@ def movielens(seeds: tuple[int, ...] = (42, 43, 44)) -> list[BenchmarkRecord]:
     records = []
     for seed in seeds:
         print(f"movielens_100k seed {seed}", flush=True)
-        train, test, _ = stratified_split(frame, 0.75, seed)
-        fit_part, validation, _ = stratified_split(train, 0.75, seed)
-        protocol = Protocol(split="per_user_stratified", ratio=[0.75, 0.25], seed=seed, candidates="full", k=10,
-                            notes="Microsoft Recommenders' python_stratified_split semantics on u.data in file order; "
-                                  "seen items excluded; binary relevance")
+        train, test, fit_part, validation = movielens_splits(frame, seed)
+        protocol = movielens_protocol(seed)
         models: list[tuple[str, str, Recommender, str]] = []
         for name, (make, grid) in ML_GRIDS.items():
             started = time.perf_counter()
@@ -217,20 +229,28 @@ def beauty_frame() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["customer_id", "product_id", "ts"])
 
 
+BEAUTY_EASE_GRID = {"lam": [25, 50, 100, 200]}
+BEAUTY_PROTOCOL = Protocol(split="leave_one_out", candidates="full", k=10,
+                           notes="Beauty.txt of S3-Rec read directly (sequence order); last item test, second to "
+                                 "last validation; full ranking over all items, history excluded; trained on all but "
+                                 "the last two items, scored with all but the last")
+
+
+def beauty_sasrec(max_epochs: int = 200) -> SASRec:
+    """Ours on Beauty: SASRec with early stopping on the validation item (fit with ``validation=``)."""
+    return SASRec(max_epochs=max_epochs, learning_rate=2e-3, patience=8, verbose=True)
+
+
 def beauty(max_epochs: int = 200) -> list[BenchmarkRecord]:
     split = leave_one_out(beauty_frame())
-    protocol = Protocol(split="leave_one_out", candidates="full", k=10,
-                        notes="Beauty.txt of S3-Rec read directly (sequence order); last item test, second to last "
-                              "validation; full ranking over all items, history excluded; trained on all but the "
-                              "last two items, scored with all but the last")
+    protocol = BEAUTY_PROTOCOL
     records = []
     started = time.perf_counter()
-    best, trials = tune(EASE, {"lam": [25, 50, 100, 200]}, split.train, split.validation)
+    best, trials = tune(EASE, BEAUTY_EASE_GRID, split.train, split.validation)
     ease_note = f"λ chosen on the validation item from {[t['lam'] for t in trials]} " \
                 f"in {time.perf_counter() - started:.0f} s: {best}"
     candidates: list[tuple[str, Recommender, str, dict[str, Any]]] = [
-        ("sasrec", SASRec(max_epochs=max_epochs, learning_rate=2e-3, patience=8, verbose=True), "ours",
-         {"validation": split.validation}),
+        ("sasrec", beauty_sasrec(max_epochs), "ours", {"validation": split.validation}),
         ("ease", EASE(**best), "baseline", {}),
         ("itemknn", ItemKNN(neighbors=100, shrink=10.0), "baseline", {}),
         ("popularity", Popularity(), "baseline", {}),

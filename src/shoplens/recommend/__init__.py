@@ -23,6 +23,7 @@ from shoplens.recommend.kg import KGHybrid
 from shoplens.recommend.models import EASE, ItemKNN, Popularity, SessionEASE
 from shoplens.recommend.related import bought_together, similar_items
 from shoplens.recommend.sasrec import SASRec
+from shoplens.recommend.spark_als import SparkALS
 from shoplens.recommend.splits import cold_item_split, leave_one_out, stratified_split, temporal_split
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
            "Recommender",
            "SASRec",
            "SessionEASE",
+           "SparkALS",
            "TagProfile",
            "TextHybrid",
            "TfidfKNN",
