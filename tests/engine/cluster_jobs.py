@@ -4,6 +4,8 @@ Spark allows one SparkContext per process, and the test run may already hold a l
     analysis <master> <workspace> <out>            RFM through make_engine → <out>/<name>.parquet
     fault <markers> <out> <rows> <parts>           a job of many small sleeping tasks → <out>/rows.json; launched
                                                    by spark-submit, whose --master it must run on
+    ship <master> <folder> <out>                   <folder> shipped with a job (engine.scoring.ship_folder), read
+                                                   back by every task → <out>/read.json
 """
 
 from __future__ import annotations
@@ -71,11 +73,37 @@ def fault(markers: str, out: str, rows: int, partitions: int) -> None:
     Path(out, "meta.json").write_text(json.dumps({"master": master}), encoding="utf-8")
 
 
+def ship(master: str, folder: str, out: str) -> None:
+    from shoplens.engine.scoring import ship_folder
+    from shoplens.engine.spark_engine import start_session
+
+    spark = start_session(master)
+    try:
+        name = ship_folder(spark, folder, "probe")
+
+        def read(rows):  # on the executors: every file of the shipped folder, and where the task ran
+            import os
+
+            from shoplens.engine.scoring import shipped_path
+
+            root = shipped_path(name)
+            files = {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
+            worker = next((p for p in os.getcwd().split(os.sep) if p.startswith("worker-")), "driver")
+            yield {"worker": worker, "files": files, "rows": sum(1 for _ in rows)}
+
+        read_back = spark.sparkContext.parallelize(range(8), 8).mapPartitions(read).collect()
+    finally:
+        spark.stop()
+    Path(out, "read.json").write_text(json.dumps(read_back), encoding="utf-8")
+
+
 if __name__ == "__main__":
     job, *args = sys.argv[1:]
     if job == "analysis":
         analysis(*args)
     elif job == "fault":
         fault(args[0], args[1], int(args[2]), int(args[3]))
+    elif job == "ship":
+        ship(*args)
     else:
         raise SystemExit(f"unknown job {job!r}")

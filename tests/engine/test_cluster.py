@@ -138,6 +138,25 @@ def test_an_analysis_on_the_cluster_equals_duckdb(running: cluster.ClusterState,
         assert differences(name, frame, pd.read_parquet(out / f"{name}.parquet")) == []
 
 
+def test_a_model_folder_shipped_with_a_job_reaches_every_executor(running: cluster.ClusterState,
+                                                                  tmp_path: Path) -> None:
+    """What the model scorers do (engine.scoring.ship_folder): a folder with nested files sent with the job is
+    readable by every task on both workers (Spark refuses a local folder as a file outside local mode)."""
+    model = tmp_path / "model"
+    (model / "onnx").mkdir(parents=True)
+    (model / "config.json").write_text('{"class": "probe"}', encoding="utf-8")
+    (model / "onnx" / "weights.bin").write_text("0123456789" * 100, encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    log = tmp_path / "driver.log"
+    finish(run_job("ship", running.master_url, str(model), str(out), log=log), log)
+    read = json.loads((out / "read.json").read_text(encoding="utf-8"))
+    assert sum(task["rows"] for task in read) == 8
+    expected = {"config.json": '{"class": "probe"}', "onnx/weights.bin": "0123456789" * 100}
+    assert all(task["files"] == expected for task in read), read
+    assert {task["worker"] for task in read} <= {"worker-1", "worker-2"}
+
+
 def test_a_worker_killed_mid_job_loses_no_result(running: cluster.ClusterState, tmp_path: Path) -> None:
     rows, partitions = 4_000, 16
     markers, out, log = tmp_path / "markers", tmp_path / "out", tmp_path / "driver.log"

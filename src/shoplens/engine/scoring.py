@@ -4,8 +4,8 @@ The engine sits below the capabilities (docs/contributing.md, "Layers"), so this
 capability's scorer (``shoplens.reviews.spark``, ``shoplens.recommend.spark``, ``shoplens.forecast.spark``)
 gives it the functions to run on the executors, and it gives them
 
-- :func:`ship_folder`: a model folder sent with the job (``SparkContext.addFile``), found on an executor with
-  :func:`shipped_path` (``SparkFiles.get``);
+- :func:`ship_folder`: a model folder sent with the job (a zip archive, ``SparkContext.addArchive``, unpacked on
+  each executor), found on an executor with :func:`shipped_path` (``SparkFiles.get``);
 - :func:`load_once`: a value (a loaded model) kept in the Python worker process, so that a model is loaded
   once per worker, not once per batch — Spark reuses its Python workers (``spark.python.worker.reuse``, on by
   default), so that is once per executor core for the whole job;
@@ -68,22 +68,24 @@ def folder_digest(folder: Path) -> str:
 
 def ship_folder(spark: Any, folder: str | os.PathLike, label: str) -> str:
     """Send ``folder`` (a saved model) to every executor with the job; returns the name that
-    :func:`shipped_path` resolves there. The folder is copied first under a name made of ``label`` and its
-    fingerprint, since Spark refuses a second, different file under a name it has already shipped."""
+    :func:`shipped_path` resolves there: ``label`` and the folder's fingerprint, since Spark refuses a second,
+    different file under a name it has already shipped. A folder cannot be added as a file on a cluster (Spark
+    refuses local directories outside local mode): it travels as a zip archive, which each executor unpacks into
+    a folder of that name."""
     source = Path(folder)
     if not source.is_dir():
         raise InputError(f"{source}: not a model folder to ship to the executors")
     name = f"{label}-{folder_digest(source)}"
     with _SHIP_LOCK:
-        staging = _staging_root() / name
-        if not staging.exists():
-            shutil.copytree(source, staging)
-        spark.sparkContext.addFile(str(staging), recursive=True)  # adding the same path again is a no-op
+        archive = _staging_root() / f"{name}.zip"
+        if not archive.exists():
+            shutil.make_archive(str(archive.with_suffix("")), "zip", root_dir=source)
+        spark.sparkContext.addArchive(f"{archive.as_uri()}#{name}")  # adding the same archive again is a no-op
     return name
 
 
 def _staging_root() -> Path:
-    """This process's folder of shipped copies, removed when it exits (the executors have fetched them by then:
+    """This process's folder of shipped archives, removed when it exits (the executors have fetched them by then:
     they live no longer than the driver)."""
     global _STAGING
     if _STAGING is None:

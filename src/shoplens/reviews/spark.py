@@ -13,8 +13,8 @@ scored.write.parquet("out/reviews_predictions")          # review_id, predicted_
 ```
 
 How: the saved model folder (its int8 ONNX export, tokenizer, TF-IDF members, decoders) is shipped with the
-job (``SparkContext.addFile``) and loaded once per Python worker (``engine.scoring.load_once``). The reviews
-are prepared on the executors with the local code (``review_text``, language detection), keyed by the local
+job (a zip archive, ``SparkContext.addArchive``) and loaded once per Python worker (``engine.scoring.load_once``).
+The reviews are prepared on the executors with the local code (``review_text``, language detection), keyed by the local
 path's scoring chunk (CRC-32 of the review id, ``reviews.store.scoring_chunks``: Spark's ``crc32`` is the
 same function), and each chunk is scored in one task by :func:`shoplens.reviews.store.predict_chunk` — the
 call the local path makes for the same chunk, so the int8 model quantises the same batches and the
