@@ -107,3 +107,19 @@ def test_tokens_and_errors() -> None:
         CharNetClassifier().predict(["好"])
     with pytest.raises(NotFound, match="no saved character model"):
         CharNetClassifier.load("/nonexistent-folder")
+
+
+def test_one_pass_of_the_model_scores_a_chunk_as_predict_does(model: SentimentModel, sample: pd.DataFrame) -> None:
+    from shoplens.reviews.store import predict_chunk
+
+    test = sample[sample["split"] == "test"].head(60)
+    frame = test.assign(review_id=[f"R{i}" for i in range(len(test))], product_id="P1", category=None,
+                        review_ts=pd.Timestamp("2026-01-01"), rating=np.nan)
+    out = predict_chunk(frame, None, model)
+    texts, languages = frame["text"].tolist(), frame["language"].tolist()
+    assert out["sentiment"].tolist() == model.predict(texts, languages).tolist()
+    probs = model.predict_proba(texts, languages)
+    names = list(model.class_names_)
+    for name in ("negative", "positive"):
+        np.testing.assert_array_equal(out[f"p_{name}"].to_numpy(), probs[:, names.index(name)])
+

@@ -95,3 +95,21 @@ def test_a_shop_without_reviews_is_not_a_failed_run(workspace: sl.Workspace) -> 
     results = run(workspace, capabilities=["reviews"], profile="demo")
     assert [r.status for r in results] == ["skipped", "skipped"]
     assert "no reviews" in results[0].error
+
+
+def test_one_pass_of_the_model_scores_a_chunk_as_the_separate_calls_do(trained: sl.Workspace) -> None:
+    """predict_chunk runs the model once per chunk; its stars, sentiment and probabilities are those of predict,
+    sentiment_proba and predict_sentiment (three passes)."""
+    import numpy as np
+
+    from shoplens.reviews.data import from_workspace
+    from shoplens.reviews.store import predict_chunk
+
+    model = RatingModel.from_registry(trained)
+    frame = from_workspace(trained).head(80)
+    texts, languages = frame["text"].tolist(), frame["language"].tolist()
+    out = predict_chunk(frame, model, None)
+    assert out["predicted_stars"].tolist() == model.predict(texts, languages).tolist()
+    assert out["sentiment"].tolist() == model.predict_sentiment(texts, languages).tolist()
+    np.testing.assert_array_equal(out[["p_negative", "p_neutral", "p_positive"]].to_numpy(),
+                                  model.sentiment_proba(texts, languages))

@@ -74,19 +74,24 @@ def predictions(frame: pd.DataFrame, rating: RatingModel | None, sentiment: Sent
 
 
 def predict_chunk(frame: pd.DataFrame, rating: RatingModel | None, sentiment: SentimentModel | None) -> pd.DataFrame:
-    """:func:`predictions` of one chunk, in one call of the model (what a Spark task runs for its chunk)."""
+    """:func:`predictions` of one chunk, in one call of the model (what a Spark task runs for its chunk): one pass
+    of the model gives the stars, the sentiment and its probabilities (``predict``, ``sentiment_proba`` and
+    ``predict_sentiment`` would each run it again)."""
+    from shoplens.reviews.models import stars_to_sentiment
+
     out = frame[["review_id", "product_id", "category", "review_ts", "language", "rating"]].copy()
     texts, languages = frame["text"].tolist(), frame["language"].tolist()
     if rating is not None:
-        out["predicted_stars"] = rating.predict(texts, languages).astype(int)
-        probs = rating.sentiment_proba(texts, languages)
-        out["sentiment"] = rating.predict_sentiment(texts, languages)
+        index, star_probs, groups = rating.predict_with_proba(texts, languages)
+        out["predicted_stars"] = (index + 1).astype(int)
+        probs = stars_to_sentiment(star_probs)
+        out["sentiment"] = rating.sentiment_of(probs, groups)
         out["p_negative"], out["p_neutral"], out["p_positive"] = probs[:, 0], probs[:, 1], probs[:, 2]
     elif sentiment is not None:
-        probs = sentiment.predict_proba(texts, languages)
+        index, probs, _ = sentiment.predict_with_proba(texts, languages)
         names = list(sentiment.class_names_)
         out["predicted_stars"] = np.nan
-        out["sentiment"] = sentiment.predict(texts, languages)
+        out["sentiment"] = np.asarray(names, dtype=object)[index]
         for name in ("negative", "neutral", "positive"):
             out[f"p_{name}"] = probs[:, names.index(name)] if name in names else 0.0
     return out
