@@ -76,15 +76,15 @@ def say(message: str) -> None:
 # -- the cluster -------------------------------------------------------------------------------------------------
 def session_config(ui_port: int) -> dict[str, str]:
     """The benchmark's session on the cluster: the monitoring REST API on (for executors' peak memory, with the
-    process tree's RSS polled every half second and reported every 2 s), one thread per one-core executor for
-    ONNX and BLAS (``SHOPLENS_THREADS``: otherwise each executor's Python worker would use every core of the
-    machine and one worker would already use both)."""
+    process tree's RSS polled every half second and reported every 2 s); native thread pools of one thread in the
+    one-core executors' Python workers (the models' own ONNX and torch pools follow the task's cores by themselves:
+    ``engine.scoring.load_once``)."""
     return {"spark.ui.enabled": "true", "spark.ui.port": str(ui_port),
             "spark.executor.processTreeMetrics.enabled": "true", "spark.executor.metrics.pollingInterval": "500ms",
             "spark.executor.heartbeatInterval": "2s", "spark.executor.memory": "1g", "spark.driver.memory": "2g",
-            "spark.executorEnv.SHOPLENS_THREADS": "1", "spark.executorEnv.OMP_NUM_THREADS": "1",
-            "spark.executorEnv.OPENBLAS_NUM_THREADS": "1", "spark.executorEnv.MKL_NUM_THREADS": "1",
-            "spark.executorEnv.TOKENIZERS_PARALLELISM": "false", "spark.executorEnv.OMP_WAIT_POLICY": "PASSIVE"}
+            "spark.executorEnv.OMP_NUM_THREADS": "1", "spark.executorEnv.OPENBLAS_NUM_THREADS": "1",
+            "spark.executorEnv.MKL_NUM_THREADS": "1", "spark.executorEnv.TOKENIZERS_PARALLELISM": "false",
+            "spark.executorEnv.OMP_WAIT_POLICY": "PASSIVE"}
 
 
 @dataclass

@@ -237,3 +237,19 @@ def test_a_spark_run_reads_a_lake_and_keeps_results_as_parquet_and_tables(spark,
     assert workspace.sql("SELECT sum(v) AS s FROM analytics_small")["s"].iloc[0] == 3.5
     run.close()
     assert spark.range(1).count() == 1  # the test's session was lent, not stopped
+
+
+def test_a_model_loaded_on_an_executor_gets_its_tasks_cores_as_threads(spark) -> None:
+    """load_once sizes the models' thread pools to the task's cores (spark.task.cpus, 1 here) unless
+    SHOPLENS_THREADS is set: a model taking every core would compete with the executor's other tasks."""
+    import os
+
+    def threads_seen(rows):
+        import os
+
+        from shoplens.engine.scoring import load_once
+
+        yield load_once(f"threads-probe-{os.getpid()}", lambda: os.environ.get("SHOPLENS_THREADS"))
+
+    seen = spark.sparkContext.parallelize(range(4), 4).mapPartitions(threads_seen).collect()
+    assert seen == [os.environ.get("SHOPLENS_THREADS", "1")] * 4

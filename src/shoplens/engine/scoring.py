@@ -8,7 +8,7 @@ gives it the functions to run on the executors, and it gives them
   each executor), found on an executor with :func:`shipped_path` (``SparkFiles.get``);
 - :func:`load_once`: a value (a loaded model) kept in the Python worker process, so that a model is loaded
   once per worker, not once per batch — Spark reuses its Python workers (``spark.python.worker.reuse``, on by
-  default), so that is once per executor core for the whole job;
+  default), so that is once per executor core for the whole job — with as many threads as its task has cores;
 - :func:`to_spark` / :func:`to_pandas`: pandas ↔ Spark through Arrow, timestamps as naive UTC values;
 - :func:`check_spark`: a clear error when PySpark or Java is missing.
 
@@ -33,6 +33,7 @@ import pandas as pd
 from shoplens.errors import InputError, ShoplensError
 
 T = TypeVar("T")
+THREADS_ENV = "SHOPLENS_THREADS"  # shoplens.text.threads.THREADS_ENV (text and engine do not import each other)
 SPARK_MISSING = "Spark needs PySpark: install shoplens[spark]"
 JAVA_MISSING = ("Spark needs Java 17 or later, which this machine lacks: install it (Debian: apt-get install "
                 "openjdk-17-jre-headless) or set JAVA_HOME")
@@ -105,11 +106,27 @@ def shipped_path(name: str) -> Path:
 
 
 def load_once(key: str, loader: Callable[[], T]) -> T:
-    """``loader()``'s value, computed once per Python process and kept for the next batches and tasks."""
+    """``loader()``'s value, computed once per Python process and kept for the next batches and tasks. On an
+    executor, the model is loaded with as many threads as its task has cores (:func:`limit_threads_to_task`)."""
     with _LOADED_LOCK:
         if key not in _LOADED:
+            limit_threads_to_task()
             _LOADED[key] = loader()
         return _LOADED[key]
+
+
+def limit_threads_to_task() -> None:
+    """Inside a Spark task, size the thread pools of the models loaded next (ONNX Runtime, torch: they read
+    ``$SHOPLENS_THREADS``, shoplens.text.threads) to the task's cores (``spark.task.cpus``, default 1), unless the
+    variable is set already. Each concurrent task runs in its own Python worker: a model that took every core of
+    the machine would compete with the executor's other tasks, and with other executors on the same machine."""
+    try:
+        from pyspark import TaskContext
+    except ImportError:
+        return
+    context = TaskContext.get()
+    if context is not None:
+        os.environ.setdefault(THREADS_ENV, str(max(1, int(context.cpus()))))
 
 
 def to_spark(spark: Any, frame: pd.DataFrame, schema: str | None = None, partitions: int | None = None) -> Any:
