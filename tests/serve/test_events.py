@@ -116,3 +116,40 @@ def test_keys_and_limits(ws: sl.Workspace, keys: Keys) -> None:
 def test_odd_bodies_are_4xx(client: TestClient, keys: Keys, body: str) -> None:
     response = client.post("/api/v1/events", content=body.encode(), headers={**auth(keys.write), **NDJSON})
     assert 400 <= response.status_code < 500, response.text
+
+
+def test_concurrent_batches_are_grouped_and_each_counted_once(ws: sl.Workspace, keys: Keys) -> None:
+    """Twelve clients at once, each batch sharing half its ids with another client's: the appends that wait for
+    one another go through one connection, each batch in its own transaction, and every id is stored once."""
+    import threading
+
+    import httpx
+
+    from shoplens.serve import create_app
+    from tests.serve.conftest import running_server
+
+    def batch(client_no: int, round_no: int) -> str:
+        ids = [f"c{client_no}-r{round_no}-{i}" for i in range(20)] + \
+              [f"c{(client_no + 1) % 12}-r{round_no}-{i}" for i in range(10)]  # the next client's first ten
+        return ndjson([{"event_id": i, "session_id": i[:3], "event_type": "view",
+                        "event_ts": "2026-01-01T00:00:00Z"} for i in ids])
+
+    answers: list[dict] = []
+    with running_server(create_app(ws.path)) as url:
+        def client(client_no: int) -> None:
+            with httpx.Client(base_url=url, timeout=60, headers={**auth(keys.write), **NDJSON}) as http:
+                for round_no in range(5):
+                    response = http.post("/api/v1/events", content=batch(client_no, round_no))
+                    assert response.status_code == 200, response.text
+                    answers.append(response.json())
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(answers) == 60 and all(a["received"] == a["accepted"] + a["duplicates"] == 30 for a in answers)
+    assert sum(a["accepted"] for a in answers) == 12 * 5 * 20 == stored(ws)
+    assert int(ws.sql("SELECT count(DISTINCT event_id) AS n FROM events")["n"][0]) == stored(ws)
+    recorded = ws.sql('SELECT count(*) AS n, sum(accepted) AS accepted FROM event_batches').iloc[0]
+    assert (int(recorded["n"]), int(recorded["accepted"])) == (60, 1200)

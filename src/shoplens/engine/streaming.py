@@ -137,16 +137,22 @@ def write_kpis(kpis: Any, output_dir: str | os.PathLike, checkpoint_dir: str | o
 
 def start_kpis(spark: Any, input_dir: str | os.PathLike, output_dir: str | os.PathLike,
                checkpoint_dir: str | os.PathLike, *, once: bool = False, trigger_seconds: float = 1.0,
-               max_files_per_trigger: int | None = None, name: str | None = None) -> Any:
+               max_files_per_trigger: int | None = None, state_partitions: int | None = None,
+               name: str | None = None) -> Any:
     """Start the query over the files of ``input_dir`` (a ``StreamingQuery``): every ``trigger_seconds``, or,
     with ``once``, over the files there now and then stop (``availableNow``: in several batches when
-    ``max_files_per_trigger`` is set)."""
+    ``max_files_per_trigger`` is set). ``state_partitions`` (default: the cores Spark has) splits the state;
+    the checkpoint keeps the number of its first start."""
     folder = Path(input_dir)
     if not folder.is_dir():
         raise InputError(f"no input folder {folder} (the folder the event files land in)")
     session = spark.newSession()  # the query's own SQL settings; the caller's session keeps its own
     for key, value in STREAM_CONFIG.items():
         session.conf.set(key, value)
+    # each micro-batch runs a task per state partition and operator (three operators): more partitions than
+    # cores only add per-task overhead to every batch
+    partitions = state_partitions or spark.sparkContext.defaultParallelism
+    session.conf.set("spark.sql.shuffle.partitions", str(max(1, partitions)))
     events = file_events(session, folder, max_files_per_trigger=max_files_per_trigger)
     return write_kpis(kpis_of(events), output_dir, checkpoint_dir, once=once, trigger_seconds=trigger_seconds,
                       name=name)

@@ -15,6 +15,7 @@ from fastapi import Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from shoplens.serve.appender import EventAppender
 from shoplens.serve.auth import KeyInfo, KeyStore, Role
 from shoplens.serve.compute import Compute, ComputeLimits
 from shoplens.serve.gate import WarehouseGate
@@ -45,6 +46,7 @@ class ServiceState:
     sessions: SessionStore
     compute: ComputeLimits
     gate: WarehouseGate = field(default_factory=WarehouseGate)
+    appender: EventAppender = field(default_factory=EventAppender)  # live event batches, grouped
     pages: list[Page] = field(default_factory=list)
 
 

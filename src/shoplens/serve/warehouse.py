@@ -19,13 +19,10 @@ import duckdb
 import pyarrow.parquet as pq
 
 from shoplens.data.ingest import IngestReport
-from shoplens.data.live import AppendResult, EventBatch, append_events
 from shoplens.errors import InputError, NotFound
 from shoplens.schema import TABLES
 from shoplens.serve.gate import WarehouseGate
 from shoplens.workspace import Workspace
-
-EVENTS_LOCK_WAIT_S = 5.0  # an event batch waits this long for another process's write (a CLI ingest), then 503
 
 
 class Warehouse:
@@ -49,12 +46,6 @@ class Warehouse:
             with self.ws.write_lock(command="serve: checking the write lock", timeout=0):
                 pass
             return self.ws.ingest(table, path, **options)
-
-    def append_events(self, batch: EventBatch, key_id: str | None) -> AppendResult:
-        """Append a checked batch of live events (one transaction); waits for this process's other writers
-        within ``write_wait_s`` and for another process's lock a few seconds (then WorkspaceBusy, 503)."""
-        with self.gate.writing(self.write_wait_s):
-            return append_events(self.ws, batch, key_id=key_id, lock_wait_s=min(self.write_wait_s, EVENTS_LOCK_WAIT_S))
 
 
 def ping(con: duckdb.DuckDBPyConnection) -> None:

@@ -119,7 +119,7 @@ async def post_events(request: Request, key: KeyInfo = Depends(require_write),
                          "application/x-ndjson")
     events = parse_body(body, max_events=settings.max_event_batch_events)
     batch = await run_in_threadpool(check_events, events, timezone=ws.config.timezone, keys=ws.pii_keys())
-    result = await run_in_threadpool(warehouse.append_events, batch, key.id)
+    result = await run_in_threadpool(state.appender.append, warehouse, batch, key.id)
     return Appended.model_validate(result.to_dict())
 
 
