@@ -56,7 +56,9 @@ def overview(warehouse: Warehouse, _query: PageQuery) -> dict[str, Any]:
     for entry in quarantine:
         entry["reasons"] = reasons.get(entry["table"], [])
     return {"tables": tables, "runs": runs, "quarantine": quarantine, "workspace": warehouse.ws.config.name,
-            "live_minutes": LIVE_MINUTES, "live_poll_ms": LIVE_POLL_MS, "live_kpis": LIVE_KPIS}
+            "live_minutes": LIVE_MINUTES, "live_poll_ms": LIVE_POLL_MS,
+            "live_kpis": [(name, f"{label} ({warehouse.ws.config.currency})" if name == "revenue" else label)
+                          for name, label in LIVE_KPIS]}
 
 
 capability = Capability(
