@@ -9,7 +9,8 @@ gives it the functions to run on the executors, and it gives them
 - :func:`load_once`: a value (a loaded model) kept in the Python worker process, so that a model is loaded
   once per worker, not once per batch — Spark reuses its Python workers (``spark.python.worker.reuse``, on by
   default), so that is once per executor core for the whole job — with as many threads as its task has cores;
-- :func:`to_spark` / :func:`to_pandas`: pandas ↔ Spark through Arrow, timestamps as naive UTC values;
+- :func:`to_spark` and :func:`spark_schema`: pandas frames into Spark (through Arrow) and the schemas of the
+  frames the executors give back;
 - :func:`check_spark`: a clear error when PySpark or Java is missing.
 
 Functions run on the executors must be importable there (shoplens installed in the executors' Python, which
@@ -133,13 +134,6 @@ def to_spark(spark: Any, frame: pd.DataFrame, schema: str | None = None, partiti
     """A pandas frame as a Spark DataFrame (through Arrow), spread over ``partitions`` when given."""
     data = spark.createDataFrame(frame, schema=schema) if schema else spark.createDataFrame(frame)
     return data.repartition(partitions) if partitions else data
-
-
-def to_pandas(data: Any) -> pd.DataFrame:
-    """A Spark DataFrame collected as pandas through Arrow, timestamps as naive UTC values (the warehouse's)."""
-    from shoplens.engine.spark_engine import naive_utc
-
-    return naive_utc(data.toArrow()).to_pandas()
 
 
 def default_partitions(spark: Any) -> int:

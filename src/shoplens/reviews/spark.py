@@ -24,6 +24,7 @@ shop with fewer reviews is one task.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,7 +43,8 @@ PREDICTION_SCHEMA = ("review_id string, product_id string, category string, revi
                      "rating double, predicted_stars double, sentiment string, p_negative double, p_neutral double, "
                      "p_positive double")
 RAW_COLUMNS = ("review_id", "product_id", "title", "body", "rating", "review_ts", "language")
-KINDS = {"reviews-stars": "rating", "reviews-sentiment": "sentiment"}
+# The registry names of the models scored here, the star model first (as the local run prefers it).
+MODEL_NAMES = ("reviews-stars", "reviews-sentiment")
 
 
 def score_reviews(spark: Any, reviews: Any, model: str | os.PathLike, *, products: Any = None,
@@ -75,8 +77,6 @@ def _model_kind(folder: Path) -> str:
     config = folder / CONFIG_FILE
     if not config.exists():
         raise NotFound(f"{folder} holds no saved review model ({CONFIG_FILE} missing)")
-    import json
-
     kind = json.loads(config.read_text(encoding="utf-8")).get("class")
     if kind not in ("RatingModel", "SentimentModel"):
         raise InputError(f"{folder}: a {kind} is not a star or sentiment model")
@@ -124,7 +124,7 @@ def score_chunk(chunk: pd.DataFrame, name: str, kind: str) -> pd.DataFrame:
 
 def deployed_model(ws: Any) -> Path:
     """The folder of the workspace's deployed star model, else its sentiment model (``NotFound`` without one)."""
-    for name in KINDS:
+    for name in MODEL_NAMES:
         try:
             return ws.models.path(name, "deployed")
         except NotFound:
