@@ -123,6 +123,9 @@ def run() -> tuple[list, list]:
         spark_cpu = cpu_seconds(jvm) - cpu_before
         check = compare_with_recount(spark, source, output)
         progress = [json.loads(p.json) for p in query.recentProgress]
+    master = spark.sparkContext.master
+    partitions = PARTITIONS or spark.sparkContext.defaultParallelism
+    spark.stop()  # one Spark session per process: the next part of the benchmark may start its own
     latencies = []
     for start, visible in seen.items():
         closes = start + dt.timedelta(minutes=1) + WATERMARK_DELAY
@@ -143,7 +146,7 @@ def run() -> tuple[list, list]:
     }
     notes = (f"{RATE} events/s (+{DUPLICATE_SHARE:.1%} duplicates, {LATE_SHARE:.0%} late by 1-5 event-minutes) for "
              f"{SECONDS} s, one file per second; event time {SPEED}x the wall clock; trigger 1 s on "
-             f"{spark.sparkContext.master}, state partitions {PARTITIONS or spark.sparkContext.defaultParallelism}; "
+             f"{master}, state partitions {partitions}; "
              f"load average at start {load_average:.1f} on {os.cpu_count()} cores; "
              f"recount: {check['windows']} windows, differ {check['differ'][:3]}, repeated {check['repeated'][:3]}")
     record = BenchmarkRecord.create(benchmark="scale", dataset=DATASET, variant="stream",
