@@ -38,8 +38,10 @@ class Sizes:
     runs: int = 3
     review_train_steps: int = 60
     sasrec_epochs: int = 200
-    als_grid: dict[str, list[Any]] = field(default_factory=lambda: {
-        "rank": [32, 64, 128], "reg_param": [0.01, 0.1, 1.0], "alpha": [1.0, 10.0, 40.0]})
+    # MLlib ALS, chosen on validation in two stages: regParam × alpha at the first rank, then the rank
+    als_grid: dict[str, list[Any]] = field(default_factory=lambda: {"reg_param": [0.01, 0.1, 1.0],
+                                                                    "alpha": [1.0, 10.0, 40.0]})
+    als_ranks: tuple[int, ...] = (64, 32, 128)
     als_iterations: int = 15
     quick: bool = False
 
@@ -50,7 +52,7 @@ class Sizes:
 
 FULL = Sizes()
 QUICK = replace(FULL, reviews=3_000, users=3_000, series=300, review_train_steps=4, sasrec_epochs=2,
-                als_grid={"rank": [16, 32], "reg_param": [0.1], "alpha": [10.0]}, als_iterations=5, quick=True)
+                als_grid={"reg_param": [0.1], "alpha": [10.0]}, als_ranks=(16, 8), als_iterations=5, quick=True)
 _CHOSEN: list[Sizes] = [FULL]
 
 

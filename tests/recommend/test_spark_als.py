@@ -83,3 +83,18 @@ def test_bad_parameters_are_refused(spark, small_shop: sl.Workspace) -> None:
 
     with pytest.raises(InputError, match="rank ≥ 1"):
         SparkALS(rank=0).fit(small_shop)
+
+
+def test_the_scale_benchmark_scores_lists_computed_on_spark_as_the_local_path(spark, fitted, monkeypatch) -> None:
+    """benchmarks/_scale_als.py turns the lists computed on Spark into the protocol's metrics: they must be the
+    local path's (the benchmark's NDCG@10 of MLlib ALS and of ours depend on that mapping)."""
+    import importlib
+
+    from shoplens.recommend.evaluate import evaluate_model
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    bench = importlib.import_module("_scale_als")
+    model, split = fitted
+    metrics, seconds, same = bench.spark_lists_metrics(spark, model, split.test)
+    assert same and seconds > 0
+    assert metrics["ndcg@10"] == pytest.approx(evaluate_model(model, split.test, bench.KS)["ndcg@10"], abs=1e-12)
