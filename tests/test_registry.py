@@ -38,3 +38,18 @@ def test_failed_save_leaves_registry_as_it_was(workspace: sl.Workspace) -> None:
         registry.path("recs")
     with pytest.raises(InputError):
         registry.save("../escape", "recommend", lambda d: None)
+
+
+def test_decisions_are_appended_and_a_torn_last_line_is_skipped(workspace: sl.Workspace) -> None:
+    registry = ModelRegistry(workspace)
+    assert registry.decisions("forecast") == []
+    registry.record_decision("forecast", {"deployed": False, "reason": "no gain"})
+    registry.record_decision("forecast", {"deployed": True, "reason": "challenger better", "scores": {"x": 1.0}})
+    with open(workspace.dir("models") / "forecast" / "decisions.jsonl", "a", encoding="utf-8") as log:
+        log.write('{"deployed": tr')  # a write cut short by a crash
+    registry.record_decision("forecast", {"deployed": False, "reason": "after the crash"})
+    entries = registry.decisions("forecast")
+    assert [e["reason"] for e in entries] == ["no gain", "challenger better", "after the crash"]
+    assert entries[1]["scores"] == {"x": 1.0} and entries[0]["recorded_at"]
+    with pytest.raises(InputError):
+        registry.record_decision("../escape", {})

@@ -4,6 +4,7 @@
 models/<name>/<version>/        the files a capability's ``save`` wrote
 models/<name>/<version>/card.json   data fingerprint, parameters, metrics with their protocol
 models/<name>/DEPLOYED          the version the service loads
+models/<name>/decisions.jsonl   retraining decisions (champion/challenger): one JSON object a line, oldest first
 ```
 
 A version is written into a temporary folder and renamed into place, so a failed training run leaves
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +26,8 @@ from shoplens.errors import InputError, NotFound
 
 if TYPE_CHECKING:
     from shoplens.workspace import Workspace
+
+DECISIONS_FILE = "decisions.jsonl"
 
 
 @dataclass
@@ -107,9 +111,50 @@ class ModelRegistry:
     def deployed(self) -> dict[str, ModelCard]:
         return {n: self.card(n) for n in self.names() if (self.root / n / "DEPLOYED").exists()}
 
+    # -- retraining decisions (champion/challenger, shoplens.retrain) --------------------------------------
+    def record_decision(self, name: str, decision: dict[str, Any]) -> dict[str, Any]:
+        """Append a retraining decision (scores, window, reason, whether it deployed) to ``name``'s log."""
+        _check_name(name)
+        entry = {"recorded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **decision}
+        line = (json.dumps(entry, default=str, ensure_ascii=False) + "\n").encode("utf-8")
+        folder = self.root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        if _ends_torn(folder / DECISIONS_FILE):
+            line = b"\n" + line  # start on a line of its own after a torn one
+        # one write on an O_APPEND descriptor: a crash leaves whole lines and at most a torn last one (skipped)
+        fd = os.open(folder / DECISIONS_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return entry
+
+    def decisions(self, name: str) -> list[dict[str, Any]]:
+        """Retraining decisions of ``name``, oldest first (none recorded: an empty list)."""
+        path = self.root / name / DECISIONS_FILE
+        if not path.exists():
+            return []
+        entries = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                entries.append(json.loads(line))
+            except ValueError:  # the torn last line of a write cut short
+                continue
+        return entries
+
     @staticmethod
     def _card(folder: Path) -> ModelCard:
         return ModelCard(**json.loads((folder / "card.json").read_text(encoding="utf-8")))
+
+
+def _ends_torn(path: Path) -> bool:
+    """Whether a log file ends inside a line (its last write was cut short)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return False
+    with open(path, "rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) != b"\n"
 
 
 def _check_name(name: str) -> None:

@@ -12,8 +12,8 @@ shop.write(ws)                 # ingest every table, truth to ws.path / "truth"
 from __future__ import annotations
 
 from shoplens.data.synth.bulk import BulkReport, bulk_products, write_bulk_shop, write_events, write_order_lines
-from shoplens.data.synth.config import SIMULATOR_VERSION, Difficulty, SimulatorConfig
+from shoplens.data.synth.config import SIMULATOR_VERSION, DemandShift, Difficulty, SimulatorConfig
 from shoplens.data.synth.shop import SimulatedShop, Simulator, Truth, simulate
 
-__all__ = ["SIMULATOR_VERSION", "BulkReport", "Difficulty", "SimulatedShop", "Simulator", "SimulatorConfig", "Truth",
-           "bulk_products", "simulate", "write_bulk_shop", "write_events", "write_order_lines"]
+__all__ = ["SIMULATOR_VERSION", "BulkReport", "DemandShift", "Difficulty", "SimulatedShop", "Simulator",
+           "SimulatorConfig", "Truth", "bulk_products", "simulate", "write_bulk_shop", "write_events", "write_order_lines"]

@@ -77,6 +77,36 @@ def resolve_difficulty(value: DifficultyName | Difficulty) -> Difficulty:
 
 
 @dataclass(frozen=True)
+class DemandShift:
+    """A change in the shop's demand from ``day`` on (0-based, within the simulated period): what a model trained
+    before it has not seen (drift alarms, champion/challenger retraining; docs/simulator.md, "Demand shift").
+
+    ``volume`` multiplies every product's expected order lines, ``departments`` multiplies those of the named
+    departments (``{"Electronics": 3.0}``), ``price`` multiplies every shelf price (demand then follows each
+    product's own elasticity, as before the shift). Days before ``day`` are exactly those of the same shop
+    without the shift."""
+
+    day: int
+    volume: float = 1.0
+    departments: dict[str, float] = field(default_factory=dict)
+    price: float = 1.0
+
+    def __post_init__(self) -> None:
+        from shoplens.data.synth.vocab import DEPARTMENTS
+
+        if self.day < 1:
+            raise ValueError(f"demand_shift.day={self.day}: the shift starts on day 1 or later")
+        factors = {"volume": self.volume, "price": self.price, **self.departments}
+        bad = [name for name, value in factors.items() if not value > 0]
+        if bad:
+            raise ValueError(f"demand_shift: {', '.join(bad)} must be a positive multiplier")
+        unknown = sorted(set(self.departments) - set(DEPARTMENTS))
+        if unknown:
+            raise ValueError(f"demand_shift: unknown department(s) {', '.join(unknown)}; departments are "
+                             f"{', '.join(DEPARTMENTS)}")
+
+
+@dataclass(frozen=True)
 class SimulatorConfig:
     """Size and behaviour of the simulated shop. All work happens in :func:`simulate`, none here."""
 
@@ -110,10 +140,16 @@ class SimulatorConfig:
     reviews: bool = True
     inventory: bool = True
     difficulty: Difficulty = field(default_factory=Difficulty.realistic)
+    # A change of demand from a day on (None: the same demand regime throughout)
+    demand_shift: DemandShift | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.difficulty, str):
             object.__setattr__(self, "difficulty", resolve_difficulty(self.difficulty))
+        if isinstance(self.demand_shift, dict):
+            object.__setattr__(self, "demand_shift", DemandShift(**self.demand_shift))
+        if self.demand_shift is not None and self.demand_shift.day >= self.days:
+            raise ValueError(f"demand_shift.day={self.demand_shift.day} is not within the {self.days} simulated days")
         if isinstance(self.start, str):
             object.__setattr__(self, "start", dt.date.fromisoformat(self.start))
         for name in ("n_customers", "n_products", "days"):

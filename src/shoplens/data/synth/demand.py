@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from shoplens.data.synth.config import Difficulty
+from shoplens.data.synth.config import DemandShift, Difficulty
 from shoplens.data.synth.vocab import DEPARTMENTS
 
 DEPARTMENT_NAMES = tuple(DEPARTMENTS)
@@ -213,8 +213,9 @@ def _regular_prices(rng: np.random.Generator, reference: np.ndarray, season: np.
 
 def build_demand(rng: np.random.Generator, calendar: Calendar, intensity: np.ndarray, popularity: np.ndarray,
                  department: np.ndarray, reference: np.ndarray, elasticity: np.ndarray, launch_day: np.ndarray,
-                 target_lines: float, difficulty: Difficulty) -> Demand:
-    """Prices, promotions and drawn order lines per product and day, scaled to ``target_lines`` expected."""
+                 target_lines: float, difficulty: Difficulty, shift: DemandShift | None = None) -> Demand:
+    """Prices, promotions and drawn order lines per product and day, scaled to ``target_lines`` expected (before
+    a ``shift``, which then changes prices and demand from its day on)."""
     n, days = len(popularity), len(calendar.dates)
     season = calendar.season_log[department]  # products × days
     shock = _shocks(rng, n, days, difficulty)
@@ -229,4 +230,22 @@ def build_demand(rng: np.random.Generator, calendar: Calendar, intensity: np.nda
     mu *= target_lines / max(mu.sum(), 1e-9)
     rate = mu if difficulty.nb_shape is None else mu * rng.gamma(difficulty.nb_shape, 1 / difficulty.nb_shape, mu.shape)
     lines = rng.poisson(rate)
+    if shift is not None:
+        shelf = _apply_shift(shift, rng, mu, rate, lines, shelf, department, elasticity)
     return Demand(shelf, discount, hidden, shock, mu, lines, promotions, changes)
+
+
+def _apply_shift(shift: DemandShift, rng: np.random.Generator, mu: np.ndarray, rate: np.ndarray, lines: np.ndarray,
+                 shelf: np.ndarray, department: np.ndarray, elasticity: np.ndarray) -> np.ndarray:
+    """Demand from the shift's day on (``mu`` and ``lines`` in place) and the new shelf prices (returned). The
+    lines after the shift are drawn again from a generator of their own, so that every draw of ``rng`` — and with
+    it the demand before the shift — stays exactly as without the shift."""
+    after = slice(shift.day, None)
+    by_department = np.array([shift.departments.get(name, 1.0) for name in DEPARTMENT_NAMES])
+    factor = (shift.volume * by_department[department] * shift.price ** elasticity)[:, None]  # price effect too
+    mu[:, after] *= factor
+    own = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])  # type: ignore[attr-defined]
+    lines[:, after] = own.poisson(rate[:, after] * factor)
+    shelf = shelf.copy()
+    shelf[:, after] = _round_price(shelf[:, after] * shift.price)
+    return shelf

@@ -124,6 +124,27 @@ class SimulatedShop:
         self.truth.write(ws.path / "truth")
         return reports
 
+    def period(self, first_day: int = 0, end_day: int | None = None) -> SimulatedShop:
+        """The shop as its exports of days ``[first_day, end_day)`` hold it (what a shop ingests day by day):
+        orders with their lines, events, reviews and stock counts of those days; customers who signed up and
+        products launched then (from day 0: also the customers and products from before); Q&A from day 0.
+        The truth is the whole period's. Writing ``period(0, d)`` then ``period(d)`` loads the whole shop."""
+        days = self.config.days
+        end_day = days if end_day is None else end_day
+        if not 0 <= first_day < end_day <= days:
+            raise ValueError(f"period({first_day}, {end_day}): need 0 ≤ first_day < end_day ≤ {days}")
+        start = pd.Timestamp(self.config.start, tz="UTC")
+        lo = None if first_day == 0 else start + pd.Timedelta(days=first_day)
+        hi = start + pd.Timedelta(days=end_day)
+        tables: dict[str, pd.DataFrame] = {}
+        for name, frame in self.tables.items():
+            keep = _in_period(self, name, frame, lo, hi, first_day, end_day)
+            if keep is not None:
+                tables[name] = frame[keep].reset_index(drop=True)
+        tables["order_items"] = self.tables["order_items"][
+            self.tables["order_items"]["order_id"].isin(tables["orders"]["order_id"])].reset_index(drop=True)
+        return SimulatedShop(tables, self.truth, self.config)
+
     def write_files(self, folder: str | Path, format: Literal["parquet", "csv"] = "parquet") -> dict[str, Path]:
         """Each table as ``folder/<table>.parquet`` (or ``.csv``), the truth in ``folder/truth``."""
         folder = Path(folder)
@@ -170,7 +191,7 @@ class Simulator:
         target_orders = cfg.n_orders if cfg.n_orders is not None else float(intensity.sum())
         demand = timer("demand", build_demand, rng[2], calendar, intensity, catalog.popularity, catalog.department,
                        catalog.list_price, catalog.elasticity, catalog.launch_day, target_orders / ORDERS_PER_LINE,
-                       cfg.difficulty)
+                       cfg.difficulty, cfg.demand_shift)
         if cfg.n_orders is not None and intensity.sum() > 0:
             pop.truth["orders_per_year"] *= cfg.n_orders / intensity.sum()
         sales = timer("orders", build_sales, rng[3], pop, catalog, demand, cfg, start)
@@ -213,6 +234,22 @@ class Simulator:
         tables["events"] = events.sort_values("event_ts", kind="stable", ignore_index=True)
         return {"search_queries": log.queries, "search_relevance": log.relevance,
                 "search_examination": log.examination}
+
+
+def _in_period(shop: SimulatedShop, name: str, frame: pd.DataFrame, lo: pd.Timestamp | None, hi: pd.Timestamp,
+               first_day: int, end_day: int) -> pd.Series | None:
+    """Which rows of one table belong to a period (None: the table is derived from another one)."""
+    time_column = {"customers": "signup_ts", "orders": "order_ts", "events": "event_ts", "reviews": "review_ts",
+                   "inventory": "ts"}
+    if name in time_column:
+        ts = pd.to_datetime(frame[time_column[name]], utc=True)
+        return (ts < hi) & (ts >= lo if lo is not None else True)
+    if name == "products":
+        launch = frame["product_id"].map(shop.truth["products"].set_index("product_id")["launch_day"])
+        return (launch < end_day) & (launch >= first_day if first_day else True)
+    if name == "qa":
+        return pd.Series(first_day == 0, index=frame.index)
+    return None
 
 
 class _Timer:
