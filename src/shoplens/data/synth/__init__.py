@@ -16,4 +16,5 @@ from shoplens.data.synth.config import SIMULATOR_VERSION, DemandShift, Difficult
 from shoplens.data.synth.shop import SimulatedShop, Simulator, Truth, simulate
 
 __all__ = ["SIMULATOR_VERSION", "BulkReport", "DemandShift", "Difficulty", "SimulatedShop", "Simulator",
-           "SimulatorConfig", "Truth", "bulk_products", "simulate", "write_bulk_shop", "write_events", "write_order_lines"]
+           "SimulatorConfig", "Truth", "bulk_products", "simulate", "write_bulk_shop", "write_events",
+           "write_order_lines"]
