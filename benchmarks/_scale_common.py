@@ -211,3 +211,27 @@ def largest(peaks: dict[str, float | None]) -> float | None:
     """The largest executor's peak (None when no executor reported one)."""
     known = [v for v in peaks.values() if v is not None]
     return max(known) if known else None
+
+
+def scaling_records(common: dict[str, Any], timings: dict[str, Timing], local: Timing, peaks: dict[str, float | None],
+                    *, unit: str, count: int, extra: dict[str, Any]) -> list[Any]:
+    """The three records of a batch part timed on 1 and 2 workers and locally: ``spark_2_workers`` (seconds on
+    both, speedup, ``<unit>_per_s_per_core``, the executors' largest peak and ``extra``), ``spark_1_worker`` and
+    ``local`` (``<unit>_per_s``)."""
+    from shoplens.evaluation.records import BenchmarkRecord
+
+    one, two = timings["spark_1_worker"], timings["spark_2_workers"]
+    peak = largest(peaks)
+    return [
+        BenchmarkRecord.create(**common, model="spark_2_workers", role="ours", seconds=round(two.median, 3),
+                               peak_mb=peak, metrics={
+                                   unit: count, "seconds_2_workers": round(two.median, 3),
+                                   "seconds_1_worker": round(one.median, 3),
+                                   "speedup_2_workers": round(one.median / two.median, 3),
+                                   f"{unit}_per_s_per_core": round(two.rate(count) / 2, 1),
+                                   **extra, "peak_executor_mb": peak}),
+        BenchmarkRecord.create(**common, model="spark_1_worker", role="ours", seconds=round(one.median, 3),
+                               peak_mb=peak, metrics={unit: count, f"{unit}_per_s": round(one.rate(count), 1)}),
+        BenchmarkRecord.create(**common, model="local", role="reference", seconds=round(local.median, 3),
+                               metrics={unit: count, f"{unit}_per_s": round(local.rate(count), 1)}),
+    ]

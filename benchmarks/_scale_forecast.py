@@ -21,7 +21,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from _scale_common import BENCHMARK, Gate, largest, load_note, median_timing, one_then_two_workers, say, sizes, work
+from _scale_common import (
+    BENCHMARK,
+    Gate,
+    load_note,
+    median_timing,
+    one_then_two_workers,
+    say,
+    scaling_records,
+    sizes,
+    work,
+)
 from shoplens.evaluation.records import BenchmarkRecord, Protocol
 
 DATASET = "simulator_forecast_scoring"
@@ -104,18 +114,6 @@ def run() -> tuple[list[BenchmarkRecord], list[Gate]]:
         f"peak RSS per executor {peaks} MB", f"largest difference of the cluster's points from the local ones "
         f"{'(rows differ)' if difference is None else f'{difference:.2e}'}", *notes])))
     common = {"benchmark": BENCHMARK, "dataset": DATASET, "variant": s.variant, "protocol": protocol}
-    peak = largest(peaks)
-    records = [
-        BenchmarkRecord.create(**common, model="spark_2_workers", role="ours", seconds=round(two.median, 3),
-                               peak_mb=peak, metrics={
-                                   "series": series, "seconds_2_workers": round(two.median, 3),
-                                   "seconds_1_worker": round(one.median, 3),
-                                   "speedup_2_workers": round(one.median / two.median, 3),
-                                   "series_per_s_per_core": round(two.rate(series) / 2, 1),
-                                   "max_point_difference": difference, "peak_executor_mb": peak}),
-        BenchmarkRecord.create(**common, model="spark_1_worker", role="ours", seconds=round(one.median, 3),
-                               peak_mb=peak, metrics={"series": series, "series_per_s": round(one.rate(series), 1)}),
-        BenchmarkRecord.create(**common, model="local", role="reference", seconds=round(local.median, 3),
-                               metrics={"series": series, "series_per_s": round(local.rate(series), 1)}),
-    ]
+    records = scaling_records(common, timings, local, peaks, unit="series", count=series,
+                              extra={"max_point_difference": difference})
     return records, []

@@ -19,7 +19,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from _scale_common import BENCHMARK, Gate, largest, load_note, median_timing, one_then_two_workers, say, sizes, work
+from _scale_common import (
+    BENCHMARK,
+    Gate,
+    load_note,
+    median_timing,
+    one_then_two_workers,
+    say,
+    scaling_records,
+    sizes,
+    work,
+)
 from shoplens.evaluation.records import BenchmarkRecord, Protocol
 
 DATASET = "simulator_recommend_scoring"
@@ -82,18 +92,6 @@ def run() -> tuple[list[BenchmarkRecord], list[Gate]]:
         one.note("1 worker"), two.note("2 workers"), f"peak RSS per executor {peaks} MB",
         f"cluster lists equal to the local ones: {bool(same)}", *notes])))
     common = {"benchmark": BENCHMARK, "dataset": DATASET, "variant": s.variant, "protocol": protocol}
-    peak = largest(peaks)
-    records = [
-        BenchmarkRecord.create(**common, model="spark_2_workers", role="ours", seconds=round(two.median, 3),
-                               peak_mb=peak, metrics={
-                                   "users": users, "seconds_2_workers": round(two.median, 3),
-                                   "seconds_1_worker": round(one.median, 3),
-                                   "speedup_2_workers": round(one.median / two.median, 3),
-                                   "users_per_s_per_core": round(two.rate(users) / 2, 1),
-                                   "same_lists_as_local": same, "peak_executor_mb": peak}),
-        BenchmarkRecord.create(**common, model="spark_1_worker", role="ours", seconds=round(one.median, 3),
-                               peak_mb=peak, metrics={"users": users, "users_per_s": round(one.rate(users), 1)}),
-        BenchmarkRecord.create(**common, model="local", role="reference", seconds=round(local.median, 3),
-                               metrics={"users": users, "users_per_s": round(local.rate(users), 1)}),
-    ]
+    records = scaling_records(common, timings, local, peaks, unit="users", count=users,
+                              extra={"same_lists_as_local": same})
     return records, []
