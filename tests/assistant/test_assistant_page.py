@@ -13,12 +13,10 @@ import pytest
 import shoplens as sl
 from shoplens.assistant import api
 from shoplens.serve import create_app, create_key
+from tests.browser import chromium, watch
 from tests.conftest import copy_workspace
 from tests.serve.conftest import make_client, running_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 HOSTILE = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2"> do you ship abroad?'
 
 
@@ -35,55 +33,43 @@ def ask(page: Any, text: str) -> None:
 
 @pytest.mark.browser
 def test_the_chat_page_streams_answers_with_their_evidence(assistant_shop: sl.Workspace) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip(f"Chromium is missing at {CHROMIUM} (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
     ws = assistant_shop
     key = create_key(ws, "read", "reader")
     expected = api.ask(ws, "How much does shipping cost?")
-    with running_server(create_app(ws.path)) as served, sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            elsewhere: list[str] = []
-            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(served)
-                       else (elsewhere.append(route.request.url), route.abort()))
-            problems: list[str] = []
-            page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-            page.on("pageerror", lambda error: problems.append(str(error)))
+    with running_server(create_app(ws.path)) as served, chromium() as browser:
+        seen = watch(browser.new_page(), served)
+        page, elsewhere, problems = seen.page, seen.elsewhere, seen.problems
 
-            page.goto(f"{served}/assistant?key={key}")
-            ask(page, "How much does shipping cost?")
-            assert page.get_by_test_id("chat").get_attribute("data-state") == "answered"
-            bubbles = page.locator("[data-testid=chat-messages] li.assistant")
-            assert bubbles.count() == 1
-            assert bubbles.nth(0).inner_text().startswith(expected["text"])
-            shown = page.locator("[data-testid=evidence] li")
-            assert [shown.nth(i).get_attribute("data-evidence") for i in range(shown.count())] == [
-                c["evidence_id"] for c in expected["citations"]]
-            marked = shown.nth(0).locator("mark").all_inner_texts()
-            assert marked == expected["citations"][0]["quoted"]  # the quoted sentences are marked in the passage
+        page.goto(f"{served}/assistant?key={key}")
+        ask(page, "How much does shipping cost?")
+        assert page.get_by_test_id("chat").get_attribute("data-state") == "answered"
+        bubbles = page.locator("[data-testid=chat-messages] li.assistant")
+        assert bubbles.count() == 1
+        assert bubbles.nth(0).inner_text().startswith(expected["text"])
+        shown = page.locator("[data-testid=evidence] li")
+        assert [shown.nth(i).get_attribute("data-evidence") for i in range(shown.count())] == [
+            c["evidence_id"] for c in expected["citations"]]
+        marked = shown.nth(0).locator("mark").all_inner_texts()
+        assert marked == expected["citations"][0]["quoted"]  # the quoted sentences are marked in the passage
 
-            ask(page, "and to Canada?")  # a follow-up: read with the question before
-            assert page.locator("[data-testid=chat-messages] li.customer").count() == 2
+        ask(page, "and to Canada?")  # a follow-up: read with the question before
+        assert page.locator("[data-testid=chat-messages] li.customer").count() == 2
 
-            done = answered(page)
-            page.get_by_test_id("chat-handoff").click()
-            page.wait_for_selector(f"[data-testid=chat][data-answered='{done + 1}']", timeout=60_000)
-            assert page.get_by_test_id("chat").get_attribute("data-state") == "handoff"
-            assert "member of our team" in bubbles.last.inner_text()
+        done = answered(page)
+        page.get_by_test_id("chat-handoff").click()
+        page.wait_for_selector(f"[data-testid=chat][data-answered='{done + 1}']", timeout=60_000)
+        assert page.get_by_test_id("chat").get_attribute("data-state") == "handoff"
+        assert "member of our team" in bubbles.last.inner_text()
 
-            ask(page, HOSTILE)
-            assert HOSTILE in page.locator("[data-testid=chat-messages] li.customer").last.inner_text()
-            assert page.evaluate("() => window.pwned") is None
-            assert page.locator("main script, main img").count() == 0
+        ask(page, HOSTILE)
+        assert HOSTILE in page.locator("[data-testid=chat-messages] li.customer").last.inner_text()
+        assert page.evaluate("() => window.pwned") is None
+        assert page.locator("main script, main img").count() == 0
 
-            ask(page, "x" * 2000)  # at the limit: answered (the box refuses more)
-            assert page.get_by_test_id("chat").get_attribute("data-state") in ("answered", "handoff")
-            assert elsewhere == []
-            assert problems == []
-        finally:
-            browser.close()
+        ask(page, "x" * 2000)  # at the limit: answered (the box refuses more)
+        assert page.get_by_test_id("chat").get_attribute("data-state") in ("answered", "handoff")
+        assert elsewhere == []
+        assert problems == []
 
 
 def test_the_page_needs_a_session_and_a_trained_assistant(assistant_shop: sl.Workspace, tmp_path: Path) -> None:

@@ -16,12 +16,10 @@ from shoplens.graph.explore import busiest_products
 from shoplens.graph.folder import graph_folder
 from shoplens.serve import create_app, create_key
 from shoplens.serve.routers.graph_page import PER_RELATION
+from tests.browser import chromium, watch
 from tests.conftest import copy_workspace
 from tests.serve.conftest import make_client, running_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 VENDORED = Path(__file__).resolve().parents[2] / "src/shoplens/serve/static/vendor/cytoscape"
 
 
@@ -66,55 +64,43 @@ def recentre_by_click(page: Any, product_id: str, tries: int = 3) -> None:
 
 @pytest.mark.browser
 def test_the_graph_page_draws_a_neighbourhood_and_recentres_on_a_click(fresh_shop: sl.Workspace) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip(f"Chromium is missing at {CHROMIUM} (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
     ws = fresh_shop
     key = create_key(ws, "read", "reader")
     with GraphStore(graph_folder(ws)) as store:
         start = busiest_products(store, 1)[0]["product_id"]
     neighbour = next(n["id"] for n in neighbourhood(ws, start) if n["table"] == "Product")
-    with running_server(create_app(ws.path)) as served, sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            elsewhere: list[str] = []  # the page works offline: nothing is fetched from another host
-            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(served)
-                       else (elsewhere.append(route.request.url), route.abort()))
-            problems: list[str] = []  # script errors and CSP violations show in the console
-            page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-            page.on("pageerror", lambda error: problems.append(str(error)))
-            fetched: list[str] = []
-            page.on("request", lambda request: "/neighbours" in request.url and fetched.append(request.url))
+    with running_server(create_app(ws.path)) as served, chromium() as browser:
+        seen = watch(browser.new_page(), served)
+        page, elsewhere, problems = seen.page, seen.elsewhere, seen.problems
+        fetched: list[str] = []
+        page.on("request", lambda request: "/neighbours" in request.url and fetched.append(request.url))
 
-            page.goto(f"{served}/graph?key={key}")  # signs in, then the page without the key
-            page.wait_for_selector("#graph-view[data-state=shown]")
-            assert page.locator("#graph-view").get_attribute("data-centre") == start
-            assert f"({start})" in page.get_by_test_id("graph-title").inner_text()
-            assert shown_rows(page) == expected_rows(ws, start)
-            drawn = page.evaluate("() => window.shoplensGraph.cy.nodes().length")
-            assert drawn == 1 + len({(n["table"], n["id"]) for n in neighbourhood(ws, start)})
+        page.goto(f"{served}/graph?key={key}")  # signs in, then the page without the key
+        page.wait_for_selector("#graph-view[data-state=shown]")
+        assert page.locator("#graph-view").get_attribute("data-centre") == start
+        assert f"({start})" in page.get_by_test_id("graph-title").inner_text()
+        assert shown_rows(page) == expected_rows(ws, start)
+        drawn = page.evaluate("() => window.shoplensGraph.cy.nodes().length")
+        assert drawn == 1 + len({(n["table"], n["id"]) for n in neighbourhood(ws, start)})
 
-            recentre_by_click(page, neighbour)
-            assert page.url == f"{served}/graph?product={neighbour}"
-            assert f"({neighbour})" in page.get_by_test_id("graph-title").inner_text()
-            assert shown_rows(page) == expected_rows(ws, neighbour)
-            assert fetched[-1].startswith(f"{served}/api/v1/graph/products/{neighbour}/neighbours")
+        recentre_by_click(page, neighbour)
+        assert page.url == f"{served}/graph?product={neighbour}"
+        assert f"({neighbour})" in page.get_by_test_id("graph-title").inner_text()
+        assert shown_rows(page) == expected_rows(ws, neighbour)
+        assert fetched[-1].startswith(f"{served}/api/v1/graph/products/{neighbour}/neighbours")
 
-            page.go_back()  # the address's history goes back to the first product
-            page.wait_for_selector(f"#graph-view[data-centre='{start}']")
+        page.go_back()  # the address's history goes back to the first product
+        page.wait_for_selector(f"#graph-view[data-centre='{start}']")
 
-            assert problems == []
-            page.goto(f"{served}/graph?product=NO-SUCH-PRODUCT")
-            page.wait_for_selector("#graph-view[data-state=error]")
-            message = page.get_by_test_id("graph-error")
-            assert message.is_visible()
-            assert "unknown product 'NO-SUCH-PRODUCT'" in message.inner_text()
-            assert page.locator("[data-testid=graph-neighbours] tbody tr").count() == 0
-            assert elsewhere == []
-            assert problems == ["Failed to load resource: the server responded with a status of 404 (Not Found)"]
-        finally:
-            browser.close()
+        assert problems == []
+        page.goto(f"{served}/graph?product=NO-SUCH-PRODUCT")
+        page.wait_for_selector("#graph-view[data-state=error]")
+        message = page.get_by_test_id("graph-error")
+        assert message.is_visible()
+        assert "unknown product 'NO-SUCH-PRODUCT'" in message.inner_text()
+        assert page.locator("[data-testid=graph-neighbours] tbody tr").count() == 0
+        assert elsewhere == []
+        assert problems == ["Failed to load resource: the server responded with a status of 404 (Not Found)"]
 
 
 def test_the_page_offers_the_busiest_products_and_needs_a_session(graph_shop: sl.Workspace,

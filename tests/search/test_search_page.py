@@ -16,12 +16,10 @@ from shoplens.search import api
 from shoplens.search.querylog import QueryLog
 from shoplens.serve import create_app, create_key
 from shoplens.serve.routers.search_page import SHOWN
+from tests.browser import chromium, watch
 from tests.conftest import copy_workspace
 from tests.serve.conftest import make_client, running_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 HOSTILE = '"(*~: <script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
 
 
@@ -56,9 +54,6 @@ def submit(page: Any, text: str) -> None:
 
 @pytest.mark.browser
 def test_the_search_page_ranks_explains_narrows_and_escapes(indexed_shop: sl.Workspace) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip(f"Chromium is missing at {CHROMIUM} (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
     ws = indexed_shop
     key = create_key(ws, "read", "reader")
     search = api.load(ws)
@@ -66,69 +61,60 @@ def test_the_search_page_ranks_explains_narrows_and_escapes(indexed_shop: sl.Wor
     # a category's words and a price the query understanding reads ("under 1000"), no brand: many brands answer
     text = f"{target['category'].split(' > ')[-1].lower()} under 1000"
     expected = search.query(text, k=SHOWN, explain=True)
-    with running_server(create_app(ws.path)) as served, sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            elsewhere: list[str] = []
-            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(served)
-                       else (elsewhere.append(route.request.url), route.abort()))
-            problems: list[str] = []  # script errors and CSP violations show in the console
-            page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-            page.on("pageerror", lambda error: problems.append(str(error)))
+    with running_server(create_app(ws.path)) as served, chromium() as browser:
+        seen = watch(browser.new_page(), served)
+        page, elsewhere, problems = seen.page, seen.elsewhere, seen.problems
 
-            page.goto(f"{served}/search?key={key}")  # signs in, then the page without the key
-            submit(page, text)
-            assert page.get_by_test_id("search-view").get_attribute("data-state") == "shown"
-            hits = shown(page)
-            assert [h["product_id"] for h in hits] == [i["product_id"] for i in expected.items]
-            assert len(hits) == SHOWN
-            for hit, item in zip(hits, expected.items, strict=True):  # why each ranks: every signal, the fields
-                assert f"score {item['score']:.3f}" in hit["why"]
-                assert f"bm25 {item['signals']['bm25']:.3f}" in hit["why"]
-                assert f"dense:minilm {item['signals']['dense:minilm']:.3f}" in hit["why"]
-            assert "matched: " in hits[0]["why"] and expected.items[0]["fields"]
-            rewrites = page.get_by_test_id("search-understanding").locator("li").all_inner_texts()
-            assert rewrites == expected.understanding["explain"] and any("price" in r for r in rewrites)
-            assert page.url == f"{served}/search?{urlencode({'q': text})}"
+        page.goto(f"{served}/search?key={key}")  # signs in, then the page without the key
+        submit(page, text)
+        assert page.get_by_test_id("search-view").get_attribute("data-state") == "shown"
+        hits = shown(page)
+        assert [h["product_id"] for h in hits] == [i["product_id"] for i in expected.items]
+        assert len(hits) == SHOWN
+        for hit, item in zip(hits, expected.items, strict=True):  # why each ranks: every signal, the fields
+            assert f"score {item['score']:.3f}" in hit["why"]
+            assert f"bm25 {item['signals']['bm25']:.3f}" in hit["why"]
+            assert f"dense:minilm {item['signals']['dense:minilm']:.3f}" in hit["why"]
+        assert "matched: " in hits[0]["why"] and expected.items[0]["fields"]
+        rewrites = page.get_by_test_id("search-understanding").locator("li").all_inner_texts()
+        assert rewrites == expected.understanding["explain"] and any("price" in r for r in rewrites)
+        assert page.url == f"{served}/search?{urlencode({'q': text})}"
 
-            brand = min(expected.facets["brand"], key=lambda f: f["count"])["value"]
-            page.locator("[data-facet=brand] button", has_text=brand).first.click()
-            after(page, 2)
-            assert page.url == f"{served}/search?{urlencode({'q': text, 'brand': brand})}"
-            narrowed = shown(page)
-            assert {h["brand"] for h in narrowed} == {brand}
-            assert [h["product_id"] for h in narrowed] == [
-                i["product_id"] for i in search.query(text, k=SHOWN, filters={"brand": brand}).items]
-            assert len(narrowed) < len(hits)
-            page.get_by_test_id("search-filters").locator("button[data-filter=brand]").click()  # the chip removes it
-            after(page, 3)
-            assert len(shown(page)) == len(hits)
-            page.go_back()  # back to the narrowed search
-            after(page, 4)
-            assert {h["brand"] for h in shown(page)} == {brand}
+        brand = min(expected.facets["brand"], key=lambda f: f["count"])["value"]
+        page.locator("[data-facet=brand] button", has_text=brand).first.click()
+        after(page, 2)
+        assert page.url == f"{served}/search?{urlencode({'q': text, 'brand': brand})}"
+        narrowed = shown(page)
+        assert {h["brand"] for h in narrowed} == {brand}
+        assert [h["product_id"] for h in narrowed] == [
+            i["product_id"] for i in search.query(text, k=SHOWN, filters={"brand": brand}).items]
+        assert len(narrowed) < len(hits)
+        page.get_by_test_id("search-filters").locator("button[data-filter=brand]").click()  # the chip removes it
+        after(page, 3)
+        assert len(shown(page)) == len(hits)
+        page.go_back()  # back to the narrowed search
+        after(page, 4)
+        assert {h["brand"] for h in shown(page)} == {brand}
 
-            page.goto(f"{served}/search?q=lamp&brand=No+Such+Brand")
-            after(page, 1)
-            assert page.get_by_test_id("search-view").get_attribute("data-state") == "empty"
-            assert page.get_by_test_id("search-empty").inner_text() == (
-                "No products match “lamp” with these filters: remove one to see more.")
-            assert shown(page) == []
+        page.goto(f"{served}/search?q=lamp&brand=No+Such+Brand")
+        after(page, 1)
+        assert page.get_by_test_id("search-view").get_attribute("data-state") == "empty"
+        assert page.get_by_test_id("search-empty").inner_text() == (
+            "No products match “lamp” with these filters: remove one to see more.")
+        assert shown(page) == []
 
-            page.goto(f"{served}/search")
-            submit(page, HOSTILE)  # syntax and markup are words: the dense signal still finds products
-            assert f"for “{HOSTILE}”" in page.get_by_test_id("search-summary").inner_text()
-            assert len(shown(page)) == SHOWN
-            page.goto(f"{served}/search?q={quote(HOSTILE)}&brand={quote(HOSTILE)}")  # in the address too
-            after(page, 1)
-            assert f"No products match “{HOSTILE}”" in page.get_by_test_id("search-empty").inner_text()
-            assert HOSTILE in page.get_by_test_id("search-filters").inner_text()
-            assert page.evaluate("() => window.pwned") is None
-            assert page.locator("main script, main img").count() == 0
-            assert elsewhere == []
-            assert problems == []
-        finally:
-            browser.close()
+        page.goto(f"{served}/search")
+        submit(page, HOSTILE)  # syntax and markup are words: the dense signal still finds products
+        assert f"for “{HOSTILE}”" in page.get_by_test_id("search-summary").inner_text()
+        assert len(shown(page)) == SHOWN
+        page.goto(f"{served}/search?q={quote(HOSTILE)}&brand={quote(HOSTILE)}")  # in the address too
+        after(page, 1)
+        assert f"No products match “{HOSTILE}”" in page.get_by_test_id("search-empty").inner_text()
+        assert HOSTILE in page.get_by_test_id("search-filters").inner_text()
+        assert page.evaluate("() => window.pwned") is None
+        assert page.locator("main script, main img").count() == 0
+        assert elsewhere == []
+        assert problems == []
     zero = QueryLog.of(ws).stats("zero")["queries"]  # the page's searches went through the logged route
     assert {"query": "lamp", "zero_results": 1} in [{k: q[k] for k in ("query", "zero_results")} for q in zero]
 

@@ -7,7 +7,6 @@ warehouse's. Skips (with the reason) when Chromium is missing; under CI=true tha
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow.parquet as pq
@@ -15,14 +14,12 @@ import pytest
 
 import shoplens as sl
 from shoplens.serve import create_app
+from tests.browser import chromium, watch
 from tests.serve.conftest import Keys, running_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 
 
 @pytest.fixture
@@ -37,27 +34,16 @@ def number(text: str) -> int:
 
 @pytest.mark.browser
 def test_dashboard_shows_the_warehouse_numbers(served: str, shop: sl.Workspace, keys: Keys) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip(f"Chromium is missing at {CHROMIUM} (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            elsewhere: list[str] = []  # the dashboard works offline: nothing is fetched from another host
-            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(served)
-                       else (elsewhere.append(route.request.url), route.abort()))
-            failed: list[str] = []
-            page.on("response", lambda response: response.status >= 400 and failed.append(response.url))
-            page.goto(served + "/")
-            assert page.url == served + "/login?next=/"
-            page.fill("#key", keys.read)
-            page.click("button[type=submit]")
-            page.wait_for_url(served + "/")
-            check_numbers(page, shop)
-            assert elsewhere == [] and failed == []
-        finally:
-            browser.close()
+    with chromium() as browser:
+        seen = watch(browser.new_page(), served)
+        page = seen.page
+        page.goto(served + "/")
+        assert page.url == served + "/login?next=/"
+        page.fill("#key", keys.read)
+        page.click("button[type=submit]")
+        page.wait_for_url(served + "/")
+        check_numbers(page, shop)
+        assert seen.elsewhere == [] and seen.failed == []
 
 
 def check_numbers(page: Page, ws: sl.Workspace) -> None:

@@ -20,9 +20,9 @@ import pytest
 import shoplens as sl
 from shoplens.serve import create_app, create_key
 from shoplens.views import VOID_STATUSES
+from tests.browser import chromium, offline
 from tests.conftest import copy_workspace
 from tests.serve.conftest import running_server
-from tests.serve.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Locator, Page
@@ -53,25 +53,17 @@ class Analyst:
 
 @pytest.fixture(scope="module")
 def analyst(demo_shop: sl.Workspace, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Analyst]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"Chromium is missing at {CHROMIUM} (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
     ws = copy_workspace(demo_shop, tmp_path_factory.mktemp("analyst"))  # the key is a write
     key = create_key(ws, "read", "analyst")
-    with running_server(create_app(ws.path)) as url, sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(accept_downloads=True)
-            context.set_default_timeout(10_000)
-            context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url)
-                          else route.abort())  # offline: nothing from another host
-            sign_in = context.new_page()
-            sign_in.goto(f"{url}/?key={key}")
-            assert sign_in.url == url + "/"
-            sign_in.close()
-            yield Analyst(url, ws, context)
-        finally:
-            browser.close()
+    with running_server(create_app(ws.path)) as url, chromium() as browser:
+        context = browser.new_context(accept_downloads=True)
+        context.set_default_timeout(10_000)
+        offline(context, url)
+        sign_in = context.new_page()
+        sign_in.goto(f"{url}/?key={key}")
+        assert sign_in.url == url + "/"
+        sign_in.close()
+        yield Analyst(url, ws, context)
 
 
 @pytest.fixture

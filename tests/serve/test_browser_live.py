@@ -15,8 +15,8 @@ import pytest
 
 import shoplens as sl
 from shoplens.serve import create_app
+from tests.browser import chromium, watch
 from tests.serve.conftest import Keys, auth, running_server
-from tests.serve.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -65,31 +65,23 @@ def seconds_until_shown(page: Page, expected: dict[str, str]) -> float:
 
 
 def test_the_live_tile_follows_posted_events(served: str, keys: Keys) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip(f"Chromium is missing at {CHROMIUM} (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            failed: list[str] = []
-            page.on("response", lambda response: response.status >= 400 and failed.append(response.url))
-            page.goto(f"{served}/login?next=/")
-            page.fill("#key", keys.read)
-            page.click("button[type=submit]")
-            page.wait_for_url(served + "/")
-            seconds_until_shown(page, {"sessions": "0", "views": "0", "revenue": "0.00"})
-            post(served, keys.write, events("first", 3))
-            first = seconds_until_shown(page, {"sessions": "3", "views": "3", "carts": "3", "purchases": "3",
-                                               "revenue": "15.00"})
-            post(served, keys.write, events("second", 400) + events("first", 3))  # the repeated ones count once
-            second = seconds_until_shown(page, {"sessions": "403", "views": "403", "carts": "403",
-                                                "purchases": "403", "revenue": "2,015.00"})
-            live = httpx.get(served + "/api/v1/events/live", params={"minutes": 15}, headers=auth(keys.read)).json()
-            assert {name: page.get_by_test_id(f"live-{name}").inner_text() for name in ("views", "sessions")} == {
-                "views": f"{live['totals']['views']:,}", "sessions": f"{live['totals']['sessions']:,}"}
-            assert page.get_by_test_id("live-minutes").locator("rect").count() == 15
-            assert first < UPDATE_WITHIN_S and second < UPDATE_WITHIN_S
-            assert failed == []
-        finally:
-            browser.close()
+    with chromium() as browser:
+        seen = watch(browser.new_page(), served)
+        page = seen.page
+        page.goto(f"{served}/login?next=/")
+        page.fill("#key", keys.read)
+        page.click("button[type=submit]")
+        page.wait_for_url(served + "/")
+        seconds_until_shown(page, {"sessions": "0", "views": "0", "revenue": "0.00"})
+        post(served, keys.write, events("first", 3))
+        first = seconds_until_shown(page, {"sessions": "3", "views": "3", "carts": "3", "purchases": "3",
+                                           "revenue": "15.00"})
+        post(served, keys.write, events("second", 400) + events("first", 3))  # the repeated ones count once
+        second = seconds_until_shown(page, {"sessions": "403", "views": "403", "carts": "403",
+                                            "purchases": "403", "revenue": "2,015.00"})
+        live = httpx.get(served + "/api/v1/events/live", params={"minutes": 15}, headers=auth(keys.read)).json()
+        assert {name: page.get_by_test_id(f"live-{name}").inner_text() for name in ("views", "sessions")} == {
+            "views": f"{live['totals']['views']:,}", "sessions": f"{live['totals']['sessions']:,}"}
+        assert page.get_by_test_id("live-minutes").locator("rect").count() == 15
+        assert first < UPDATE_WITHIN_S and second < UPDATE_WITHIN_S
+        assert seen.failed == [] and seen.elsewhere == []
