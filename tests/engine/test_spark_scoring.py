@@ -46,7 +46,7 @@ def test_reviews_scored_on_spark_equal_the_local_predictions(spark, review_shop:
     from shoplens.reviews.data import from_workspace
     from shoplens.reviews.models import RatingModel
     from shoplens.reviews.spark import deployed_model, score_reviews
-    from shoplens.reviews.store import predictions
+    from shoplens.reviews.store import chunk_count, predictions
 
     folder = deployed_model(review_shop)
     local = predictions(from_workspace(review_shop), RatingModel.load(folder), None, chunk_rows=CHUNK_ROWS)
@@ -63,6 +63,9 @@ def test_reviews_scored_on_spark_equal_the_local_predictions(spark, review_shop:
     for column in ("p_negative", "p_neutral", "p_positive"):
         np.testing.assert_allclose(remote[column].to_numpy(), local[column].to_numpy(), rtol=0, atol=1e-6)
     assert (pd.to_datetime(remote["review_ts"]) == pd.to_datetime(local["review_ts"])).all()
+    # a task per chunk, not as many as adaptive execution would coalesce them into (one, for so few bytes): with
+    # few tasks a second worker has little to take
+    assert scored.rdd.getNumPartitions() == chunk_count(len(local), CHUNK_ROWS)
 
 
 @pytest.mark.parametrize("name", ["session_ease", "popularity"])
