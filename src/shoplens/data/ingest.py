@@ -66,6 +66,7 @@ class IngestReport:
     quarantine_file: str | None = None
     seconds: float = 0.0
     messages: list[str] = field(default_factory=list)
+    drift: dict[str, Any] | None = None  # the run's rows against the deployed model's training data (shoplens.drift)
 
     def __str__(self) -> str:
         line = (f"{self.source} → {self.table}: read {self.read:,} = loaded {self.loaded:,} + "
@@ -374,7 +375,26 @@ def ingest(ws: Workspace, table: str, source: Any, *, mapping: dict[str, str] | 
             run.close(keep=committed)
     report.seconds = round(time.perf_counter() - clock, 3)
     assert report.read == report.loaded + report.quarantined, report
+    _check_drift(ws, report)
     return report
+
+
+def _check_drift(ws: Workspace, report: IngestReport) -> None:
+    """Compare the run's rows with the deployed model's training data (when a model is deployed); a drift check
+    that fails is said in the report's messages, never a failed ingest (the rows are committed)."""
+    from shoplens.drift import check_drift
+
+    if not report.loaded:
+        return
+    try:
+        drift = check_drift(ws, new_runs=[report.run_id], trigger=f"ingest {report.run_id}")
+    except Exception as exc:
+        report.messages.append(f"drift check failed: {exc}")
+        return
+    if drift is not None and drift.features:
+        report.drift = drift.to_dict()
+        if drift.alarms:
+            report.messages.append(drift.line())
 
 
 def _stage_all(con: duckdb.DuckDBPyConnection, run: _Run, bar: Any) -> None:

@@ -18,7 +18,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from shoplens.errors import InputError, NotFound
-from shoplens.workspace import column_names
+from shoplens.workspace import column_names, has_table
 
 if TYPE_CHECKING:
     import duckdb
@@ -68,14 +68,47 @@ def write_forecast(ws: Workspace, forecast: pd.DataFrame, version: str, level: s
 
 def write_plan(ws: Workspace, plan: pd.DataFrame, version: str) -> int:
     """Replace ``inventory_plan`` with ``plan``; returns the rows written."""
+    frame = _plan_frame(plan, version, dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    _replace_table(ws, PLAN_TABLE, frame)
+    return len(frame)
+
+
+def publish(ws: Workspace, forecast: pd.DataFrame, plan: pd.DataFrame, version: str, level: str = "product") -> None:
+    """Replace ``forecast_daily`` and ``inventory_plan`` with a version's, in one transaction: a reader (or a
+    process killed midway) sees both of the old version or both of the new."""
+    created = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    frames = {FORECAST_TABLE: _tidy(forecast).assign(level=level, model_version=version, created_at=created),
+              PLAN_TABLE: _plan_frame(plan, version, created)}
+    with ws.connect(read_only=False, command=f"forecast: publishing {version}") as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for name, frame in frames.items():
+                con.register("frame_to_write", frame)
+                con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM frame_to_write')
+                con.unregister("frame_to_write")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+
+def published_version(ws: Workspace) -> str | None:
+    """The model version whose forecast the warehouse holds (None: no forecast stored)."""
+    with ws.connect() as con:
+        if not has_table(con, FORECAST_TABLE):
+            return None
+        row = con.execute(f"SELECT any_value(model_version) FROM {FORECAST_TABLE}").fetchone()
+    return row[0] if row else None
+
+
+def _plan_frame(plan: pd.DataFrame, version: str, created: dt.datetime) -> pd.DataFrame:
     import pandas as pd
 
-    frame = plan.assign(model_version=version, created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    frame = plan.assign(model_version=version, created_at=created)
     for column in ("eoq", "newsvendor_qty"):
         if column in frame:
             frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    _replace_table(ws, PLAN_TABLE, frame)
-    return len(frame)
+    return frame
 
 
 def _replace_table(ws: Workspace, name: str, frame: pd.DataFrame) -> None:

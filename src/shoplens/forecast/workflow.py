@@ -96,13 +96,20 @@ def plan(ws: Workspace, service_level: float = 0.95, lead_time_days: int | None 
          version: str = "deployed", forecaster: Forecaster | None = None) -> pd.DataFrame:
     """The inventory plan from the stored forecaster, with stock and lead times from the ``inventory``
     table where it has them (``lead_time_days`` overrides them all); stored as ``inventory_plan``."""
-    from shoplens.forecast.inventory import inventory_plan
-
     fc = forecaster or load_model(ws, version)
-    inputs = plan_inputs(ws, fc, lead_time_days, review_days)
-    forecast = fc.predict(inputs.horizon)
-    result = inventory_plan(forecast, service_level, inputs.lead_times, review_days=review_days, fill_rate=fill_rate,
-                            ordering_cost=ordering_cost, holding_rate=holding_rate, unit_cost=inputs.unit_cost,
-                            unit_price=inputs.unit_price, stock=inputs.stock)
+    result = compute_plan(ws, fc, service_level, lead_time_days, review_days, fill_rate, ordering_cost, holding_rate)
     write_plan(ws, result, getattr(fc, "version_", version))
     return result
+
+
+def compute_plan(ws: Workspace, fc: Forecaster, service_level: float = 0.95, lead_time_days: int | None = None,
+                 review_days: int = 7, fill_rate: float | None = None, ordering_cost: float | None = None,
+                 holding_rate: float = 0.25) -> pd.DataFrame:
+    """The inventory plan of a forecaster (as :func:`plan`), not stored."""
+    from shoplens.forecast.inventory import inventory_plan
+
+    inputs = plan_inputs(ws, fc, lead_time_days, review_days)
+    forecast = fc.predict(inputs.horizon)
+    return inventory_plan(forecast, service_level, inputs.lead_times, review_days=review_days, fill_rate=fill_rate,
+                          ordering_cost=ordering_cost, holding_rate=holding_rate, unit_cost=inputs.unit_cost,
+                          unit_price=inputs.unit_price, stock=inputs.stock)
