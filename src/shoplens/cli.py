@@ -245,14 +245,21 @@ def datasets_load(name: Annotated[str, typer.Argument(help="Dataset name (see `s
 def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="Port.")] = 8000,
           max_upload_mb: Annotated[int, typer.Option(help="Largest ingest upload accepted.")] = 512,
+          retrain: Annotated[str | None, typer.Option(
+              help="Retrain in the background on a schedule: 'daily 03:00' (the shop's timezone), 'hourly', "
+                   "'every 6h' (`shoplens retrain` in a child process, one at a time).", show_default=False)] = None,
           workspace: WorkspaceOpt = None) -> None:
     """Serve the REST API and the dashboard (keys from `shoplens keys create`)."""
+    from shoplens.retrain import parse_schedule
     from shoplens.serve import ServiceSettings, run_server
 
+    if retrain is not None:
+        parse_schedule(retrain)  # a bad schedule fails now, not in the background
     ws = open_workspace(workspace)
     console.print(f"serving {ws.path} on http://{host}:{port}/ — sign in with a key "
                   "(`shoplens keys create --role read`)", highlight=False)
-    run_server(ws.path, host=host, port=port, settings=ServiceSettings(max_upload_bytes=max_upload_mb * 1024 * 1024))
+    run_server(ws.path, host=host, port=port, settings=ServiceSettings(max_upload_bytes=max_upload_mb * 1024 * 1024,
+                                                                       retrain_schedule=retrain))
 
 
 @command(keys_app, "create")
@@ -397,6 +404,58 @@ def report(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
             console.print(f"[yellow]warning:[/yellow] {escape(unfinished_line(run))}", highlight=False,
                           soft_wrap=True)
     emit({"report": str(path), "last_run": run}, as_json, render)
+
+
+# -- operations: retraining and drift ---------------------------------------------------------------------
+@command(app, "retrain")
+def retrain_models(capability: Annotated[str | None, typer.Option(
+                       "--capability", "-c", help="Retrain only this capability (default: every one that can).",
+                       show_default=False)] = None,
+                   if_drift: Annotated[bool, typer.Option(
+                       "--if-drift", help="Only when drift raised the alarm against the champion's training data.")]
+                   = False,
+                   min_gain: Annotated[float, typer.Option(
+                       help="Deploy the challenger only when it beats the champion by this fraction.")] = 0.02,
+                   window_days: Annotated[int, typer.Option(
+                       help="The most recent days both are scored on (the challenger never trains on them).")] = 28,
+                   profile: Annotated[str, typer.Option(
+                       help="The recipe when no champion is deployed: demo or full.")] = "full",
+                   workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Champion against challenger on the most recent days; deploy only what is better (docs/operations.md)."""
+    from shoplens.retrain import retrain
+
+    ws = open_workspace(workspace)
+    note = None if as_json else (lambda line: err_console.print(f"[dim]{escape(line)}[/dim]", highlight=False))
+    rows = [d.to_dict() for d in retrain(ws, capability, if_drift=if_drift, min_gain=min_gain,
+                                         window_days=window_days, profile=profile, on_note=note)]
+
+    def render() -> None:
+        shown = [{"capability": r["capability"], "deployed": r["deployed"], "metric": r["metric"],
+                  "champion": (r["champion"] or {}).get("value"), "challenger": (r["challenger"] or {}).get("value"),
+                  "gain": None if r["gain"] is None else f"{r['gain']:.1%}", "reason": r["reason"]} for r in rows]
+        console.print(table_of(shown, ["capability", "deployed", "metric", "champion", "challenger", "gain",
+                                       "reason"]))
+    emit(rows, as_json, render)
+
+
+@command(app, "drift")
+def drift_check(model: Annotated[str | None, typer.Option(
+                    help="Compare with this deployed model's training data (default: the newest deployed).",
+                    show_default=False)] = None,
+                workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Drift of the data since a deployed model was trained: PSI per feature, unseen products and customers."""
+    from shoplens.drift import check_drift
+    from shoplens.errors import NotFound
+
+    report = check_drift(open_workspace(workspace), model=model, trigger="cli")
+    if report is None:
+        raise NotFound("no model is deployed: drift compares new data with a deployed model's training data")
+
+    def render() -> None:
+        rows = [{**vars(f), "value": f.value} for f in report.features]
+        console.print(table_of(rows, ["feature", "measure", "value", "alarm", "status", "n_reference", "n_new",
+                                      "detail"], title=report.line()))
+    emit(report.to_dict(), as_json, render)
 
 
 def main() -> None:

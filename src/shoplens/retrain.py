@@ -243,3 +243,45 @@ def recover(ws: Workspace) -> list[str]:
             lines.append(f"{name}: the deploy of {version} had not been published; the previous version serves")
         intent.unlink(missing_ok=True)
     return lines
+
+
+# -- schedules (shoplens serve --retrain "daily 03:00") ----------------------------------------------------
+@dataclass(frozen=True)
+class Schedule:
+    """When the service retrains: every day at a time of the shop's timezone, or every so many seconds."""
+
+    text: str
+    at: dt.time | None = None  # daily at this local time
+    every_s: float | None = None  # or at this interval
+
+    def next_after(self, now: dt.datetime, timezone: str = "UTC") -> dt.datetime:
+        """The first run strictly after ``now`` (an aware datetime), as an aware datetime."""
+        if self.every_s is not None:
+            return now + dt.timedelta(seconds=self.every_s)
+        from zoneinfo import ZoneInfo
+
+        local = now.astimezone(ZoneInfo(timezone))
+        candidate = local.replace(hour=self.at.hour, minute=self.at.minute, second=0, microsecond=0)  # type: ignore[union-attr]
+        if candidate <= local:
+            candidate = (candidate + dt.timedelta(days=1)).replace(hour=self.at.hour, minute=self.at.minute)  # type: ignore[union-attr]
+        return candidate
+
+
+UNITS_S = {"s": 1, "m": 60, "h": 3600}
+
+
+def parse_schedule(text: str) -> Schedule:
+    """``daily HH:MM`` (the shop's timezone), ``hourly``, or ``every N{s,m,h}`` (``every 30m``)."""
+    words = text.strip().lower().split()
+    try:
+        if len(words) == 2 and words[0] == "daily":
+            hour, minute = (int(part) for part in words[1].split(":"))
+            return Schedule(text, at=dt.time(hour, minute))
+        if words == ["hourly"]:
+            return Schedule(text, every_s=3600)
+        if len(words) == 2 and words[0] == "every" and words[1][-1] in UNITS_S and float(words[1][:-1]) > 0:
+            return Schedule(text, every_s=float(words[1][:-1]) * UNITS_S[words[1][-1]])
+    except ValueError:
+        pass
+    raise InputError(f"schedule {text!r}: use 'daily HH:MM' (the shop's timezone), 'hourly' or 'every N' with "
+                     "s, m or h (every 30m)")

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from shoplens.registry import ModelRegistry
 
 SCHEMA_VERSION = 1
+WRITE_OPEN_WAIT_S = 30.0  # how long a writer retries while another process's readers hold DuckDB's file lock
 # (lock file, thread) → depth: the write lock a thread of this process holds, for re-entry
 _HELD_LOCKS: dict[tuple[str, int], int] = {}
 DEFAULT_DIR = "shoplens-workspace"
@@ -253,10 +254,7 @@ class Workspace:
                 con.close()
             return
         with self.write_lock(command):
-            try:
-                con = duckdb.connect(str(self.warehouse_path), config=config)
-            except duckdb.IOException as exc:
-                raise WorkspaceBusy(f"{self.warehouse_path} is open in another process: {exc}") from None
+            con = self._open_for_writing(config)
             con.execute("SET TimeZone = 'UTC'")
             if memory_limit:
                 con.execute(f"SET memory_limit = '{memory_limit}'")
@@ -264,6 +262,18 @@ class Workspace:
                 yield con
             finally:
                 con.close()
+
+    def _open_for_writing(self, config: dict[str, Any], wait_s: float = WRITE_OPEN_WAIT_S) -> duckdb.DuckDBPyConnection:
+        """Open the warehouse for writing; while another process reads it (a service answering a request), DuckDB's
+        file lock refuses: retried for up to ``wait_s`` seconds, since readers hold it for one request only."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                return duckdb.connect(str(self.warehouse_path), config=config)
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                    raise WorkspaceBusy(f"{self.warehouse_path} is open in another process: {exc}") from None
+                time.sleep(0.05)
 
     def ensure_schema(self) -> None:
         """Create the canonical tables, meta tables and views when missing; views follow the timezone."""

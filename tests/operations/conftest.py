@@ -25,10 +25,11 @@ def shifted_shop() -> SimulatedShop:
 @pytest.fixture(scope="session")
 def champion_shop(shifted_shop: SimulatedShop, tmp_path_factory: pytest.TempPathFactory) -> sl.Workspace:
     """The shop's first 240 days with the champion forecaster deployed (read-only: tests copy it)."""
-    from shoplens.forecast.workflow import train
+    from shoplens.forecast.workflow import plan, train
 
     ws = sl.Workspace.init(tmp_path_factory.mktemp("champion_shop") / "ws")
     shifted_shop.period(0, SHIFT.day).write(ws)
-    summary = train(ws, "demo", **RECIPE)
+    summary = train(ws, "demo", **RECIPE)  # as `shoplens run` deploys it: forecast, pointer, inventory plan
     ws.models.deploy("forecast", summary["version"])
+    plan(ws)
     return ws

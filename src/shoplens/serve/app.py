@@ -23,6 +23,7 @@ from shoplens.serve.deps import ServiceState, single_query_values
 from shoplens.serve.errors import install_error_handlers
 from shoplens.serve.pages import STATIC_DIR, page_router
 from shoplens.serve.registry import Capability
+from shoplens.serve.retrain_worker import start_operations
 from shoplens.serve.routers import load_capabilities
 from shoplens.serve.sessions import SessionStore
 from shoplens.serve.settings import ServiceSettings
@@ -48,7 +49,8 @@ def create_app(workspace_path: str | os.PathLike, *, settings: ServiceSettings |
     path = Path(workspace_path).resolve()
     pages = sorted((p for c in capabilities for p in c.pages), key=lambda p: (p.order, p.title))
     app = FastAPI(title="shoplens", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None,
-                  dependencies=[Depends(single_query_values)], lifespan=_warm_up(path, capabilities))
+                  dependencies=[Depends(single_query_values)],
+                  lifespan=_warm_up(path, capabilities, settings.retrain_schedule))
     app.state.shoplens = ServiceState(workspace_path=path, settings=settings, keys=KeyStore(path),
                                       sessions=SessionStore(settings.session_hours * 3600), pages=pages,
                                       compute=ComputeLimits(settings.compute_budget_s, settings.compute_workers))
@@ -62,8 +64,10 @@ def create_app(workspace_path: str | os.PathLike, *, settings: ServiceSettings |
     return app
 
 
-def _warm_up(path: Path, capabilities: list[Capability]) -> Callable[[FastAPI], Any]:
-    """At start-up, each capability's ``warm`` runs in one background thread (requests are served meanwhile)."""
+def _warm_up(path: Path, capabilities: list[Capability],
+             retrain_schedule: str | None = None) -> Callable[[FastAPI], Any]:
+    """At start-up, deploys cut short are recovered and the retraining worker starts (``serve.retrain_worker``);
+    each capability's ``warm`` runs in one background thread (requests are served meanwhile)."""
     warmers = [c for c in capabilities if c.warm is not None]
 
     def run() -> None:
@@ -74,11 +78,14 @@ def _warm_up(path: Path, capabilities: list[Capability]) -> Callable[[FastAPI], 
                 logging.getLogger(__name__).info("warm-up of %s skipped: %s", capability.name, exc)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.retrain_worker = worker = start_operations(path, retrain_schedule)
         thread = threading.Thread(target=run, name="shoplens-warm-up", daemon=True)
         if warmers:
             thread.start()
         yield
+        if worker is not None:
+            await asyncio.to_thread(worker.stop)
         if thread.is_alive():  # a shutdown during the warm-up: let it finish rather than exit inside native code
             await asyncio.to_thread(thread.join, WARM_UP_JOIN_S)
 
