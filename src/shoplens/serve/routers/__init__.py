@@ -10,6 +10,7 @@ from shoplens.serve.routers import (
     assistant,
     assistant_page,
     dashboard,
+    drift,
     events,
     forecast,
     graph,
@@ -35,6 +36,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     search_page.capability,
     assistant.capability,
     assistant_page.capability,
+    drift.capability,
 )
 
 
