@@ -65,7 +65,9 @@ def fitted(ws: Any, series: int) -> Any:
     if path.exists():
         return Forecaster.load(path)
     say("fitting the forecaster")
-    forecaster = Forecaster(**forecaster_params("full", models=MODELS, cv_windows=2, reconcile=None)).fit(ws)
+    # reconcile set after forecaster_params: it drops overrides that are None
+    params = {**forecaster_params("full", models=MODELS, cv_windows=2), "reconcile": None}
+    forecaster = Forecaster(**params).fit(ws)
     forecaster.save(path)
     return forecaster
 

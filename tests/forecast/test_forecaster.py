@@ -44,6 +44,18 @@ def test_reconciled_forecasts_are_coherent(small_shop: sl.Workspace) -> None:
     assert np.allclose(bottom.reindex(total.index), total, rtol=0.05)
 
 
+def test_too_many_series_to_reconcile_skip_it_with_a_warning(small_shop: sl.Workspace, monkeypatch,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    from shoplens.forecast import forecaster as module
+
+    ids = series_from_workspace(small_shop).ids
+    monkeypatch.setattr(module, "RECONCILE_MAX_SERIES", len(ids) - 1)  # the shop's product count, just above
+    with caplog.at_level("WARNING", logger="shoplens.forecast"):
+        fc = Forecaster(models=FAST, horizon=7, cv_windows=2, reconcile="mint_shrink").fit(small_shop)
+    assert fc.combination_.g_matrix is None and f"{len(ids)} series is more than" in caplog.text
+    assert set(fc.predict()["unique_id"]) == set(ids)
+
+
 def test_backtest_chooses_only_on_windows_before_each_origin(small_shop: sl.Workspace) -> None:
     fc = Forecaster(models=FAST, cv_windows=3)
     result = fc.backtest(small_shop, h=7, n_windows=3)

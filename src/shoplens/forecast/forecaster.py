@@ -11,6 +11,7 @@ result = fc.backtest(h=7, n_windows=8)   # MASE, sMAPE, RMSSE, WRMSSE, coverage,
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -47,6 +48,9 @@ OURS = "shoplens"
 # absolute-error metrics such as MASE reward)
 POINT_OBJECTIVES = {"mean": "l2", "median": "l1"}
 FORMAT_VERSION = 1
+# Above this many series reconciliation is skipped (with a warning): MinT's dense matrices grow with the square of
+# the node count (10,000 products: ~2.4 GB each, and a pseudo-inverse of cubic cost).
+RECONCILE_MAX_SERIES = 3000
 
 
 class InsufficientHistory(InputError):
@@ -382,7 +386,12 @@ def _prepared(series: SeriesSet, settings: Settings) -> tuple[pd.DataFrame, np.n
     y = _regular(series, settings.freq)
     series = SeriesSet(y=y, level=series.level, freq=series.freq, target=series.target,
                        ancestors=series.ancestors)
-    if settings.reconcile and series.ancestors:
+    if settings.reconcile and series.ancestors and len(series.ids) > RECONCILE_MAX_SERIES:
+        logging.getLogger("shoplens.forecast").warning(
+            "reconcile=%r skipped: %d series is more than %d (the dense reconciliation matrices would need "
+            "%.1f GB); the aggregates' forecasts are not made coherent", settings.reconcile, len(series.ids),
+            RECONCILE_MAX_SERIES, 3 * 8 * len(series.ids) ** 2 / 1e9)
+    elif settings.reconcile and series.ancestors:
         summing, nodes = series.summing_matrix()
         y_all = series.with_aggregates()
         exog = [c for c in ("price", "promo") if c in y.columns]

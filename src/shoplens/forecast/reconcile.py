@@ -30,8 +30,10 @@ def shrunk_covariance(errors: np.ndarray) -> np.ndarray:
     sd = np.sqrt(np.clip(np.diag(cov), 1e-12, None))
     std = centred / sd
     corr = std.T @ std / t
-    w = np.einsum("ti,tj->tij", std, std)
-    var_corr = w.var(axis=0) * t / max(t - 1, 1) ** 2 * t
+    # the variance over samples of each product std_i·std_j, as E[(std_i·std_j)²] − corr²: without the
+    # samples × nodes × nodes array of the products (41.7 GB for 10,000 nodes and 56 samples)
+    second_moment = (std ** 2).T @ (std ** 2) / t
+    var_corr = (second_moment - corr ** 2) * t / max(t - 1, 1) ** 2 * t
     off = ~np.eye(len(sd), dtype=bool)
     denom = float((corr[off] ** 2).sum())
     lam = 1.0 if denom <= 0 else float(np.clip(var_corr[off].sum() / denom, 0.0, 1.0))
