@@ -80,9 +80,11 @@ def plan_inputs(ws: Workspace, fc: Forecaster, lead_time_days: int | None = None
 
     if fc.freq != "D" or fc.series_.level != "product":
         raise InputError("inventory plans need a daily product-level forecaster (level='product', freq='D')")
-    leads = {uid: lead_time_days for uid in fc.series_.ids} if lead_time_days is not None else \
-        {uid: lead for uid, lead in lead_times(ws).items() if uid in set(fc.series_.ids)}
-    leads = {uid: leads.get(uid, DEFAULT_LEAD_TIME) for uid in fc.series_.ids}
+    ids = fc.series_.ids  # computed from the whole history on each access: once here
+    known = set(ids)
+    leads = {uid: lead_time_days for uid in ids} if lead_time_days is not None else \
+        {uid: lead for uid, lead in lead_times(ws).items() if uid in known}
+    leads = {uid: leads.get(uid, DEFAULT_LEAD_TIME) for uid in ids}
     stock = latest_stock(ws)
     prices = ws.sql("SELECT product_id, CAST(price AS DOUBLE) AS price FROM products WHERE price IS NOT NULL")
     return PlanInputs(lead_times=leads, review_days=review_days,
