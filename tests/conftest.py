@@ -63,6 +63,19 @@ def demo_shop(tmp_path_factory: pytest.TempPathFactory) -> sl.Workspace:
     return ws
 
 
+@pytest.fixture(scope="session")
+def model_versions(small_shop: sl.Workspace, tmp_path_factory: pytest.TempPathFactory) -> sl.Workspace:
+    """The small shop with two real recommender versions, each evaluated beside popularity: SASRec (trained in 3
+    epochs: ``curves.json``), deployed, then EASE (fitted in one go: no curves), registered only. Tests only read
+    it: a test that deploys works on ``copy_workspace(model_versions, tmp_path)``."""
+    from shoplens.recommend import api as rec
+
+    ws = copy_workspace(small_shop, tmp_path_factory.mktemp("model_versions"))
+    rec.train(ws, "sasrec", params={"max_epochs": 3, "dim": 16}, deploy=True)
+    rec.train(ws, "ease")
+    return ws
+
+
 def copy_workspace(ws: sl.Workspace, folder: Path) -> sl.Workspace:
     """A writable copy of a workspace (the lock file is left behind)."""
     import shutil

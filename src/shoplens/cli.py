@@ -49,9 +49,11 @@ app = typer.Typer(name="shoplens", help="Turn an online shop's raw data into dec
 datasets_app = command_group("Public datasets: list them, load one into the workspace.")
 keys_app = command_group("API keys of the REST service.")
 quarantine_app = command_group("Rows that ingest rejected, with reasons.")
+models_app = command_group("The model registry: versions, cards, deploy, roll back, compare (docs/operations.md).")
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(keys_app, name="keys")
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(models_app, name="models")
 
 # Command groups of the capabilities (their heavy imports happen inside the commands).
 app.add_typer(analytics_cli.app, name="analyze")
@@ -291,6 +293,134 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (or the
 
     info = revoke_key(open_workspace(workspace), key_id).to_dict()
     emit(info, as_json, lambda: console.print(f"revoked {info['id']} ({info['name']})", highlight=False))
+
+
+# -- model registry ---------------------------------------------------------------------------------------
+ModelName = Annotated[str, typer.Argument(help="The model's registry name (`shoplens models list`).")]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept in the deploy history).")]
+
+
+@command(models_app, "list")
+def models_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """The registry's models: versions, the deployed one, and what a rollback would deploy."""
+    from shoplens.registry import ModelRegistry
+
+    registry = ModelRegistry(open_workspace(workspace))
+    rows = [{"name": name, "capability": (cards := registry.versions(name))[-1].capability, "versions": len(cards),
+             "deployed": registry.deployed_version(name), "latest": cards[-1].version,
+             "rollback_to": registry.rollback_target(name)} for name in registry.names()]
+    emit(rows, as_json, lambda: console.print(table_of(rows, ["name", "capability", "versions", "deployed", "latest",
+                                                              "rollback_to"]) if rows else "no models yet"))
+
+
+@command(models_app, "show")
+def models_show(name: ModelName, version: Annotated[str | None, typer.Argument(
+                    help="A version (or latest / deployed): its card and curves. Without: every version.")] = None,
+                workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """A model's versions and deploy history, or one version's card (parameters, metrics with their protocol,
+    data fingerprint) and training curves."""
+    from shoplens.registry import ModelRegistry, protocol_label
+
+    registry = ModelRegistry(open_workspace(workspace))
+    if version is None:
+        registry.path(name)  # a clear error for an unknown model
+        deployed = registry.deployed_version(name)
+        rows = [{"version": c.version, "created_at": c.created_at, "deployed": c.version == deployed,
+                 "data_fingerprint": c.data_fingerprint, "notes": c.notes} for c in registry.versions(name)]
+        history = [e.to_dict() for e in registry.history(name)]
+
+        def show_versions() -> None:
+            console.print(table_of(rows, list(rows[0]), title=f"{name}: versions"))
+            if history:
+                console.print(table_of(history[-10:], ["ts", "action", "version", "previous", "by", "reason"],
+                                       title="deploy history (latest 10)"))
+
+        emit({"name": name, "deployed": deployed, "versions": rows, "history": history}, as_json, show_versions)
+        return
+    card = registry.card(name, version)
+    curves = registry.curves(name, card.version)
+    metrics = [{"model": r.get("model"), "role": r.get("role"), "protocol": protocol_label(r.get("protocol")),
+                **(r.get("metrics") or {})} for r in card.metrics]
+
+    def show_card() -> None:
+        console.print(f"{card.name} {card.version} ({card.capability}), trained {card.created_at}, data "
+                      f"{card.data_fingerprint}\n{card.notes}", highlight=False)
+        console.print(table_of([{"param": k, "value": v} for k, v in card.params.items()], ["param", "value"]))
+        if metrics:
+            console.print(table_of(metrics, list(dict.fromkeys(k for m in metrics for k in m))))
+        console.print(_curves_line(curves), highlight=False)
+
+    emit({**card.to_dict(), "curves": curves}, as_json, show_card)
+
+
+def _curves_line(curves: dict[str, Any]) -> str:
+    if not curves:
+        return "no training curves (fitted in one go)"
+    parts = []
+    for part, series in curves.items():
+        counts = ", ".join(f"{len(points)} {name} points" for name, points in series.items() if points)
+        parts.append(f"{part or 'curves'}: {counts}")
+    return "; ".join(parts)
+
+
+@command(models_app, "deploy")
+def models_deploy(name: ModelName, version: Annotated[str, typer.Argument(help="The version (or latest).")],
+                  reason: ReasonOpt = "", workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Deploy a version: a running service serves it within a second (hot reload)."""
+    from shoplens.registry import ModelRegistry
+
+    registry = ModelRegistry(open_workspace(workspace))
+    registry.deploy(name, version, by=_cli_user(), reason=reason)
+    _print_event(name, registry.last_event, as_json)
+
+
+@command(models_app, "rollback")
+def models_rollback(name: ModelName, reason: ReasonOpt = "", workspace: WorkspaceOpt = None,
+                    as_json: JsonOpt = False) -> None:
+    """Deploy again the version deployed before the current one (twice: two deploys back)."""
+    from shoplens.registry import ModelRegistry
+
+    registry = ModelRegistry(open_workspace(workspace))
+    registry.rollback(name, by=_cli_user(), reason=reason)
+    _print_event(name, registry.last_event, as_json)
+
+
+def _cli_user() -> str:
+    import getpass
+
+    try:
+        return f"cli ({getpass.getuser()})"
+    except (KeyError, OSError):  # no user name in this environment (a bare container)
+        return "cli"
+
+
+def _print_event(name: str, event: Any, as_json: bool) -> None:
+    data = {"name": name, **event.to_dict()}
+    emit(data, as_json, lambda: console.print(
+        f"{name}: {event.action} to {event.version} (was {event.previous or 'none'})", highlight=False))
+
+
+@command(models_app, "diff")
+def models_diff(name: ModelName, a: Annotated[str, typer.Argument(help="The first version (or deployed).")],
+                b: Annotated[str, typer.Argument(help="The second version (or latest).")],
+                workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Two versions side by side: data fingerprint, parameters that differ, every metric with the change."""
+    from shoplens.registry import ModelRegistry
+
+    diff = ModelRegistry(open_workspace(workspace)).diff(name, a, b)
+    changed = [p for p in diff["params"] if p["changed"]]
+    fingerprint = diff["data_fingerprint"]
+
+    def show_diff() -> None:
+        console.print(f"{name}: a = {diff['a']}, b = {diff['b']}; data {fingerprint['a']} / {fingerprint['b']} "
+                      f"({'same data' if fingerprint['same'] else 'different data'})", highlight=False)
+        console.print(table_of(changed, ["param", "a", "b"], title="parameters that differ") if changed
+                      else "the same parameters")
+        if diff["metrics"]:
+            console.print(table_of(diff["metrics"], ["role", "model", "metric", "protocol", "a", "b", "delta"],
+                                   title="metrics"))
+
+    emit(diff, as_json, show_diff)
 
 
 # -- pipeline ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from shoplens._files import replace_folder
 from shoplens.base import json_safe
 from shoplens.errors import InputError, NotFound
+from shoplens.registry import write_curves
 
 if TYPE_CHECKING:
     from shoplens.recommend.base import Recommender
@@ -73,6 +74,8 @@ def write_model_files(model: Recommender, folder: Path) -> None:
                    "scalars": json_safe(scalars), "kinds": kinds}
     (folder / MODEL_FILE).write_text(json.dumps(description, indent=2), encoding="utf-8")
     np.savez(folder / ARRAYS_FILE, **arrays)
+    if scalars.get("curves_"):  # a model trained in epochs (SASRec): its curves for the dashboard and TensorBoard
+        write_curves(folder, scalars["curves_"])
 
 
 def is_saved_model(path: Path) -> bool:

@@ -219,6 +219,7 @@ class SASRec(Recommender):
         bf16 = self.bfloat16 and _cpu_has_bf16()
         self.epochs_ = 0
         self.history_ndcg_ = []
+        self.curves_: dict[str, list[dict[str, float]]] = {"train": [], "validation": []}  # curves.json
         for epoch in range(1, self.max_epochs + 1):
             net.train()
             loss_sum = 0.0
@@ -237,6 +238,11 @@ class SASRec(Recommender):
             self.epochs_ = epoch
             score = self._validation_ndcg(net, sequences, valid_users, valid_items) if len(valid_users) else -epoch
             self.history_ndcg_.append(float(score))
+            self.curves_["train"].append({"step": epoch, "epoch": epoch, "loss": loss_sum / len(trainable),
+                                          "seconds": time.perf_counter() - started})
+            if len(valid_users):
+                self.curves_["validation"].append({"step": epoch, "epoch": epoch, "metric": float(score),
+                                                   "ndcg@10": float(score)})
             if self.verbose:
                 print(f"epoch {epoch}: loss {loss_sum / len(trainable):.4f} valid ndcg@10 {score:.4f} "
                       f"({time.perf_counter() - started:.0f} s)", flush=True)

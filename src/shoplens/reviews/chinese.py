@@ -34,6 +34,7 @@ import numpy as np
 
 from shoplens.base import Params
 from shoplens.errors import InputError, NotFound, ShoplensError
+from shoplens.registry import write_curves
 from shoplens.text.encoder import check_texts, length_batches
 
 CONFIG_FILE = "charnet.json"
@@ -327,6 +328,7 @@ class CharNetClassifier(Params):
                  "curves": self.curves_, "steps": getattr(self, "steps_", None),
                  "best_step": getattr(self, "best_step_", None), "train_seconds": getattr(self, "train_seconds_", None)}
         (target / CONFIG_FILE).write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+        write_curves(target, self.curves_)  # for the dashboard's model page and TensorBoard
         return target
 
     @classmethod

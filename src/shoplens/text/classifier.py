@@ -31,12 +31,12 @@ import numpy as np
 from shoplens.base import Params, json_safe
 from shoplens.errors import InputError, NotFound
 from shoplens.progress import progress_bar
+from shoplens.registry import CURVES_FILE, write_curves
 from shoplens.text.encoder import check_texts, length_batches
 from shoplens.text.threads import configure_torch
 
 CONFIG_FILE = "classifier.json"
 HEAD_FILE = "head.npz"
-CURVES_FILE = "curves.json"
 ENCODER_DIR = "encoder"
 LOG_EVERY = 20  # steps between two points of the training curve
 MEGABATCH = 50  # batches sorted by length together before shuffling the batches
@@ -445,23 +445,6 @@ def _macro_f1_of_logits(y_true: np.ndarray, logits: np.ndarray) -> float:
     from sklearn.metrics import f1_score
 
     return float(f1_score(y_true, logits.argmax(1), average="macro"))
-
-
-def write_curves(folder: Path, curves: dict[str, list[dict[str, float]]]) -> None:
-    """``curves.json`` for the dashboard, and TensorBoard event files when tensorboard is installed."""
-    (folder / CURVES_FILE).write_text(json.dumps(curves), encoding="utf-8")
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:  # tensorboard is optional: curves.json carries the same numbers
-        return
-    writer = SummaryWriter(log_dir=str(folder / "tensorboard"))
-    for point in curves.get("train", []):
-        writer.add_scalar("train/loss", point["loss"], point["step"])
-        writer.add_scalar("train/lr", point["lr"], point["step"])
-    for point in curves.get("validation", []):
-        for key in ("metric", "loss", "accuracy"):
-            writer.add_scalar(f"validation/{key}", point[key], point["step"])
-    writer.close()
 
 
 def read_curves(folder: Path) -> dict[str, list[dict[str, float]]]:
