@@ -21,6 +21,7 @@ from shoplens.serve.auth import KeyStore
 from shoplens.serve.compute import ComputeLimits
 from shoplens.serve.deps import ServiceState, single_query_values
 from shoplens.serve.errors import install_error_handlers
+from shoplens.serve.live import live_models
 from shoplens.serve.pages import STATIC_DIR, page_router
 from shoplens.serve.registry import Capability
 from shoplens.serve.retrain_worker import start_operations
@@ -50,7 +51,7 @@ def create_app(workspace_path: str | os.PathLike, *, settings: ServiceSettings |
     pages = sorted((p for c in capabilities for p in c.pages), key=lambda p: (p.order, p.title))
     app = FastAPI(title="shoplens", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None,
                   dependencies=[Depends(single_query_values)],
-                  lifespan=_warm_up(path, capabilities, settings.retrain_schedule))
+                  lifespan=_warm_up(path, capabilities, settings.retrain_schedule, settings.model_check_s))
     app.state.shoplens = ServiceState(workspace_path=path, settings=settings, keys=KeyStore(path),
                                       sessions=SessionStore(settings.session_hours * 3600), pages=pages,
                                       compute=ComputeLimits(settings.compute_budget_s, settings.compute_workers))
@@ -64,10 +65,11 @@ def create_app(workspace_path: str | os.PathLike, *, settings: ServiceSettings |
     return app
 
 
-def _warm_up(path: Path, capabilities: list[Capability],
-             retrain_schedule: str | None = None) -> Callable[[FastAPI], Any]:
+def _warm_up(path: Path, capabilities: list[Capability], retrain_schedule: str | None = None,
+             model_check_s: float = 1.0) -> Callable[[FastAPI], Any]:
     """At start-up, deploys cut short are recovered and the retraining worker starts (``serve.retrain_worker``);
-    each capability's ``warm`` runs in one background thread (requests are served meanwhile)."""
+    each capability's ``warm`` runs in one background thread (requests are served meanwhile); the watcher of
+    deployed models starts (hot reload, :mod:`shoplens.serve.live`). Both stop at shutdown."""
     warmers = [c for c in capabilities if c.warm is not None]
 
     def run() -> None:
@@ -83,11 +85,16 @@ def _warm_up(path: Path, capabilities: list[Capability],
         thread = threading.Thread(target=run, name="shoplens-warm-up", daemon=True)
         if warmers:
             thread.start()
-        yield
-        if worker is not None:
-            await asyncio.to_thread(worker.stop)
-        if thread.is_alive():  # a shutdown during the warm-up: let it finish rather than exit inside native code
-            await asyncio.to_thread(thread.join, WARM_UP_JOIN_S)
+        models = live_models(path, model_check_s)
+        models.watch()
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(models.unwatch)
+            if worker is not None:
+                await asyncio.to_thread(worker.stop)
+            if thread.is_alive():  # a shutdown during the warm-up: let it finish rather than exit inside native code
+                await asyncio.to_thread(thread.join, WARM_UP_JOIN_S)
 
     return lifespan
 

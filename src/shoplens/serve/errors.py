@@ -8,11 +8,13 @@ from fastapi.responses import JSONResponse
 
 from shoplens.errors import InputError, InvalidRecords, NotFound, ShoplensError, WorkspaceBusy, WorkspaceError
 from shoplens.serve.compute import KeyBusy, OverBudget
+from shoplens.serve.live import ModelUnavailable
 from shoplens.serve.upload import UnsupportedMediaType, UploadTooLarge
 
 STATUS: dict[type[Exception], int] = {
     KeyBusy: 429,
     OverBudget: 503,
+    ModelUnavailable: 503,
     UploadTooLarge: 413,
     UnsupportedMediaType: 415,
     NotFound: 404,

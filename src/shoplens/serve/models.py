@@ -32,9 +32,22 @@ class ErrorBody(BaseModel):
     detail: str = Field(description="one line saying what is wrong and where")
 
 
+class ModelHealth(BaseModel):
+    """One deployed model the service has loaded (or tried to): hot reload's state."""
+
+    name: str
+    serving: str | None = Field(description="the version answering requests (null: none loaded)")
+    deployed: str | None = Field(description="the version the registry names as deployed now")
+    state: Literal["current", "loading", "failed"] = Field(
+        description="current: serving the deployed version; loading: a newly deployed version is being loaded; "
+                    "failed: the deployed version failed to load (the serving one stays)")
+    error: str | None = Field(None, description="why the deployed version failed to load")
+
+
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
     version: str
+    models: list[ModelHealth] = Field(default_factory=list, description="the models the service has loaded")
 
 
 class Readiness(BaseModel):

@@ -2,10 +2,16 @@
 
 The cookie never holds the API key. A session remembers the key's id, so revoking the key ends the
 session at the next request. Sessions end after ``session_hours`` and when the service restarts.
+
+A dashboard form that changes something (deploy, roll back a model) carries the session's CSRF token — an HMAC
+of the session token under a secret of this process — and the service checks it: another site can make a
+browser post a form, never read the token.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import threading
 import time
@@ -28,6 +34,7 @@ class SessionStore:
         self.lifetime_s = lifetime_s
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
+        self._csrf_secret = secrets.token_bytes(32)
 
     def start(self, key_id: str) -> str:
         token = secrets.token_urlsafe(32)
@@ -53,6 +60,16 @@ class SessionStore:
                 del self._sessions[token]
                 return None
             return session.key_id
+
+    def csrf_token(self, token: str) -> str:
+        """The CSRF token of a session (for its forms)."""
+        return hmac.new(self._csrf_secret, token.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def check_csrf(self, token: str | None, presented: str | None) -> bool:
+        """Whether a form's CSRF token is that of the live session ``token``."""
+        if not token or not presented or self.key_id(token) is None:
+            return False
+        return hmac.compare_digest(self.csrf_token(token), presented)
 
     def end(self, token: str | None) -> None:
         with self._lock:

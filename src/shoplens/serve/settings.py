@@ -25,3 +25,4 @@ class ServiceSettings:
     max_event_batch_events: int = 100_000  # events in one batch (one transaction)
     live_read_wait_s: float = 2.0  # GET /api/v1/events/live waits this long for an append in progress, then 503
     retrain_schedule: str | None = None  # `shoplens serve --retrain "daily 03:00"`: background retraining
+    model_check_s: float = 1.0  # how often the service looks for a newly deployed model version (hot reload)

@@ -17,6 +17,8 @@ from shoplens.serve.routers import (
     graph_page,
     health,
     ingest,
+    models,
+    models_page,
     pricing,
     quarantine,
     recommend,
@@ -37,6 +39,8 @@ CAPABILITIES: tuple[Capability, ...] = (
     assistant.capability,
     assistant_page.capability,
     drift.capability,
+    models.capability,
+    models_page.capability,
 )
 
 

@@ -1,4 +1,5 @@
-"""``/healthz`` (the process answers) and ``/readyz`` (the warehouse opens read-only); both open."""
+"""``/healthz`` (the process answers, and which model versions it serves) and ``/readyz`` (the warehouse opens
+read-only); both open."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from shoplens import __version__
 from shoplens.errors import ShoplensError
 from shoplens.serve.deps import ServiceState, get_state
 from shoplens.serve.errors import one_line
-from shoplens.serve.models import Health, Readiness
+from shoplens.serve.live import live_models
+from shoplens.serve.models import Health, ModelHealth, Readiness
 from shoplens.serve.registry import Capability
 from shoplens.serve.warehouse import Warehouse, ping
 from shoplens.workspace import Workspace
@@ -18,9 +20,10 @@ from shoplens.workspace import Workspace
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=Health, summary="The process is up")
-def healthz() -> Health:
-    return Health(version=__version__)
+@router.get("/healthz", response_model=Health, summary="The process is up; the versions of the models it serves")
+def healthz(state: ServiceState = Depends(get_state)) -> Health:
+    models = live_models(state.workspace_path).states()
+    return Health(version=__version__, models=[ModelHealth(**vars(m)) for m in models])
 
 
 @router.get("/readyz", response_model=Readiness, summary="The warehouse can be opened read-only",

@@ -5,6 +5,7 @@ process; the service never trains (``shoplens recommend train`` or ``shoplens ru
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -17,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from shoplens.errors import NotFound, ShoplensError
 from shoplens.serve.compute import Compute
 from shoplens.serve.deps import ServiceState, get_compute, get_state, get_warehouse, require_read, session_key
+from shoplens.serve.live import MODEL_VERSION_HEADER, Served, live_models
 from shoplens.serve.models import error_responses
 from shoplens.serve.registry import Capability, Page, PageQuery
 from shoplens.serve.warehouse import Warehouse, jsonable
@@ -92,12 +94,17 @@ class ModelSummary(BaseModel):
     evaluation: list[dict[str, Any]] = Field(description="the latest evaluation beside the baselines, with protocol")
 
 
-def _model(warehouse: Warehouse) -> tuple[Any, Any]:
+def _served(warehouse: Warehouse) -> Served:
+    """The deployed recommender as this request sees it (one version from its start to its end; hot reload)."""
     from shoplens.recommend import api as rec
-    from shoplens.registry import ModelRegistry
 
-    card = ModelRegistry(warehouse.ws).card(rec.REGISTRY_NAME)
-    return rec.load(warehouse.ws), card
+    return live_models(warehouse.ws.path).get(rec.REGISTRY_NAME, _load_recommender)
+
+
+def _load_recommender(folder: Path) -> Any:
+    from shoplens.recommend.base import Recommender
+
+    return Recommender.load(folder)
 
 
 def _rows(frame: Any) -> list[dict[str, Any]]:
@@ -126,12 +133,13 @@ def model_summary(warehouse: Warehouse = Depends(get_warehouse)) -> ModelSummary
 
 @api.get("/customers/{customer_id}", response_model=CustomerRecommendations,
          summary="Top-k products for a customer, each with its explanation")
-async def for_customer(customer_id: str = CUSTOMER_ID, k: int = Query(10, ge=1, le=100),
+async def for_customer(response: Response, customer_id: str = CUSTOMER_ID, k: int = Query(10, ge=1, le=100),
                        compute: Compute = Depends(get_compute),
                        warehouse: Warehouse = Depends(get_warehouse)) -> CustomerRecommendations:
-    model, card = await run_in_threadpool(_model, warehouse)  # loaded once per version
-    frame = await compute("recommend/customers", _recommend, warehouse, model, customer_id, k, heavy=False)
-    return CustomerRecommendations(customer_id=customer_id, model=model.name, version=card.version,
+    served = await run_in_threadpool(_served, warehouse)  # loaded once per version
+    frame = await compute("recommend/customers", _recommend, warehouse, served.model, customer_id, k, heavy=False)
+    response.headers[MODEL_VERSION_HEADER] = served.header
+    return CustomerRecommendations(customer_id=customer_id, model=served.model.name, version=served.version,
                                    items=[Recommendation(**r) for r in _rows(frame)])
 
 
@@ -148,11 +156,12 @@ def customer_history(customer_id: str = CUSTOMER_ID, limit: int = Query(20, ge=1
 
 @api.get("/products/{product_id}/similar", response_model=RelatedItems,
          summary="Products similar to one product under the deployed model")
-async def similar(product_id: str = PRODUCT_ID, k: int = Query(10, ge=1, le=100),
+async def similar(response: Response, product_id: str = PRODUCT_ID, k: int = Query(10, ge=1, le=100),
                   compute: Compute = Depends(get_compute),
                   warehouse: Warehouse = Depends(get_warehouse)) -> RelatedItems:
-    model, _ = await run_in_threadpool(_model, warehouse)
-    frame = await compute("recommend/similar", model.similar, product_id, k, heavy=False)
+    served = await run_in_threadpool(_served, warehouse)
+    frame = await compute("recommend/similar", served.model.similar, product_id, k, heavy=False)
+    response.headers[MODEL_VERSION_HEADER] = served.header
     return RelatedItems(product_id=product_id, items=_rows(frame))
 
 
@@ -210,10 +219,10 @@ def customer_page(request: Request, customer_id: str = Query("", max_length=200)
         warehouse = Warehouse(Workspace.open(state.workspace_path), state.gate, state.settings.write_wait_s)
         with warehouse.read() as con:
             context["history"] = _rows(rec.history(con, customer_id, 20))
-        model, card = _model(warehouse)
-        context["recommendations"] = _rows(_recommend(warehouse, model, customer_id, k))
-        context["version"] = card.version
-        context["model"] = model.name
+        served = _served(warehouse)
+        context["recommendations"] = _rows(_recommend(warehouse, served.model, customer_id, k))
+        context["version"] = served.version
+        context["model"] = served.model.name
     except NotFound as exc:
         context["error"], status = str(exc), 404
     except ShoplensError as exc:

@@ -5,10 +5,9 @@ and sentiment over time read the tables ``shoplens reviews train`` / ``shoplens 
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
@@ -18,6 +17,7 @@ from shoplens.formats import language_of
 from shoplens.serve.compute import Compute
 from shoplens.serve.datatable import Column, DataTable
 from shoplens.serve.deps import get_compute, get_warehouse, require_read
+from shoplens.serve.live import MODEL_VERSION_HEADER, Served, live_models
 from shoplens.serve.models import error_responses
 from shoplens.serve.registry import Capability, Page, PageQuery
 from shoplens.serve.warehouse import Warehouse, jsonable
@@ -100,35 +100,23 @@ class SentimentPoint(BaseModel):
     mean_predicted_stars: float | None
 
 
-# -- deployed models, loaded once per version ---------------------------------------------------------------
-_LOADED: dict[tuple[str, str, str], Any] = {}
-_LOCK = threading.Lock()
-
-
-def deployed_model(warehouse: Warehouse) -> tuple[str, str, Any]:
-    """(name, version, model) of the deployed rating model, else the sentiment model."""
-    from shoplens.registry import ModelRegistry
+# -- deployed models, loaded once per version and swapped when another is deployed (hot reload) ---------------
+def deployed_model(warehouse: Warehouse) -> Served:
+    """The deployed rating model, else the sentiment model, as this request sees it."""
     from shoplens.reviews.models import RatingModel, SentimentModel
 
-    registry = ModelRegistry(warehouse.ws)
+    models = live_models(warehouse.ws.path)
     for model_class in (RatingModel, SentimentModel):
         try:
-            card = registry.card(model_class.registry_name)
+            return models.get(model_class.registry_name, model_class.load)
         except NotFound:
             continue
-        key = (str(warehouse.ws.path), card.name, card.version)
-        with _LOCK:
-            if key not in _LOADED:
-                for old in [k for k in _LOADED if k[:2] == key[:2]]:
-                    del _LOADED[old]
-                _LOADED[key] = model_class.load(registry.path(card.name, card.version))
-            return card.name, card.version, _LOADED[key]
     raise NotFound(f"no review model in this workspace yet: train one with `{TRAIN_COMMAND}`")
 
 
 @router.post("/predict", response_model=PredictResponse, summary="Stars and sentiment of a batch of review texts",
              responses=error_responses(400, 404, 429))
-async def predict(request: PredictRequest, compute: Compute = Depends(get_compute),
+async def predict(request: PredictRequest, response: Response, compute: Compute = Depends(get_compute),
                   warehouse: Warehouse = Depends(get_warehouse)) -> PredictResponse:
     from shoplens.reviews.cli import predict_rows
 
@@ -138,10 +126,11 @@ async def predict(request: PredictRequest, compute: Compute = Depends(get_comput
     if request.explain:
         _check_explanation_cost(request.texts)
     # the deployed model is loaded once per version (outside the budget: no request makes it cost more)
-    name, version, model = await run_in_threadpool(deployed_model, warehouse)
-    rows = await compute("reviews/predict", predict_rows, model, request.texts, request.explain, languages,
+    served = await run_in_threadpool(deployed_model, warehouse)
+    rows = await compute("reviews/predict", predict_rows, served.model, request.texts, request.explain, languages,
                          narrow="fewer texts, or explain=false")
-    return PredictResponse(model=name, version=version, predictions=[Prediction(**row) for row in rows])
+    response.headers[MODEL_VERSION_HEADER] = served.header
+    return PredictResponse(model=served.name, version=served.version, predictions=[Prediction(**row) for row in rows])
 
 
 def _check_explanation_cost(texts: list[str]) -> None:
@@ -241,7 +230,7 @@ def _explained(warehouse: Warehouse, recent: pd.DataFrame) -> list[dict[str, Any
     if recent.empty:
         return []
     texts = review_text(recent["title"], recent["body"]).tolist()
-    _, _, model = deployed_model(warehouse)
+    model = deployed_model(warehouse).model
     return [{"review_id": row["review_id"], "product_id": row["product_id"], "label": why["label"],
              "probability": why["probability"], "html": highlighted(why["text"], why["words"]),
              "lang": language_of(why["text"])}
