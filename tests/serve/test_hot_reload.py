@@ -154,3 +154,20 @@ def test_a_request_in_flight_keeps_the_version_it_started_with(shop: Shop) -> No
     assert started.version == shop.old
     expected = Recommender.load(ModelRegistry(shop.ws).path("recommend", shop.old)).similar(shop.products[0], 5)
     assert started.model.similar(shop.products[0], 5).equals(expected)  # still answers with the old version
+
+
+def test_an_erased_customer_is_never_served_from_the_old_files(shop: Shop) -> None:
+    from fastapi.testclient import TestClient
+
+    customer = shop.ws.sql("SELECT customer_id FROM interactions GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+                           )["customer_id"][0]
+    settings = ServiceSettings(model_check_s=3600)  # the watcher does not come by: the request itself must check
+    with TestClient(create_app(shop.ws.path, settings=settings)) as client:
+        def top(who: str) -> list[str]:
+            answer = client.get(f"/api/v1/recommend/customers/{who}", headers=auth(shop.key))
+            assert answer.headers[MODEL_VERSION_HEADER] == f"recommend@{shop.old}"  # the same version, scrubbed
+            return [item["product_id"] for item in answer.json()["items"]]
+
+        assert top(customer) != top("NOBODY-AT-ALL")
+        shop.ws.forget(customer)  # rewrites every recommender version in place
+        assert top(customer) == top("NOBODY-AT-ALL")

@@ -4,12 +4,14 @@
 (name, version, card, the loaded model). A request keeps the snapshot it got for its whole life, so a request in
 flight finishes on the version it started with while the next one gets the new version.
 
-A watcher thread (started with the app, see :meth:`LiveModels.watch`) looks at each served model's ``DEPLOYED``
-pointer every ``check_every_s`` seconds. When it names another version (or the version's files were rewritten,
-as an erasure does), the watcher loads that version beside the old one and swaps it in only once it has loaded:
-requests never wait for a reload. A version that fails to load leaves the old one serving; the failure is logged
-and shown by ``/healthz`` (``models``) until a version loads. Without a watcher (an app run without its
-lifespan), ``get`` makes the same check itself, at most once per ``check_every_s``.
+Each ``get`` reads the model's ``DEPLOYED`` pointer. When it names another version, that version is loaded in a
+thread beside the serving one and swapped in once it has loaded: requests never wait for a deploy. When the
+serving version's own files were rewritten (an erasure, ``shoplens forget``), the request loads them before it
+answers: an erased customer is never served from the old files. A version that fails to load leaves the old one
+serving; the failure is logged and shown by ``/healthz`` (``models``) until a version loads.
+
+A watcher thread (started with the app, :meth:`LiveModels.watch`) makes the same check every ``check_every_s``
+seconds, so a deploy is loaded, and ``/healthz`` up to date, without waiting for a request.
 """
 
 from __future__ import annotations
@@ -82,49 +84,87 @@ class LiveModels:
         self._served: dict[str, Served] = {}
         self._failed: dict[str, LoadFailure] = {}
         self._loaders: dict[str, Loader] = {}
-        self._checked: dict[str, float] = {}
         self._lock = threading.Lock()  # guards the dictionaries
         self._loading: dict[str, threading.Lock] = {}  # one load of a model at a time
+        self._background: set[str] = set()  # models being loaded beside the serving version
         self._watchers = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     # -- requests ---------------------------------------------------------------------------------------
-    def get(self, name: str, loader: Loader) -> Served:
-        """The version serving ``name`` (loaded now when none is yet). No version → ``NotFound``; the deployed
-        version fails to load and none serves → :class:`ModelUnavailable`."""
+    def get(self, name: str, loader: Loader, ws: Workspace | None = None) -> Served:
+        """The version serving ``name`` for one request (``ws``: the request's workspace, else opened here).
+
+        Each call reads the ``DEPLOYED`` pointer (a file read and a stat). Another version deployed → the
+        serving one answers while the new one loads beside it. The serving version's files rewritten in place
+        (an erasure) → the rewritten files are loaded now: an erased customer is never served from the old
+        ones. No version → ``NotFound``; none can be loaded → :class:`ModelUnavailable`."""
         with self._lock:
             self._loaders.setdefault(name, loader)
             served = self._served.get(name)
         if served is None:
-            return self._first_load(name)
-        if not self._watching() and self._due(name):
-            self.refresh(name)
-            served = self._served[name]
+            return self._first_load(name, ws)
+        try:
+            folder, signature = self._deployed(name, ws)
+        except (ShoplensError, OSError):  # the registry cannot say now (a folder being replaced): keep serving
+            return served
+        if signature == served.signature:
+            return served
+        if signature[0] == served.version:
+            return self._reload_now(name, folder, signature)
+        self._load_beside(name)
         return served
 
-    def _first_load(self, name: str) -> Served:
+    def _first_load(self, name: str, ws: Workspace | None = None) -> Served:
         with self._load_lock(name):
             served = self._served.get(name)
             if served is not None:
                 return served
-            folder, signature = self._deployed(name)
+            folder, signature = self._deployed(name, ws)
             failed = self._failed.get(name)
             if failed is not None and failed.signature == signature:  # tried already: not again per request
                 raise ModelUnavailable(f"model {name!r} version {failed.version} cannot be loaded: {failed.reason}")
+            return self._load_or_raise(name, folder, signature)
+
+    def _reload_now(self, name: str, folder: Path, signature: Signature) -> Served:
+        with self._load_lock(name):
+            served = self._served[name]
+            if served.signature == signature:  # another request reloaded it meanwhile
+                return served
+            with self._lock:
+                del self._served[name]  # the old files' model is not served again, whatever happens next
+            return self._load_or_raise(name, folder, signature)
+
+    def _load_or_raise(self, name: str, folder: Path, signature: Signature) -> Served:
+        try:
+            return self._load(name, folder, signature)
+        except Exception as exc:  # any failure of a capability's loader: the model is unavailable
+            failure = self._record_failure(name, signature, exc)
+            raise ModelUnavailable(f"model {name!r} version {failure.version} cannot be loaded: "
+                                   f"{failure.reason}") from None
+
+    def _load_beside(self, name: str) -> None:
+        """Load the newly deployed version in a thread of its own (one per model at a time)."""
+        with self._lock:
+            if name in self._background:
+                return
+            self._background.add(name)
+
+        def run() -> None:
             try:
-                return self._load(name, folder, signature)
-            except Exception as exc:  # any failure of a capability's loader: the model is unavailable
-                failure = self._record_failure(name, signature, exc)
-                raise ModelUnavailable(f"model {name!r} version {failure.version} cannot be loaded: "
-                                       f"{failure.reason}") from None
+                self.refresh(name)
+            finally:
+                with self._lock:
+                    self._background.discard(name)
+
+        threading.Thread(target=run, name=f"shoplens-load-{name}", daemon=True).start()
 
     # -- reloading ----------------------------------------------------------------------------------------
     def refresh(self, name: str | None = None) -> None:
-        """Load the deployed version of ``name`` (of every served model when None) where it changed."""
+        """Load the deployed version of ``name`` (of every served model when None) where it changed; the
+        serving version stays until the new one has loaded, and stays when it fails to."""
         names = [name] if name else list(self._served)
         for each in names:
-            self._checked[each] = time.monotonic()
             try:
                 folder, signature = self._deployed(each)
             except ShoplensError as exc:  # the registry cannot say (a missing workspace): keep serving
@@ -166,8 +206,8 @@ class LiveModels:
                   exc_info=exc)
         return failure
 
-    def _deployed(self, name: str) -> tuple[Path, Signature]:
-        folder = ModelRegistry(Workspace.open(self.workspace_path)).path(name)
+    def _deployed(self, name: str, ws: Workspace | None = None) -> tuple[Path, Signature]:
+        folder = ModelRegistry(ws or Workspace.open(self.workspace_path)).path(name)
         stat = (folder / "card.json").stat()
         return folder, (folder.name, stat.st_ino, stat.st_mtime_ns)
 
@@ -224,12 +264,6 @@ class LiveModels:
                 self.refresh()
             except Exception:  # the watcher must outlive any one bad check; the next tick tries again
                 log.exception("model watcher: a check failed")
-
-    def _watching(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
-
-    def _due(self, name: str) -> bool:
-        return time.monotonic() - self._checked.get(name, 0.0) >= self.check_every_s
 
     def _load_lock(self, name: str) -> threading.Lock:
         with self._lock:

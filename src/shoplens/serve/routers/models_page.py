@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -174,7 +175,8 @@ def rollback_button(request: Request, name: str = NAME, csrf: str = Form("", max
     return _operate(request, state, name, csrf, lambda registry, who: registry.rollback(name, by=who))
 
 
-def _operate(request: Request, state: ServiceState, name: str, csrf: str, action: Any) -> Response:
+def _operate(request: Request, state: ServiceState, name: str, csrf: str,
+             action: Callable[[ModelRegistry, str], object]) -> Response:
     """A button's post: an admin session with its CSRF token, else refused; then back to the model's page."""
     from shoplens.serve.pages import private, render
     from shoplens.serve.routers.models import audited

@@ -98,7 +98,7 @@ def _served(warehouse: Warehouse) -> Served:
     """The deployed recommender as this request sees it (one version from its start to its end; hot reload)."""
     from shoplens.recommend import api as rec
 
-    return live_models(warehouse.ws.path).get(rec.REGISTRY_NAME, _load_recommender)
+    return live_models(warehouse.ws.path).get(rec.REGISTRY_NAME, _load_recommender, warehouse.ws)
 
 
 def _load_recommender(folder: Path) -> Any:

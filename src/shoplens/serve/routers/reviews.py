@@ -108,7 +108,7 @@ def deployed_model(warehouse: Warehouse) -> Served:
     models = live_models(warehouse.ws.path)
     for model_class in (RatingModel, SentimentModel):
         try:
-            return models.get(model_class.registry_name, model_class.load)
+            return models.get(model_class.registry_name, model_class.load, warehouse.ws)
         except NotFound:
             continue
     raise NotFound(f"no review model in this workspace yet: train one with `{TRAIN_COMMAND}`")
