@@ -218,7 +218,8 @@ def deploy_published(ws: Workspace, plan: Contender, version: str) -> None:
     intent = ws.models.root / plan.model_name / INTENT_FILE
     replace_file(intent, json.dumps({"version": version, "since": dt.datetime.now(dt.UTC).isoformat()}))
     plan.publish(ws, version)
-    ws.models.deploy(plan.model_name, version)
+    ws.models.deploy(plan.model_name, version, by="shoplens retrain",
+                     reason="champion/challenger: see decisions.jsonl")
     intent.unlink(missing_ok=True)
 
 
@@ -237,7 +238,7 @@ def recover(ws: Workspace) -> list[str]:
             version = None  # the intent itself was cut short: nothing was published yet
         plan = by_model.get(name)
         if version and plan is not None and plan.published_version(ws) == version:
-            ws.models.deploy(name, version)
+            ws.models.deploy(name, version, by="shoplens retrain (deploy recovered)")
             lines.append(f"{name}: the deploy of {version} had been published; finished it")
         else:
             lines.append(f"{name}: the deploy of {version} had not been published; the previous version serves")
