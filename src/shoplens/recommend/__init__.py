@@ -8,6 +8,7 @@ ws = sl.Workspace.open("shop")
 model = SessionEASE().fit(ws)                  # the interactions view and the products table
 model.recommend("C000042", k=5)               # rank, product_id, title, score, reason
 model.similar("P00017", k=5)                  # similar products, with the reason
+AutoRecommender().fit(ws).chosen_              # the candidate that scored best on validation
 ```
 
 Importing this package is cheap: torch (SASRec, TextHybrid's encoder) and implicit (ALS, BPR) load only
@@ -16,6 +17,7 @@ when such a model is fitted or loaded. See docs/recommend.md.
 
 from __future__ import annotations
 
+from shoplens.recommend.auto import AutoRecommender
 from shoplens.recommend.base import Recommender
 from shoplens.recommend.content import CategoryPopularity, ContentFactorMap, TagProfile, TextHybrid, TfidfKNN
 from shoplens.recommend.factor import ALS, BPR
@@ -30,6 +32,7 @@ __all__ = [
            "ALS",
            "BPR",
            "EASE",
+           "AutoRecommender",
            "CategoryPopularity",
            "ContentFactorMap",
            "ItemKNN",

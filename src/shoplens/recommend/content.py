@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -51,6 +51,9 @@ def item_texts(products: pd.DataFrame | None, item_ids: np.ndarray, fields: tupl
 
 class _ContentModel(Recommender):
     """Content models keep the catalogue's texts from ``fit(data, products)``."""
+
+    # given a workspace (as data or products), they cache the text embeddings in it
+    uses_text: ClassVar[bool] = True
 
     def fit(self, data: Any, products: Any = None) -> Recommender:
         self._products = products_frame(products if products is not None else

@@ -2,8 +2,9 @@
 ``arrays.npz`` (every fitted array and sparse matrix; no pickle, so loading runs no code).
 
 Fitted attributes are those ending in ``_``: numpy arrays, scipy sparse matrices, dicts of arrays (the
-weights of a neural model) and JSON values. A model is written into a temporary folder and renamed into
-place, so a failed save leaves nothing half-written.
+weights of a neural model), lists of fitted recommenders (the parts of a model that combines others, each
+saved in its own sub-folder ``<attribute>/<position>/``) and JSON values. A model is written into a
+temporary folder and renamed into place, so a failed save leaves nothing half-written.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ def register(cls: type[Recommender]) -> type[Recommender]:
     return cls
 
 
+def _is_model_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and bool(value) and all(type(v) in MODELS.values() for v in value)
+
+
 def _flatten(model: Recommender) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, str]]:
     arrays: dict[str, np.ndarray] = {}
     scalars: dict[str, Any] = {}
@@ -44,7 +49,10 @@ def _flatten(model: Recommender) -> tuple[dict[str, np.ndarray], dict[str, Any],
     for name, value in vars(model).items():
         if not name.endswith("_") or name.startswith("_"):
             continue
-        if sp.issparse(value):
+        if _is_model_list(value):
+            scalars[name] = len(value)
+            kinds[name] = "models"
+        elif sp.issparse(value):
             csr = sp.csr_matrix(value)
             for part in SPARSE_PARTS:
                 arrays[f"{name}/{part}"] = np.asarray(getattr(csr, part))
@@ -76,6 +84,11 @@ def write_model_files(model: Recommender, folder: Path) -> None:
     np.savez(folder / ARRAYS_FILE, **arrays)
     if scalars.get("curves_"):  # a model trained in epochs (SASRec): its curves for the dashboard and TensorBoard
         write_curves(folder, scalars["curves_"])
+    for name in (n for n, kind in kinds.items() if kind == "models"):
+        for position, part in enumerate(getattr(model, name)):
+            target = folder / name / str(position)
+            target.mkdir(parents=True, exist_ok=True)  # an erasure rewrites a version in place of its copy
+            write_model_files(part, target)
 
 
 def is_saved_model(path: Path) -> bool:
@@ -109,6 +122,8 @@ def load_model(path: Path) -> Recommender:
         elif kind == "dict":
             prefix = f"{name}/"
             setattr(model, name, {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
+        elif kind == "models":
+            setattr(model, name, [load_model(path / name / str(n)) for n in range(description["scalars"][name])])
         else:
             setattr(model, name, description["scalars"][name])
     model._after_load()

@@ -145,15 +145,18 @@ class SASRec(Recommender):
         self.verbose = verbose
 
     # -- fitting ----------------------------------------------------------------------------------------
-    def fit(self, data: Any, products: Any = None, validation: pd.DataFrame | None = None) -> SASRec:
+    def fit(self, data: Any, products: Any = None, validation: pd.DataFrame | None = None, *,
+            extend: bool = True) -> SASRec:
         """Train on ``data``; ``validation`` (held-out next items, e.g. ``leave_one_out(...).validation``)
-        drives early stopping and becomes part of each customer's history for scoring."""
+        drives early stopping and becomes part of each customer's history for scoring. With ``extend=False``
+        it stays out of the histories, so that the fitted model can be scored on it (model selection does,
+        then adds it with ``extend_history``)."""
         self._validation = validation
         try:
             super().fit(data, products)
         finally:
             self._validation = None
-        if validation is not None:
+        if validation is not None and extend:
             self.extend_history(validation)
         return self
 
