@@ -65,7 +65,7 @@ def _cases() -> dict[str, Case]:
     from shoplens.forecast import Forecaster
     from shoplens.graph import ProductGraph
     from shoplens.pricing import ElasticityModel
-    from shoplens.recommend import EASE
+    from shoplens.recommend import EASE, AutoRecommender
     from shoplens.reviews import AspectModel, RatingModel
     from shoplens.search import Search
     from shoplens.search.query import QueryParser
@@ -73,6 +73,9 @@ def _cases() -> dict[str, Case]:
     return {
         "recommend": Case(lambda: EASE(lam=100), lambda m, ws: m.evaluate(_recommend_test(ws)),
                           lambda m, ws: m.top_k(np.arange(20), 10)),
+        "recommend-auto": Case(lambda: AutoRecommender(candidates=("popularity", "ease", "session_ease"),
+                                                       time_budget=60.0),
+                               lambda m, ws: m.evaluate(_recommend_test(ws)), lambda m, ws: m.top_k(np.arange(20), 10)),
         "forecast": Case(lambda: Forecaster(models=["SeasonalProfile", "LightGBM"], horizon=7, cv_windows=2),
                          lambda m, ws: m.evaluate(ws, dataset="simulator_forecast", h=7, n_windows=2),
                          lambda m, ws: m.predict()),

@@ -38,11 +38,24 @@ def test_pipeline_scored_every_customer_with_reasons(shop: sl.Workspace) -> None
     assert stored["customer_id"].nunique() == customers
     assert stored["reason"].str.len().gt(0).all() and stored["rank"].max() == 10
     evaluation = api.latest_evaluation(shop)
-    assert {r["model"] for r in evaluation} == {"session_ease", "popularity", "itemknn", "ease"}
+    assert {r["model"] for r in evaluation} == {"auto", "popularity", "itemknn", "ease"}
     assert all(r["protocol"]["split"] == "per_user_stratified" for r in evaluation)
-    ours = next(r for r in evaluation if r["model"] == "session_ease")["metrics"]["ndcg@10"]
+    ours = next(r for r in evaluation if r["model"] == "auto")["metrics"]["ndcg@10"]
     popular = next(r for r in evaluation if r["model"] == "popularity")["metrics"]["ndcg@10"]
     assert ours > popular
+
+
+def test_the_pipeline_chose_on_validation_and_says_so(shop: sl.Workspace) -> None:
+    from shoplens.registry import ModelRegistry
+
+    card = ModelRegistry(shop).card(api.REGISTRY_NAME)
+    assert card.params["model"] == "auto" and card.params["time_budget"] == api.DEMO_TIME_BUDGET
+    scored = [r for r in card.params["selection"] if "ndcg@10" in r]
+    assert {"popularity", "itemknn", "ease", "session_ease"} <= {r["candidate"] for r in scored}
+    chosen = next(r for r in scored if r["candidate"] == card.params["chosen"])
+    assert chosen["ndcg@10"] == max(r["ndcg@10"] for r in scored)
+    assert f"chose {card.params['chosen']} on validation" in card.notes
+    assert api.load(shop).chosen_ == card.params["chosen"]
 
 
 def test_cli_for_user_similar_together_and_errors(shop: sl.Workspace) -> None:
@@ -79,7 +92,8 @@ def test_service_endpoints_and_page(shop: sl.Workspace) -> None:
                             [customer])["product_id"])
         assert {i["product_id"] for i in history["items"]} == seen
         assert seen.isdisjoint(i["product_id"] for i in body["items"])  # nothing already seen is recommended
-        assert client.get("/api/v1/recommend/model", headers=headers).json()["model"] == "session_ease"
+        summary = client.get("/api/v1/recommend/model", headers=headers).json()
+        assert summary["model"] == "auto" and summary["params"]["selection"]
         assert client.get(f"/api/v1/recommend/customers/{customer}").status_code == 401
         assert client.get("/api/v1/recommend/products/nope/similar", headers=headers).status_code == 404
         assert client.get("/api/v1/recommend/customers/nobody/history", headers=headers).status_code == 404
@@ -89,7 +103,7 @@ def test_service_endpoints_and_page(shop: sl.Workspace) -> None:
         page = client.get("/recommend")
         most_active = api.active_customers(shop, 1)["customer_id"].iloc[0]
         assert page.status_code == 200 and f"customer_id={most_active}" in page.text
-        assert "session_ease" in page.text
+        assert "auto" in page.text and 'data-testid="selection"' in page.text
         detail = client.get(f"/recommend/customer?customer_id={customer}")
         assert detail.status_code == 200
         for item in body["items"]:
@@ -110,6 +124,6 @@ def test_report_section(shop: sl.Workspace, tmp_path: Path) -> None:
     from shoplens.report import build_report
 
     page = build_report(shop, path=tmp_path / "report.html").read_text(encoding="utf-8")
-    assert "Recommendations" in page and "session_ease" in page
+    assert "Recommendations" in page and "auto" in page and "How the model was chosen" in page
     assert "per-user stratified 75/25" in page           # the evaluation names its protocol
     assert "because you" in page or "popular in" in page  # examples carry their explanations

@@ -276,6 +276,30 @@ def platform_fonts(page: Page, context: BrowserContext, element: Locator) -> lis
         cdp.detach()
 
 
+# -- recommendations: how the deployed model was chosen -------------------------------------------------------
+def test_recommendation_page_shows_every_candidates_validation_score(page: Page, analyst: Analyst) -> None:
+    from shoplens.registry import ModelRegistry
+
+    card = ModelRegistry(analyst.ws).card("recommend")
+    selection = card.params["selection"]
+    assert card.params["model"] == "auto" and len(selection) >= 4
+    open_page(page, analyst, "/recommend")
+    assert card.params["chosen"] in page.get_by_test_id("chosen").inner_text()
+    table = page.get_by_test_id("selection")
+    assert table.locator("tbody tr").count() == len(selection)
+    shown = []
+    for row in selection:
+        cells = table.locator(f'tr[data-candidate="{row["candidate"]}"]')
+        score = cells.locator('td[data-column="score"]').inner_text().strip()
+        assert score == (f"{row['ndcg@10']:.4f}" if "ndcg@10" in row else "—"), row
+        assert cells.locator('td[data-column="status"]').inner_text().strip() == row["status"]
+        if "ndcg@10" in row:
+            shown.append((row["candidate"], float(score)))
+    best = max(value for _, value in shown)
+    assert dict(shown)[card.params["chosen"]] == best  # the chosen candidate is the one best on validation
+    assert [value for _, value in shown] == sorted((value for _, value in shown), reverse=True)  # best first
+
+
 # -- the overview keeps the server's paths to itself ---------------------------------------------------------
 def test_overview_names_the_workspace_without_its_path(page: Page, analyst: Analyst) -> None:
     open_page(page, analyst, "/")

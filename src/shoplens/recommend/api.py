@@ -6,7 +6,8 @@ into the warehouse.
 import shoplens as sl
 from shoplens.recommend import api
 ws = sl.Workspace.open("shop")
-card = api.train(ws, deploy=True)                       # SessionEASE on the interactions view, registered
+card = api.train(ws, deploy=True)                       # the candidate best on validation, registered
+card.params["selection"]                                 # every candidate's validation score
 api.for_user(ws, "C000042", k=5)                         # rank, product_id, title, score, reason (+ graph path)
 records = api.evaluate(ws)                               # ours and the baselines, per-user stratified 75/25
 ```
@@ -26,7 +27,9 @@ from shoplens.recommend.data import ITEM, USER, interactions_frame, products_fra
 from shoplens.recommend.persist import ARRAYS_FILE, MODELS
 
 REGISTRY_NAME = "recommend"
-DEFAULT_MODEL = "session_ease"
+DEFAULT_MODEL = "auto"  # AutoRecommender: the candidate that scores best on validation
+# seconds for the choice of a model in the demo profile (`shoplens demo` stays quick; SASRec then sits out)
+DEMO_TIME_BUDGET = 20.0
 BASELINES = ("popularity", "itemknn", "ease")
 TOP_K_TABLE = "recommend_top_k"
 EVALUATION_FILE = "recommend_evaluation.json"
@@ -45,7 +48,8 @@ def model_names() -> list[str]:
 
 
 def make_model(name: str = DEFAULT_MODEL, **params: Any) -> Recommender:
-    """A new, unfitted model by name (``session_ease``, ``ease``, ``itemknn``, ``als``, ``bpr``, ``sasrec`` …)."""
+    """A new, unfitted model by name (``auto``, ``session_ease``, ``ease``, ``itemknn``, ``als``, ``bpr``, ``sasrec``
+    …)."""
     names = model_names()
     if name not in MODELS:
         raise InputError(f"unknown model {name!r}; models are {', '.join(names)}")
@@ -90,9 +94,15 @@ def train(ws: Any, model: str = DEFAULT_MODEL, *, params: dict[str, Any] | None 
         metrics = [r.to_json_dict() for r in evaluate(ws, models=(model,), baselines=("popularity",),
                                                       params={model: params or {}}, seed=seed, frame=frame)]
     fitted = make_model(model, **(params or {})).fit(frame, _catalogue(ws, model, products))
+    chose = f" (chose {fitted.chosen_} on validation)" if hasattr(fitted, "chosen_") else ""
     return fitted.register(ws, deploy=deploy, metrics=metrics,
-                           notes=f"{model} on {len(frame):,} interactions of {len(fitted.user_ids_):,} customers "
-                                 f"and {len(fitted.item_ids_):,} products")
+                           notes=f"{model}{chose} on {len(frame):,} interactions of {len(fitted.user_ids_):,} "
+                                 f"customers and {len(fitted.item_ids_):,} products")
+
+
+def profile_params(profile: str) -> dict[str, Any]:
+    """The default model's parameters for a pipeline profile (``demo``: a short time budget)."""
+    return {"time_budget": DEMO_TIME_BUDGET} if profile == "demo" else {}
 
 
 def evaluate(ws: Any, models: tuple[str, ...] = (DEFAULT_MODEL,), *, baselines: tuple[str, ...] = BASELINES,

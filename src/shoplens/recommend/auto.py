@@ -202,6 +202,7 @@ class AutoRecommender(Recommender):
     """
 
     name = "auto"
+    reads_workspace = True  # given the workspace, text candidates cache their embeddings in it
 
     def __init__(self, candidates: tuple[Any, ...] | None = None, metric: str = "ndcg@10",
                  time_budget: float | None = 600.0, split: str = "auto", blend: bool = True, seed: int = 42,

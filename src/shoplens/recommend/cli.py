@@ -13,10 +13,13 @@ from shoplens import clitools as cli
 
 app = cli.command_group("Recommendations: train, evaluate, for-user, similar, together, score.")
 
-ModelOpt = Annotated[str, typer.Option("--model", "-m", help="session_ease (default), ease, itemknn, popularity, "
-                                                             "als, bpr, sasrec, text_hybrid, tfidf_knn …")]
+ModelOpt = Annotated[str, typer.Option("--model", "-m", help="auto (default: the candidate best on validation), "
+                                                             "session_ease, ease, itemknn, popularity, als, bpr, "
+                                                             "sasrec, text_hybrid, tfidf_knn …")]
 KOpt = Annotated[int, typer.Option("--k", "-k", min=1, max=1000, help="How many products.")]
-ParamOpt = Annotated[list[str] | None, typer.Option("--param", "-p", help="NAME=VALUE model parameter; repeat.")]
+ParamOpt = Annotated[list[str] | None, typer.Option("--param", "-p", help="NAME=VALUE model parameter; repeat "
+                                                                          "(auto: -p time_budget=120 -p "
+                                                                          "'candidates=[\"ease\", \"sasrec\"]').")]
 
 
 def _records(frame: Any) -> list[dict[str, Any]]:
@@ -28,7 +31,7 @@ def _params(pairs: list[str] | None) -> dict[str, Any]:
 
 
 @cli.command(app)
-def train(model: ModelOpt = "session_ease", param: ParamOpt = None,
+def train(model: ModelOpt = "auto", param: ParamOpt = None,
           deploy: Annotated[bool, typer.Option("--deploy/--no-deploy", help="Serve this version.")] = True,
           workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """Fit a model on the workspace's interactions and register it (with its metrics on a 75/25 split)."""
@@ -40,11 +43,23 @@ def train(model: ModelOpt = "session_ease", param: ParamOpt = None,
     cli.emit(card.to_dict(), as_json, lambda: (
         cli.console.print(f"registered recommend version [bold]{card.version}[/bold]"
                           f"{' (deployed)' if deploy else ''}: {card.notes}", highlight=False),
-        cli.console.print(cli.table_of(rows, ["model", "role", "ndcg@10", "recall@10", "protocol"]))))
+        cli.console.print(cli.table_of(rows, ["model", "role", "ndcg@10", "recall@10", "protocol"])),
+        _print_selection(card.params)))
+
+
+def _print_selection(params: dict[str, Any]) -> None:
+    """The candidates an AutoRecommender scored on validation (nothing for another model)."""
+    if not params.get("selection"):
+        return
+    metric, split = params["metric"], params["validation"]["split"]
+    rows = [{"candidate": r["candidate"], metric: r.get(metric), "status": r["status"],
+             "params": json.dumps(r.get("params", {})), "seconds": r.get("seconds")} for r in params["selection"]]
+    cli.console.print(cli.table_of(rows, ["candidate", metric, "status", "params", "seconds"],
+                                   title=f"candidates on validation ({split})"))
 
 
 @cli.command(app)
-def evaluate(model: ModelOpt = "session_ease", param: ParamOpt = None,
+def evaluate(model: ModelOpt = "auto", param: ParamOpt = None,
              split: Annotated[str, typer.Option(help="stratified (per user 75/25), temporal or leave_one_out.")]
              = "stratified",
              seed: Annotated[int, typer.Option(help="Seed of the stratified split.")] = 42,

@@ -1,5 +1,6 @@
-"""The report's recommendations section: the deployed model, its evaluation beside the baselines (with the
-protocol), and a few customers' recommendations with their explanations."""
+"""The report's recommendations section: the deployed model, how it was chosen (every candidate's validation
+score), its evaluation beside the baselines (with the protocol), and a few customers' recommendations with their
+explanations."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ def recommendations_section(ws: Workspace) -> str | None:
         return None
     parts = [f"<p>Model <b>{html.escape(str(card.params.get('model')))}</b>, version {html.escape(card.version)}: "
              f"{html.escape(card.notes)}.</p>"]
+    if card.params.get("selection"):
+        parts.append(_selection(card.params))
     records = api.latest_evaluation(ws)
     if records:
         parts.append(_evaluation(records))
@@ -36,6 +39,16 @@ def recommendations_section(ws: Workspace) -> str | None:
                               AND rank <= 5 ORDER BY customer_id, rank""")
         parts.append("<h3>Examples (top 5, with explanations)</h3>" + table_html(sample.to_dict("records")))
     return "\n".join(parts)
+
+
+def _selection(params: dict) -> str:
+    """The candidates the AutoRecommender scored on validation, best first."""
+    metric, validation = params["metric"], params["validation"]
+    rows = [{"candidate": r["candidate"], f"validation {metric}": r.get(metric), "status": r["status"],
+             "parameters": ", ".join(f"{k}={v}" for k, v in (r.get("params") or {}).items())}
+            for r in params["selection"]]
+    return (f"<h3>How the model was chosen (validation: {html.escape(validation['split'].replace('_', ' '))}, "
+            f"{validation['customers']:,} customers)</h3>" + table_html(rows))
 
 
 def _evaluation(records: list[dict]) -> str:

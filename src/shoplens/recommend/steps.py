@@ -1,13 +1,15 @@
 """Pipeline steps of recommend (``shoplens run`` / ``shoplens demo``), all on the ``interactions`` view:
 
-- train: SessionEASE fitted on every interaction and registered (its card carries its metrics on a
-  per-user stratified 75/25 split beside popularity's);
-- evaluate: SessionEASE against popularity, ItemKNN and EASE on a per-user stratified 75/25 split;
+- train: the AutoRecommender — every candidate (popularity, ItemKNN, EASE, SessionEASE, the text hybrid,
+  SASRec where the data suit them) scored on a validation part, the best refitted on every interaction and
+  registered; its card lists every candidate's validation score;
+- evaluate: the AutoRecommender (chosen again on the training part alone) against popularity, ItemKNN and EASE
+  on a per-user stratified 75/25 split;
 - deploy: the registered version becomes the one the service loads, and every customer's top 10 with
   explanations is scored into the warehouse table ``recommend_top_k``.
 
-The models are closed-form (seconds on the demo shop), so the demo profile differs only in skipping the
-extra ALS baseline.
+The demo profile gives the choice a short time budget (``api.DEMO_TIME_BUDGET``; the closed-form candidates
+take seconds on the demo shop, SASRec sits out) and skips the extra ALS baseline.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ def train_recommender(ctx: RunContext) -> dict[str, Any]:
 
     if not _has_interactions(ctx):
         return {"skipped": "no interactions (orders with items, events, reviews or ratings) in the warehouse"}
-    card = api.train(ctx.ws, api.DEFAULT_MODEL, evaluate_first=False)
+    card = api.train(ctx.ws, api.DEFAULT_MODEL, params=api.profile_params(ctx.profile), evaluate_first=False)
     ctx.outputs["recommend.version"] = card.version
-    return {"model": api.DEFAULT_MODEL, "version": card.version, "notes": card.notes}
+    return {"model": api.DEFAULT_MODEL, "chosen": card.params.get("chosen"), "version": card.version,
+            "notes": card.notes}
 
 
 @step(CAPABILITY, "evaluate", "recommender vs baselines")
@@ -41,7 +44,8 @@ def evaluate_recommender(ctx: RunContext) -> dict[str, Any]:
     if "recommend.version" not in ctx.outputs:
         return {"skipped": "no model was trained"}
     baselines = api.BASELINES if ctx.profile == "demo" else (*api.BASELINES, "als")
-    records = api.evaluate(ctx.ws, (api.DEFAULT_MODEL,), baselines=baselines)
+    records = api.evaluate(ctx.ws, (api.DEFAULT_MODEL,), baselines=baselines,
+                           params={api.DEFAULT_MODEL: api.profile_params(ctx.profile)})
     api.save_evaluation(ctx.ws, records)
     summary: dict[str, Any] = {"protocol": records[0].protocol.label()}
     for record in records:
