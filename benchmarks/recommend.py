@@ -105,7 +105,8 @@ def auto_record(auto: AutoRecommender, metrics: dict[str, float], singles: dict[
     top_validation = max(r["ndcg@10"] for r in scored)
     validation = ", ".join(f"{r['candidate']} {r['ndcg@10']:.4f}" for r in scored)
     note = (f"auto chose {auto.chosen_} on validation ({auto.validation_['split']}, "
-            f"{auto.validation_['customers']} customers); validation NDCG@10: {validation}; best single candidate "
+            f"{auto.validation_['customers']} customers, {auto.validation_['targets']} held-out items); validation "
+            f"NDCG@10: {validation}; best single candidate "
             f"on test: {best} {singles[best]['ndcg@10']:.4f}; selection {auto.selection_seconds_:.0f} s")
     if gated:
         gate(f"{dataset} auto NDCG@10 ≥ {AUTO_RATIO} × best single candidate, never below another on validation",
@@ -499,7 +500,7 @@ def diginetica() -> list[BenchmarkRecord]:
         records.append(show(record_for(model, results[name], dataset="diginetica", protocol=protocol, role=role,
                                        model_name=name, peak_mb=peak)))
     # auto: the same models as candidates (cheapest first); it validates on the latest fifth of the training
-    # sessions, each one's last view predicted from its earlier views, as the test sessions are
+    # sessions, each of their views predicted from the views before it
     candidates = tuple({"model": model.name, "params": model.get_params()}
                        for _, _, model in sorted(diginetica_models(), key=lambda m: DIGINETICA_COST[m[0]]))
     auto, peak = fitted(AutoRecommender(candidates=candidates, split="sessions", time_budget=None), train)

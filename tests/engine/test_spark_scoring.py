@@ -68,15 +68,18 @@ def test_reviews_scored_on_spark_equal_the_local_predictions(spark, review_shop:
     assert scored.rdd.getNumPartitions() == chunk_count(len(local), CHUNK_ROWS)
 
 
-@pytest.mark.parametrize("name", ["session_ease", "popularity"])
+AUTO_PARAMS = {"candidates": ("popularity", "ease", "session_ease"), "time_budget": 60.0}
+
+
+@pytest.mark.parametrize("name", ["session_ease", "popularity", "auto"])
 def test_top_k_for_every_customer_on_spark_equal_the_local_lists(spark, small_shop: sl.Workspace, name: str) -> None:
     from shoplens.recommend.api import make_model
     from shoplens.recommend.serving import batch_recommendations
     from shoplens.recommend.spark import recommend_all, splits_by_customer
 
-    model = make_model(name).fit(small_shop)
+    model = make_model(name, **(AUTO_PARAMS if name == "auto" else {})).fit(small_shop)
     # SessionEASE: item weights broadcast, customers' rows partitioned; popularity explains by co-occurrence over
-    # every history, so the whole model is broadcast
+    # every history, and auto keeps its customers inside its parts: the whole model is broadcast
     assert splits_by_customer(model) == (name == "session_ease")
     local = batch_recommendations(model, 10).sort_values(["customer_id", "rank"]).reset_index(drop=True)
     remote = recommend_all(spark, model, 10, partitions=3).toPandas()

@@ -148,8 +148,10 @@ def test_an_early_stopped_sequence_model_is_kept_not_refitted(small_shop: sl.Wor
 def test_sessions_validate_on_the_latest_sessions(frame: pd.DataFrame) -> None:
     auto = AutoRecommender(candidates=("popularity", "itemknn", "ease"), split="sessions", blend=False).fit(frame)
     part = holdout(frame, "sessions", 0)
+    sessions = part.rows.groupby("customer_id").size()
     assert auto.validation_ == {"split": "sessions", "rows": len(part.rows), "metric": "ndcg@10",
-                                "customers": len(part.histories)}
+                                "customers": len(sessions), "targets": int((sessions - 1).sum())}
+    assert len(part.histories) == len(part.targets) == int((sessions - 1).sum())  # every view after the first
     starts = frame.assign(t=pd.to_datetime(frame["ts"])).groupby("customer_id")["t"].min()
     held = set(part.rows["customer_id"])
     assert starts[list(held)].min() >= starts[list(set(starts.index) - held)].max()  # the latest ones

@@ -13,7 +13,7 @@ model.recommend("C000042", k=5)                      # then like any recommender
 The validation part is the one the data call for (``split="auto"``): with timestamps, each customer's last
 interaction (leave-one-out, what a shop wants next); without, a random quarter of each customer's
 interactions (per-user stratified 75/25). ``split="sessions"`` holds out the latest fifth of the sessions
-(customers are sessions) and predicts each one's last item from its earlier ones. Candidates with a grid are
+(customers are sessions) and predicts each of their views from the views before it. Candidates with a grid are
 tuned on the same validation part: a walk over the grid from its middle (one parameter at a time, towards the
 better neighbour while it improves) or, with ``"search": "grid"``, every setting.
 
@@ -161,7 +161,10 @@ def holdout(frame: pd.DataFrame, split: str, seed: int) -> Holdout:
 
 
 def session_holdout(frame: pd.DataFrame, share: float = SESSION_SHARE) -> Holdout:
-    """The latest ``share`` of the sessions (by start) held out whole; each predicts its last item."""
+    """The latest ``share`` of the sessions (by start) held out whole; every view after a session's first is
+    predicted from the views before it. Every next view, not only the last: a few hundred last views give
+    scores whose noise exceeds the differences between good candidates, and each prefix is a session's state
+    as a recommender meets it."""
     if not has_timestamps(frame):
         raise InputError("split 'sessions' needs timestamps: the latest sessions validate")
     seconds = pd.Series(time_number(frame[TS]), index=frame.index)
@@ -171,7 +174,8 @@ def session_holdout(frame: pd.DataFrame, share: float = SESSION_SHARE) -> Holdou
     ordered = frame[late].assign(_t=seconds[late]).sort_values([USER, "_t"], kind="stable")
     sessions = [g[ITEM].astype(str).tolist() for _, g in ordered.groupby(USER, sort=True)]
     sessions = [s for s in sessions if len(s) >= 2]
-    return Holdout(frame[~late], frame[late], [s[:-1] for s in sessions], [s[-1] for s in sessions])
+    histories = [s[:end] for s in sessions for end in range(1, len(s))]
+    return Holdout(frame[~late], frame[late], histories, [s[end] for s in sessions for end in range(1, len(s))])
 
 
 def resolve_split(split: str, frame: pd.DataFrame) -> str:
@@ -260,8 +264,8 @@ class AutoRecommender(Recommender):
             specs, rows = candidate_specs(self.candidates), []
         fitted = self._try_all(specs, part, started, rows)
         self.validation_ = {"split": split, "rows": len(part.rows), "metric": self.metric,
-                            "customers": int(part.rows[USER].nunique()) if part.histories is None
-                            else len(part.histories)}
+                            "customers": int(part.rows[USER].nunique()),
+                            "targets": len(part.rows) if part.histories is None else len(part.histories)}
         chosen = self._choose(fitted, part)
         self._finish(fitted, chosen, part, frame)
         self.selection_ = [*(self._row(f, chosen) for f in fitted.values()), *rows]
@@ -278,12 +282,11 @@ class AutoRecommender(Recommender):
                 continue
             begun = time.perf_counter()
             try:
-                trials = self._search(spec, part, started)
+                best, trials = self._search(spec, part, started)
             except (InputError, ShoplensError) as failure:
                 rows.append({"candidate": spec["name"], "model": spec["model"], "status": f"failed: {failure}"})
                 continue
-            best = max(trials, key=lambda t: t.score)  # the first of equals: the grid's order
-            fitted[spec["name"]] = {"spec": spec, "best": best, "trials": len(trials),
+            fitted[spec["name"]] = {"spec": spec, "best": best, "trials": trials,
                                     "seconds": time.perf_counter() - begun}
         if not fitted:
             raise InputError("no candidate could be fitted: " + "; ".join(f"{r['candidate']}: {r['status']}"
@@ -293,25 +296,31 @@ class AutoRecommender(Recommender):
     def _left(self, started: float) -> float:
         return np.inf if self.time_budget is None else self.time_budget - (time.perf_counter() - started)
 
-    def _search(self, spec: dict[str, Any], part: Holdout, started: float) -> list[Trial]:
-        """Fit and score the candidate at the settings its search visits (all of them, or a walk)."""
+    def _search(self, spec: dict[str, Any], part: Holdout, started: float) -> tuple[Trial, int]:
+        """Fit and score the candidate at the settings its search visits (all of them, or a walk): the best
+        trial (the first of equals) with its fitted model, and how many settings were tried. Only the best
+        model so far is kept (EASE on 12,000 items weighs a gigabyte)."""
         names = list(spec["grid"])
-        tried: dict[tuple[int, ...], Trial] = {}
+        scores: dict[tuple[int, ...], float] = {}
+        best: list[Trial] = []
 
         def visit(position: tuple[int, ...]) -> float:
-            if position not in tried:
+            if position not in scores:
                 params = {n: spec["grid"][n][p] for n, p in zip(names, position, strict=True)}
-                tried[position] = self._trial(spec, params, part, started)
-            return tried[position].score
+                trial = self._trial(spec, params, part, started)
+                scores[position] = trial.score
+                if not best or trial.score > best[0].score:
+                    best[:] = [trial]
+            return scores[position]
 
         if spec["search"] == "grid":
             for position in np.ndindex(*(len(spec["grid"][n]) for n in names)):
-                if tried and self._left(started) <= 0:
+                if scores and self._left(started) <= 0:
                     break
                 visit(tuple(position))
         else:
             _walk(visit, [len(spec["grid"][n]) for n in names], lambda: self._left(started) > 0)
-        return list(tried.values())
+        return best[0], len(scores)
 
     def _trial(self, spec: dict[str, Any], params: dict[str, Any], part: Holdout, started: float) -> Trial:
         model = MODELS[spec["model"]](**{**spec["params"], **params})
