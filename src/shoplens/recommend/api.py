@@ -28,7 +28,8 @@ from shoplens.recommend.persist import ARRAYS_FILE, MODELS
 
 REGISTRY_NAME = "recommend"
 DEFAULT_MODEL = "auto"  # AutoRecommender: the candidate that scores best on validation
-# seconds for the choice of a model in the demo profile (`shoplens demo` stays quick; SASRec then sits out)
+# the demo profile chooses among the closed-form candidates (seconds on the demo shop; the text hybrid's encoder
+# and SASRec's training would multiply `shoplens demo`'s time for recommendations), within this many seconds
 DEMO_TIME_BUDGET = 20.0
 BASELINES = ("popularity", "itemknn", "ease")
 TOP_K_TABLE = "recommend_top_k"
@@ -101,8 +102,13 @@ def train(ws: Any, model: str = DEFAULT_MODEL, *, params: dict[str, Any] | None 
 
 
 def profile_params(profile: str) -> dict[str, Any]:
-    """The default model's parameters for a pipeline profile (``demo``: a short time budget)."""
-    return {"time_budget": DEMO_TIME_BUDGET} if profile == "demo" else {}
+    """The default model's parameters for a pipeline profile (``demo``: the closed-form candidates, a short time
+    budget; ``full``: every default candidate the data suit, the default budget)."""
+    from shoplens.recommend.auto import closed_form_candidates
+
+    if profile != "demo":
+        return {}
+    return {"candidates": tuple(closed_form_candidates()), "time_budget": DEMO_TIME_BUDGET}
 
 
 def evaluate(ws: Any, models: tuple[str, ...] = (DEFAULT_MODEL,), *, baselines: tuple[str, ...] = BASELINES,

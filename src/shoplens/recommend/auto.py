@@ -108,14 +108,10 @@ def _spec(entry: Any) -> dict[str, Any]:
 def default_candidates(frame: pd.DataFrame, products: pd.DataFrame | None,
                        split: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The default candidates for these data, and the defaults left out with the reason (for the card)."""
-    specs: list[dict[str, Any]] = [
-        {"model": "popularity"},
-        {"model": "itemknn", "grid": {"neighbors": [50, 100, 200], "shrink": [0.0, 10.0, 50.0]}},
-        {"model": "ease", "grid": {"lam": LAMBDAS}},
-    ]
+    specs = [s for s in closed_form_candidates() if s["model"] != "session_ease"]
     left_out = []
     if has_timestamps(frame):
-        specs.append({"model": "session_ease", "grid": {"lam": LAMBDAS}})
+        specs.append(closed_form_candidates()[-1])
     else:
         left_out.append(("session_ease", "the interactions have no timestamps"))
     if has_text(products):
@@ -131,6 +127,15 @@ def default_candidates(frame: pd.DataFrame, products: pd.DataFrame | None,
                                    f"{MIN_SEQUENCE})" if sequences else
                          f"the validation split is {split}, not a sequence (leave-one-out)"))
     return candidate_specs(specs), [{"candidate": n, "status": f"not a candidate: {why}"} for n, why in left_out]
+
+
+def closed_form_candidates() -> list[dict[str, Any]]:
+    """The default candidates that fit in closed form (seconds on a small shop): popularity, ItemKNN, EASE and
+    SessionEASE with their grids — what the demo profile tries."""
+    return [{"model": "popularity"},
+            {"model": "itemknn", "grid": {"neighbors": [50, 100, 200], "shrink": [0.0, 10.0, 50.0]}},
+            {"model": "ease", "grid": {"lam": LAMBDAS}},
+            {"model": "session_ease", "grid": {"lam": LAMBDAS}}]
 
 
 def has_timestamps(frame: pd.DataFrame) -> bool:
@@ -366,7 +371,7 @@ class AutoRecommender(Recommender):
             trial = AutoRecommender._assembled(self.get_params(), models, weights)
             score = self._score(trial, part)
             self.blend_ = {"candidate": f"blend({ranked[0]}+{ranked[1]})", "weights": weights.round(4).tolist(),
-                           self.metric: score}
+                           self.metric: round(score, 6)}
             if score > fitted[ranked[0]]["best"].score:
                 chosen = ranked[:2]
                 self.weights_ = weights.astype(np.float32)

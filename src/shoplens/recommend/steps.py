@@ -8,8 +8,8 @@
 - deploy: the registered version becomes the one the service loads, and every customer's top 10 with
   explanations is scored into the warehouse table ``recommend_top_k``.
 
-The demo profile gives the choice a short time budget (``api.DEMO_TIME_BUDGET``; the closed-form candidates
-take seconds on the demo shop, SASRec sits out) and skips the extra ALS baseline.
+The demo profile chooses among the closed-form candidates (popularity, ItemKNN, EASE, SessionEASE: seconds on
+the demo shop) within ``api.DEMO_TIME_BUDGET`` and skips the extra ALS baseline.
 """
 
 from __future__ import annotations
