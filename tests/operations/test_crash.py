@@ -6,12 +6,10 @@ forecast and inventory plan all of the same version)."""
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -23,15 +21,10 @@ from shoplens.retrain import INTENT_FILE
 from shoplens.serve import create_key
 from tests.conftest import copy_workspace
 from tests.operations.conftest import SHIFT
-from tests.serve.conftest import auth, free_port
+from tests.serve.conftest import auth, child_env, service_process
 
-ROOT = Path(__file__).resolve().parents[2]
 BIG_LINES = 150_000
 KILL_FRACTIONS = (0.2, 0.5, 0.8)  # of the time a whole ingest takes: staging early, halfway, late
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
 
 
 def _ingest_command(ws: sl.Workspace, path: Path) -> list[str]:
@@ -50,7 +43,7 @@ def state_of(ws: sl.Workspace) -> tuple:
 
 def kill_ingest_after(ws: sl.Workspace, path: Path, seconds: float) -> int:
     """Start ``shoplens ingest`` and SIGKILL it after ``seconds``; its exit status (-9 when the kill landed)."""
-    process = subprocess.Popen(_ingest_command(ws, path), env=_env(), stdout=subprocess.DEVNULL,
+    process = subprocess.Popen(_ingest_command(ws, path), env=child_env(), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:
         process.wait(seconds)
@@ -63,14 +56,14 @@ def test_kill_9_of_a_large_ingest_leaves_the_previous_state(workspace: sl.Worksp
     small, big = tmp_path / "small.csv", tmp_path / "big.csv"
     write_order_lines(small, 20_000, seed=1, format="csv")
     write_order_lines(big, BIG_LINES, seed=2, format="csv")
-    first = subprocess.run(_ingest_command(workspace, small), env=_env(), capture_output=True, text=True)
+    first = subprocess.run(_ingest_command(workspace, small), env=child_env(), capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
     previous = state_of(workspace)
     base = copy_workspace(workspace, tmp_path / "base")  # the previous state, to start again from
     # how long a whole ingest of the big file takes, measured on a copy
     copy = copy_workspace(workspace, tmp_path / "timing")
     clock = time.perf_counter()
-    assert subprocess.run(_ingest_command(copy, big), env=_env(), capture_output=True).returncode == 0
+    assert subprocess.run(_ingest_command(copy, big), env=child_env(), capture_output=True).returncode == 0
     whole = time.perf_counter() - clock
     complete = state_of(copy)
     landed = []
@@ -90,7 +83,7 @@ def test_kill_9_of_a_large_ingest_leaves_the_previous_state(workspace: sl.Worksp
             raise AssertionError(f"the ingest always committed before the kill at {delay:.2f} s")
         landed.append(round(delay, 2))
     assert len(landed) == len(KILL_FRACTIONS)
-    rerun = subprocess.run(_ingest_command(workspace, big), env=_env(), capture_output=True, text=True)
+    rerun = subprocess.run(_ingest_command(workspace, big), env=child_env(), capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
     lines, runs = state_of(workspace)
     assert runs[0] == previous[1][0] + 1
@@ -99,27 +92,11 @@ def test_kill_9_of_a_large_ingest_leaves_the_previous_state(workspace: sl.Worksp
     assert report["read"] == BIG_LINES == report["loaded"] + report["quarantined"]
 
 
-@contextlib.contextmanager
-def service(ws: sl.Workspace, *extra: str) -> Iterator[tuple[subprocess.Popen, str]]:
+def service(ws: sl.Workspace, *extra: str) -> contextlib.AbstractContextManager[tuple[subprocess.Popen, str]]:
     """``shoplens serve`` of the workspace as its own process; yields it and its base URL once it answers."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "shoplens.cli", "serve", "--workspace", str(ws.path),
-                                "--port", str(port), *extra], env=_env(), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None and time.monotonic() < deadline, "the service did not start"
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.2)
-        yield process, url
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(30)
+    return service_process(lambda port: [sys.executable, "-m", "shoplens.cli", "serve", "--workspace",
+                                         str(ws.path), "--port", str(port), *extra],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def test_kill_9_of_the_service_during_a_deploy(champion_shop: sl.Workspace, shifted_shop: SimulatedShop,

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
+import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -102,3 +106,32 @@ def running_server(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a child Python process that imports this checkout's shoplens."""
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+
+
+@contextlib.contextmanager
+def service_process(command: Callable[[int], list[str]], **popen: Any) -> Iterator[tuple[subprocess.Popen, str]]:
+    """A service started as its own process by ``command(port)`` on a free port (``popen``: more arguments of
+    ``subprocess.Popen``; the environment defaults to :func:`child_env`); yields the process and its base URL
+    once ``/healthz`` answers, and terminates it at the end if it still runs."""
+    port = free_port()
+    process = subprocess.Popen(command(port), **{"env": child_env(), **popen})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None and time.monotonic() < deadline, "the service did not start"
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.2)
+        yield process, url
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(30)

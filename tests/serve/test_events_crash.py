@@ -17,43 +17,23 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 import shoplens as sl
 from shoplens.serve import create_key
-from tests.serve.conftest import auth, free_port
+from tests.serve.conftest import auth, service_process
 
-ROOT = Path(__file__).resolve().parents[2]
 EVENTS = 130_000
 SERVER = ("import sys; from shoplens.serve import ServiceSettings, run_server; "
           "run_server(sys.argv[1], port=int(sys.argv[2]), log_level='warning', "
           "settings=ServiceSettings(max_event_batch_events=200_000, max_event_batch_bytes=64 * 2**20))")
 
 
-@contextlib.contextmanager
-def service(ws: sl.Workspace) -> Iterator[tuple[subprocess.Popen, str]]:
+def service(ws: sl.Workspace) -> contextlib.AbstractContextManager[tuple[subprocess.Popen, str]]:
     """``shoplens serve`` of the workspace in a child process; yields it and its base URL once it answers."""
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-    process = subprocess.Popen([sys.executable, "-c", SERVER, str(ws.path), str(port)], env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None and time.monotonic() < deadline, "the service did not start"
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.2)
-        yield process, url
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(30)
+    return service_process(lambda port: [sys.executable, "-c", SERVER, str(ws.path), str(port)])
 
 
 def batch(tag: str) -> bytes:
