@@ -4,6 +4,7 @@ with CI=true any other skip fails the run (DESIGN.md, "Reliability rules")."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _BAD_SKIPS and exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def run_first_example(doc: Path, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run the first ```python block of ``doc`` as written, in ``folder``; what it prints is the test's to read."""
+    code = re.search(r"```python\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
+    assert code, f"{doc.name} lost its opening example"
+    monkeypatch.chdir(folder)
+    exec(compile(code.group(1), str(doc), "exec"), {})
