@@ -212,6 +212,7 @@ def movielens(seeds: tuple[int, ...] = (42, 43, 44)) -> list[BenchmarkRecord]:
     frame = movielens_frame()
     per_seed: dict[str, list[dict[str, float]]] = {}
     roles: dict[str, str] = {"auto": "ours"}
+    choices: list[str] = []  # what auto chose per seed
     records = []
     for seed in seeds:
         print(f"movielens_100k seed {seed}", flush=True)
@@ -223,6 +224,7 @@ def movielens(seeds: tuple[int, ...] = (42, 43, 44)) -> list[BenchmarkRecord]:
                                                  time_budget=None), train)
         auto_metrics = evaluate_model(auto, test, KS)
         per_seed.setdefault("auto", []).append(auto_metrics | {"train_seconds": auto.fit_seconds_})
+        choices.append(auto.chosen_)
         tuned = {r["candidate"]: r for r in auto.selection_ if "params" in r}
         models: list[tuple[str, str, Recommender, str]] = []
         for name, (make, _) in ML_GRIDS.items():
@@ -259,11 +261,14 @@ def movielens(seeds: tuple[int, ...] = (42, 43, 44)) -> list[BenchmarkRecord]:
     mean_protocol = Protocol(split="per_user_stratified", ratio=[0.75, 0.25], candidates="full", k=10,
                              notes=f"mean over split seeds {', '.join(map(str, seeds))}; otherwise as the default "
                                    "variant")
+    chose = "; auto chose " + ", ".join(f"{c} (seed {s})" for s, c in zip(seeds, choices, strict=True))
     for name, runs in per_seed.items():
         mean = {m: float(np.mean([r[m] for r in runs])) for m in runs[0]}
+        protocol = mean_protocol.model_copy(update={"notes": mean_protocol.notes + chose}) if name == "auto" \
+            else mean_protocol
         records.append(show(BenchmarkRecord.create(
             benchmark=BENCHMARK, dataset="movielens_100k", variant=f"mean_of_{len(seeds)}_seeds", model=name,
-            role=roles[name], protocol=mean_protocol, metrics=mean, seconds=mean["train_seconds"])))
+            role=roles[name], protocol=protocol, metrics=mean, seconds=mean["train_seconds"])))
     mean_auto = float(np.mean([r["ndcg@10"] for r in per_seed["auto"]]))
     mean_best = max((c["model"] for c in ml_candidates()),
                     key=lambda n: np.mean([r["ndcg@10"] for r in per_seed[n]]))
