@@ -112,6 +112,17 @@ def test_service_endpoints_and_page(shop: sl.Workspace) -> None:
         assert client.get("/recommend/customer?customer_id=nobody").status_code == 404
 
 
+def test_cli_train_chooses_among_the_given_candidates_and_lists_them(shop: sl.Workspace) -> None:
+    result = CliRunner().invoke(cli_app, ["recommend", "train", "-p", 'candidates=["popularity", "ease"]',
+                                          "-p", "time_budget=60", "--no-deploy", "-w", str(shop.path), "--json"])
+    assert result.exit_code == 0, result.output
+    card = json.loads(result.stdout)
+    assert card["params"]["model"] == "auto"
+    scored = {r["candidate"]: r["ndcg@10"] for r in card["params"]["selection"]}
+    assert {"popularity", "ease"} <= set(scored) and scored[card["params"]["chosen"]] == max(scored.values())
+    assert {m["model"] for m in card["metrics"]} == {"auto", "popularity"}  # evaluated on 75/25 before the refit
+
+
 def test_training_is_registered_with_metrics(shop: sl.Workspace, tmp_path: Path) -> None:
     card = api.train(shop, "ease", params={"lam": 50.0})
     assert card.params["model"] == "ease" and card.params["lam"] == 50.0
