@@ -386,11 +386,12 @@ def _prepared(series: SeriesSet, settings: Settings) -> tuple[pd.DataFrame, np.n
     y = _regular(series, settings.freq)
     series = SeriesSet(y=y, level=series.level, freq=series.freq, target=series.target,
                        ancestors=series.ancestors)
-    if settings.reconcile and series.ancestors and len(series.ids) > RECONCILE_MAX_SERIES:
+    count = len(series.ids)  # pd.unique over the whole history on each access: once here
+    if settings.reconcile and series.ancestors and count > RECONCILE_MAX_SERIES:
         logging.getLogger("shoplens.forecast").warning(
             "reconcile=%r skipped: %d series is more than %d (the dense reconciliation matrices would need "
-            "%.1f GB); the aggregates' forecasts are not made coherent", settings.reconcile, len(series.ids),
-            RECONCILE_MAX_SERIES, 3 * 8 * len(series.ids) ** 2 / 1e9)
+            "%.1f GB); the aggregates' forecasts are not made coherent", settings.reconcile, count,
+            RECONCILE_MAX_SERIES, 3 * 8 * count ** 2 / 1e9)
     elif settings.reconcile and series.ancestors:
         summing, nodes = series.summing_matrix()
         y_all = series.with_aggregates()
