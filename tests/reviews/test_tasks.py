@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+import pytest
 
-from shoplens.reviews.tasks import SPLIT_NAMES, load_task, make_split, read_source, stored_split
+from shoplens.errors import InputError, NotFound
+from shoplens.reviews.tasks import (
+    CATEGORY_NAMES,
+    SPLIT_NAMES,
+    leave_one_category_out,
+    load_categories,
+    load_giftcards,
+    load_task,
+    make_split,
+    read_source,
+    stored_split,
+)
 from tests.conftest import shared_path
 
 
@@ -33,8 +46,6 @@ def test_task_labels_and_text() -> None:
     assert (merged["split"] == merged["split_stars"]).all()
     assert (merged["label"] == (merged["label_stars"] >= 3)).all()
     assert three["label"].value_counts().to_dict() == {2: 17_448, 1: 2_823, 0: 2_370}
-    import pandas as pd
-
     raw = pd.read_csv(path / "womens_clothing_ecommerce_reviews.csv")
     by_row = stars.set_index("row")["text"]
     titled = raw[raw["Title"].notna() & raw["Review Text"].notna()].index[0]
@@ -49,3 +60,34 @@ def test_chinese_split() -> None:
     shares = frame.groupby("split")["label"].mean()
     assert np.allclose(shares, frame["label"].mean(), atol=0.01)  # stratified by label
     assert frame["split"].value_counts().to_dict() == {"train": 50_219, "validation": 6_277, "test": 6_278}
+
+
+def test_leave_one_category_out_folds_never_see_the_held_out_category_or_test_rows() -> None:
+    frame = load_categories(shared_path("online_shopping_10_cats"))
+    assert sorted(frame["category"].unique()) == sorted(CATEGORY_NAMES.values())
+    targets = []
+    for category in CATEGORY_NAMES.values():
+        source, target = leave_one_category_out(frame, category)
+        assert category not in set(source["category"]) and set(target["category"]) == {category}
+        assert set(source["split"]) == {"train", "validation"} and set(target["split"]) == {"test"}
+        assert len(source) == ((frame["category"] != category) & (frame["split"] != "test")).sum()
+        targets.append(target)
+    every_target = pd.concat(targets)
+    assert len(every_target) == 6_278 and every_target["row"].is_unique  # each test row held out exactly once
+    assert every_target.groupby("category").size().to_dict()["water_heaters"] == 69
+    with pytest.raises(NotFound, match="categories are"):
+        leave_one_category_out(frame, "toys")
+
+
+def test_giftcards_stars_binary_and_no_star_count_titles() -> None:
+    path = shared_path("amazon_giftcards")
+    stars = load_giftcards(path)
+    assert len(stars) == 2_972 - 6  # six reviews have neither text nor a title other than the star count
+    assert stars["label"].value_counts().sort_index().tolist() == [22, 11, 33, 154, 2_746]
+    assert stars.loc[stars["row"] == 0, "text"].item() == "Another great gift."  # its title was "Five Stars"
+    assert not stars["text"].str.contains(r"^(?:one|two|three|four|five) stars?\. ", case=False).any()
+    assert stars.loc[stars["row"] == 1, "text"].item() == "Ease of use. Gift card for my daughter"
+    binary = load_giftcards(path, "binary")
+    assert len(binary) == len(stars) - 33 and binary["label"].value_counts().to_dict() == {1: 2_900, 0: 33}
+    with pytest.raises(InputError, match="kind"):
+        load_giftcards(path, "3class")

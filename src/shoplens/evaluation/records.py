@@ -55,6 +55,8 @@ SPLIT_LABELS: dict[str, str] = {
     "temporal": "temporal",
     "rolling_origin": "rolling origin",
     "simulator_truth": "simulator ground truth",
+    "leave_one_category_out": "leave-one-category-out",  # train on the other categories, test on the one left out
+    "cross_domain": "cross-domain",  # train on one shop's data, test on another shop's
     "none": "whole data",  # no split: throughput, fits to published references
 }
 
@@ -74,6 +76,7 @@ HAND_WRITTEN_SETS: dict[str, str] = {"query_cases": "tests/search/query_cases.js
 DATASET_PREFIXES: dict[str, str] = {
     **{name: name for name in DATA_FOLDERS + USER_SUPPLIED_SOURCES + tuple(HAND_WRITTEN_SETS)},
     "womens_clothing": "womens_clothing_reviews",
+    "giftcards": "amazon_giftcards",
     "s3rec": "s3rec_amazon_seq",
 }
 SIMULATOR_PREFIX = "simulator_"

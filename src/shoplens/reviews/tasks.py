@@ -7,6 +7,10 @@
 | ``womens_clothing_3class`` | the same split | 0 = 1–2, 1 = 3, 2 = 4–5 | 22,641 |
 | ``online_shopping_10_cats`` | all reviews (Chinese) | 0 negative, 1 positive | 62,774 |
 
+Cross-domain tasks (issue 17): :func:`leave_one_category_out` splits ``online_shopping_10_cats`` into a source
+(the other nine categories' train and validation rows) and a target (the held-out category's test rows), and
+:func:`load_giftcards` reads the Amazon Gift Cards 5-core reviews (stars 1–5) as a second English shop.
+
 Text of a women's clothing review = title + ". " + review text (the text alone when there is no title).
 Splits are 80/10/10 stratified by the label (stars for the three women's clothing tasks), seed 0, stored
 as 0-based row positions of the published CSV files in ``splits/<dataset>.json.gz`` (indices, never
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +39,12 @@ RATIO = (0.8, 0.1, 0.1)
 SEED = 0
 STAR_NAMES = ["1", "2", "3", "4", "5"]
 SENTIMENT_NAMES = ["negative", "neutral", "positive"]
+# online_shopping_10_cats' categories by English name (records and metric names are ASCII)
+CATEGORY_NAMES = {"书籍": "books", "平板": "tablets", "手机": "phones", "水果": "fruit", "洗发水": "shampoo",
+                  "热水器": "water_heaters", "蒙牛": "mengniu_dairy", "衣服": "clothes", "计算机": "computers",
+                  "酒店": "hotels"}
+# Amazon fills a review title left empty with the star count ("Five Stars"): such a title is the label itself.
+_STAR_TITLE = re.compile(r"^\s*(one|two|three|four|five|[1-5])\s+stars?\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -86,7 +97,59 @@ def read_source(dataset: str, path: str | Path) -> pd.DataFrame:
         text = frame["review"].fillna("").astype(str).str.lstrip("\ufeff")
         return pd.DataFrame({"row": np.arange(len(frame)), "text": text, "category": frame["cat"],
                              "label": pd.to_numeric(frame["label"], errors="coerce")})
-    raise NotFound(f"no review task data {dataset!r}; known: womens_clothing_reviews, online_shopping_10_cats")
+    if dataset == "amazon_giftcards":
+        return _giftcard_reviews(path)
+    raise NotFound(f"no review task data {dataset!r}; known: womens_clothing_reviews, online_shopping_10_cats, "
+                   f"amazon_giftcards")
+
+
+def _giftcard_reviews(path: str | Path) -> pd.DataFrame:
+    """Gift_Cards_5 reviews with text: ``row`` (line of the file), ``text`` (summary + ". " + review text, the
+    summary left out where Amazon wrote the star count into it), ``rating``."""
+    from shoplens.data.datasets._common import read_records
+    from shoplens.reviews.data import review_text
+
+    source = find_files("amazon_giftcards", path)["reviews"]
+    frame = pd.DataFrame(read_records(source))
+    title = frame.get("summary", pd.Series("", index=frame.index)).fillna("").astype(str)
+    title = title.where(~title.str.match(_STAR_TITLE), "")
+    text = review_text(title, frame.get("reviewText", pd.Series("", index=frame.index)))
+    out = pd.DataFrame({"row": np.arange(len(frame)), "text": text,
+                        "rating": pd.to_numeric(frame["overall"], errors="coerce")})
+    return out[(out["text"].str.strip() != "") & out["rating"].between(1, 5)].reset_index(drop=True)
+
+
+def load_giftcards(path: str | Path, kind: str = "stars") -> pd.DataFrame:
+    """Amazon Gift Cards 5-core reviews as a test set from another shop: ``row``, ``text``, ``label`` (stars − 1
+    with ``kind="stars"``; 0 = 1–2 stars, 1 = 4–5 with ``kind="binary"``, 3-star rows left out), ``rating``."""
+    frame = read_source("amazon_giftcards", path)
+    stars = frame["rating"].astype(int)
+    if kind == "stars":
+        return frame.assign(label=stars - 1)
+    if kind == "binary":
+        return frame[stars != 3].assign(label=(stars[stars != 3] >= 4).astype(int)).reset_index(drop=True)
+    raise InputError(f"kind must be 'stars' or 'binary', not {kind!r}")
+
+
+def load_categories(path: str | Path) -> pd.DataFrame:
+    """online_shopping_10_cats as :func:`load_task` gives it, plus ``category`` (the English name)."""
+    frame = load_task("online_shopping_10_cats", path)
+    source = read_source("online_shopping_10_cats", path).set_index("row")["category"]
+    unknown = set(source) - set(CATEGORY_NAMES)
+    if unknown:
+        raise InputError(f"unknown categories {sorted(unknown)} in online_shopping_10_cats", file=str(path))
+    return frame.assign(category=source.loc[frame["row"]].map(CATEGORY_NAMES).to_numpy())
+
+
+def leave_one_category_out(frame: pd.DataFrame, held_out: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(source, target) of one fold: the other categories' train and validation rows (their stored split kept,
+    test rows never used) and the held-out category's test rows."""
+    if held_out not in set(frame["category"]):
+        raise NotFound(f"no category {held_out!r}; categories are {', '.join(sorted(set(frame['category'])))}")
+    inside = frame["category"] == held_out
+    source = frame[~inside & frame["split"].isin(["train", "validation"])]
+    target = frame[inside & (frame["split"] == "test")]
+    return source.reset_index(drop=True), target.reset_index(drop=True)
 
 
 def _stratify_labels(dataset: str, frame: pd.DataFrame) -> np.ndarray:
