@@ -47,6 +47,23 @@ def test_stack_beats_the_majority_class(model: SentimentModel, sample: pd.DataFr
     assert model.models_["zh"].class_names_ == ["negative", "positive"]
     kinds = {type(m).__name__ for m in model.models_["zh"].members}
     assert "CharNetClassifier" in kinds
+    seconds = model.models_["zh"].member_seconds_  # each member's fit timed (the transfer benchmark reports them)
+    assert len(seconds) == len(model.models_["zh"].members) and all(s > 0 for s in seconds)
+
+
+def test_a_cache_workspace_embeds_each_text_once_across_refits(sample: pd.DataFrame, tmp_path) -> None:
+    import shoplens as sl
+    from shoplens.text.cache import EmbeddingCache
+
+    cache = sl.Workspace.init(tmp_path / "cache")
+    first = SentimentModel(chinese_method="embedding").fit(sample, cache=cache)
+    stored = EmbeddingCache(next((cache.dir("index") / "embeddings").iterdir()))
+    fitted_on = sample[sample["split"] != "test"]["text"]
+    assert len(stored) == fitted_on.nunique()  # train and validation texts, embedded by the fit
+    again = SentimentModel(chinese_method="embedding").fit(sample, cache=cache)
+    assert len(stored) == fitted_on.nunique()  # the refit read them all from the cache
+    texts = sample[sample["split"] == "test"]["text"].tolist()[:40]
+    np.testing.assert_allclose(again.predict_proba(texts, ["zh"] * 40), first.predict_proba(texts, ["zh"] * 40))
 
 
 def test_fine_tuned_multilingual_encoder_reads_chinese(sample: pd.DataFrame) -> None:

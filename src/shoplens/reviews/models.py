@@ -86,8 +86,11 @@ class ReviewClassifier(Estimator):
         return self.target == "stars"
 
     # -- training -------------------------------------------------------------------------------------
-    def fit(self, data: Workspace | pd.DataFrame) -> ReviewClassifier:
-        """Train one classifier per language group that has at least ``min_reviews`` labelled reviews."""
+    def fit(self, data: Workspace | pd.DataFrame, *, cache: Workspace | None = None) -> ReviewClassifier:
+        """Train one classifier per language group that has at least ``min_reviews`` labelled reviews.
+
+        ``cache``: a workspace whose embedding cache the frozen-embedding members read and fill when ``data`` is
+        a frame (a workspace given as ``data`` caches in itself), so that refits on the same texts embed once."""
         frame = as_frame(data)
         y, names = self.labels(frame)
         frame = frame.assign(y=y).dropna(subset=["y"])
@@ -108,7 +111,7 @@ class ReviewClassifier(Estimator):
             train, validation = part[part["split"] == "train"], part[part["split"] == "validation"]
             group_started = time.perf_counter()
             method = self.chinese_method if group == "zh" else self.method
-            model = build_classifier(method, group, self.get_params(), self.ordinal, workspace_of(data))
+            model = build_classifier(method, group, self.get_params(), self.ordinal, workspace_of(data) or cache)
             model.fit(train["text"].tolist(), train["y"].to_numpy(), class_names=names,
                       validation=(validation["text"].tolist(), validation["y"].to_numpy()))
             self.models_[group] = model
