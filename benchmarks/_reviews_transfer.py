@@ -1,0 +1,349 @@
+"""``benchmarks/reviews.py --part transfer`` (issue 17): the review models scored on categories and shops they were
+not trained on, with the baselines trained on the same source data.
+
+- Chinese, leave-one-category-out (dataset ``online_shopping_10_cats_loco``, variant ``leave_one_category_out``):
+  for each of the 10 categories of online_shopping_10_cats, train on the other nine (their train rows; their
+  validation rows for early stopping, blending and decoding) and test on the held-out category's test rows of the
+  stored split. Records: the mean over the 10 categories of accuracy and macro-F1, the worst category's, and
+  each category's in the notes; ours also ``loco_accuracy_gain`` (mean accuracy minus character TF-IDF + LR's)
+  and ``categories_below_tfidf``.
+- English, shop to shop (variant ``shop_to_shop``): ``giftcards_from_womens_clothing`` trains on
+  womens_clothing_reviews (stored split) and tests on all Amazon Gift_Cards_5 reviews with text (stars 1–5;
+  ``binary_*`` metrics: 1–2 vs 4–5); ``womens_clothing_from_giftcards`` the reverse (trained on the Gift Cards
+  reviews split 80/10/10 stratified, seed 0; tested on the women's clothing test split).
+
+Ours are the package's review models (``SentimentModel(chinese_method=…)`` with the default ``"stack"`` first,
+``RatingModel(method=…)``); the baselines are character (Chinese) or word (English) TF-IDF + LR and frozen
+embeddings + LR. In the Chinese folds the two baselines are the stack's own first and third members, fitted on
+the same rows with the baseline's exact configuration (checked), so the stack's fit gives them at no extra cost.
+
+Resumable: every (method, held-out category) fold and every trained English model is cached under
+``~/.cache/shoplens/transfer`` (``SHOPLENS_TRANSFER_CACHE``); an interrupted run continues where it stopped, and a
+method's LOCO record is written once all 10 folds are there. Delete a method's folder to measure it again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shoplens.evaluation import BenchmarkRecord, PeakMemory, Protocol
+from shoplens.reviews.linear import EmbeddingLogReg, TfidfLogReg
+from shoplens.reviews.metrics import classification_metrics
+from shoplens.reviews.models import RatingModel, SentimentModel, stars_to_sentiment
+from shoplens.reviews.tasks import (
+    CATEGORY_NAMES,
+    leave_one_category_out,
+    load_categories,
+    load_giftcards,
+    load_task,
+)
+from shoplens.reviews.training import with_split
+
+BENCHMARK = "reviews"
+LOCO_DATASET = "online_shopping_10_cats_loco"
+LOCO_VARIANT = "leave_one_category_out"
+SHOP_VARIANT = "shop_to_shop"
+CACHE = Path(os.environ.get("SHOPLENS_TRANSFER_CACHE", Path.home() / ".cache" / "shoplens" / "transfer"))
+# ours by Chinese method: the package default first, then the fine-tuned ones (about 40 minutes a fold here)
+CHINESE_MODELS = {"stack": "zh-stack", "finetune-stack": "zh-e5-stack", "finetune": "zh-e5-finetuned"}
+ENGLISH_MODELS = {"stack": "minilm-frozen+tfidf-stack", "finetune-stack": "minilm-finetuned+tfidf",
+                  "finetune": "minilm-finetuned"}
+TFIDF, FROZEN_ZH, FROZEN_EN = "tfidf-logreg", "frozen-use-multilingual-logreg", "frozen-minilm-logreg"
+# the baselines' configurations (those of benchmarks/reviews.py's in-domain records)
+BASELINE_TFIDF = {"zh": {"analyzer": "char", "ngram_range": (1, 3), "C": 8.0},
+                  "en": {"analyzer": "word", "ngram_range": (1, 2), "C": 4.0}}
+BASELINE_FROZEN = {"zh": {"encoder": "use-multilingual", "C": 2.0}, "en": {"encoder": "minilm", "C": 2.0}}
+# the issue's bars: LOCO gain of the default Chinese model over character TF-IDF + LR, categories it may lose
+LOCO_GAIN_GATE, LOCO_LOSSES_GATE = 0.015, 2
+BINARY_F1_GATE = 0.03
+SMOKE_ROWS = {"train": 40, "validation": 12, "test": 15}  # per category and split, or per split in English
+
+
+def _fmt(metrics: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v:.4f}" for k, v in metrics.items() if isinstance(v, float))
+
+
+def _record(dataset: str, variant: str, model: str, role: str, metrics: dict[str, Any], split: str, notes: str,
+            seconds: float | None, peak_mb: float | None = None) -> BenchmarkRecord:
+    protocol = Protocol(split=split, ratio=None if split == "leave_one_category_out" else [0.8, 0.1, 0.1], seed=0,
+                        notes=notes)
+    return BenchmarkRecord.create(benchmark=BENCHMARK, dataset=dataset, variant=variant, model=model, role=role,
+                                  protocol=protocol, metrics=metrics,
+                                  seconds=None if seconds is None else round(seconds, 2),
+                                  peak_mb=None if peak_mb is None else round(peak_mb, 1))
+
+
+def _cache_root(smoke: bool, work: Path) -> Path:
+    return work / "transfer-smoke" if smoke else CACHE
+
+
+def _subsample(frame: pd.DataFrame, by: list[str], smoke: bool) -> pd.DataFrame:
+    """With ``smoke``, a few random rows of each group (``by`` includes ``split``); else the frame."""
+    if not smoke:
+        return frame
+    parts = [part.sample(min(len(part), SMOKE_ROWS[key[-1]]), random_state=0)
+             for key, part in frame.groupby(by, sort=True)]
+    return pd.concat(parts).sort_values("row").reset_index(drop=True)
+
+
+# -- Chinese: leave one category out --------------------------------------------------------------------------
+def _check_baseline_member(member: Any, kind: type, config: dict[str, Any]) -> None:
+    """The stack member read as a baseline must be configured exactly as the baseline."""
+    if not isinstance(member, kind) or any(getattr(member, k) != v for k, v in config.items()) \
+            or getattr(member, "head", "logreg") != "logreg":
+        raise RuntimeError(f"the stack's member {member!r} is no longer the baseline {kind.__name__}({config}): "
+                           f"fit the baselines separately")
+
+
+def loco_fold(method: str, category: str, frame: pd.DataFrame, cache: Path, workspace: Any,
+              show_progress: bool) -> dict[str, Any]:
+    """One fold (``category`` held out) of one Chinese method: test predictions and labels, fit wall and CPU
+    seconds; for the stack also its two baseline members'. Read from the cache when it is there."""
+    path = cache / "loco" / method / f"{category}.json"
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    source, target = leave_one_category_out(frame, category)
+    texts = target["text"].tolist()
+    started, cpu = time.perf_counter(), time.process_time()
+    with PeakMemory() as peak:
+        model = SentimentModel(chinese_method=method, show_progress=show_progress).fit(
+            source.assign(language="zh"), cache=workspace)
+    fold: dict[str, Any] = {"category": category, "method": method, "train_rows": int((source["split"] == "train")
+                                                                                       .sum()),
+                            "validation_rows": int((source["split"] == "validation").sum()),
+                            "test_rows": len(target), "y": target["label"].astype(int).tolist(), "models": {}}
+    fold["models"][CHINESE_MODELS[method]] = {
+        "pred": model.predict_index(texts, ["zh"] * len(texts)).astype(int).tolist(),
+        "seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu, "peak_mb": peak.mb}
+    if method == "stack":
+        stack = model.models_["zh"]
+        for index, name, kind, config in ((0, TFIDF, TfidfLogReg, BASELINE_TFIDF["zh"]),
+                                          (2, FROZEN_ZH, EmbeddingLogReg, BASELINE_FROZEN["zh"])):
+            member = stack.members[index]
+            _check_baseline_member(member, kind, config)
+            fold["models"][name] = {"pred": member.predict(texts).astype(int).tolist(),
+                                    "seconds": stack.member_seconds_[index]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(fold), encoding="utf-8")
+    return fold
+
+
+def _fold_metrics(fold: dict[str, Any], model: str) -> dict[str, float]:
+    return classification_metrics(np.asarray(fold["y"]), np.asarray(fold["models"][model]["pred"]))
+
+
+def loco_records(folds: list[dict[str, Any]], model: str, role: str, method: str,
+                 reference: dict[str, dict[str, float]] | None) -> tuple[BenchmarkRecord, dict[str, dict[str, float]]]:
+    """One record of a model over the 10 folds; also its per-category metrics (``reference``: the TF-IDF
+    baseline's, for ours' gain)."""
+    per = {f["category"]: _fold_metrics(f, model) for f in folds}
+    accuracy = {c: m["accuracy"] for c, m in per.items()}
+    macro = {c: m["macro_f1"] for c, m in per.items()}
+    worst = min(accuracy, key=accuracy.get)
+    pooled_y = np.concatenate([f["y"] for f in folds])
+    pooled = classification_metrics(pooled_y, np.concatenate([f["models"][model]["pred"] for f in folds]))
+    metrics: dict[str, Any] = {
+        "accuracy": float(np.mean(list(accuracy.values()))), "macro_f1": float(np.mean(list(macro.values()))),
+        "worst_accuracy": accuracy[worst], "worst_macro_f1": min(macro.values()),
+        "pooled_accuracy": pooled["accuracy"], "pooled_macro_f1": pooled["macro_f1"]}
+    if reference is not None:
+        metrics["loco_accuracy_gain"] = metrics["accuracy"] - float(np.mean([m["accuracy"]
+                                                                              for m in reference.values()]))
+        metrics["categories_below_tfidf"] = sum(accuracy[c] < reference[c]["accuracy"] for c in accuracy)
+    seconds = [f["models"][model]["seconds"] for f in folds]
+    metrics["fold_train_minutes_median"] = float(np.median(seconds) / 60)
+    cpu = [f["models"][model].get("cpu_seconds") for f in folds]
+    if all(c is not None for c in cpu):
+        metrics["fold_train_cpu_minutes_median"] = float(np.median(cpu) / 60)
+    rows = "; ".join(f"{c} ({per_fold['test_rows']}): {accuracy[c]:.4f} / {macro[c]:.4f}"
+                     for c, per_fold in sorted((f["category"], f) for f in folds))
+    what = (f"SentimentModel(chinese_method={method!r}) fitted on the fold's source" if role == "ours" else
+            f"fitted on the fold's source train rows (the stack's member {model}, configured as the in-domain "
+            f"baseline)")
+    notes = (f"online_shopping_10_cats, each of the 10 categories held out in turn: trained on the other nine "
+             f"categories' train rows (their validation rows for early stopping, blending and decoding), tested on "
+             f"the held-out category's test rows of the stored split (indices in src/shoplens/reviews/splits); "
+             f"{what}; accuracy and macro-F1 are means over the categories, worst = the lowest category, pooled = "
+             f"all 6,278 held-out test rows together. Per category (test rows): accuracy / macro-F1 — {rows}. "
+             f"Fit time per fold (wall, nice 19 on 2 shared cores): median {np.median(seconds) / 60:.1f} min, "
+             f"{min(seconds) / 60:.1f}–{max(seconds) / 60:.1f}")
+    peak = max((f["models"][model].get("peak_mb") or 0.0 for f in folds), default=0.0) or None
+    return _record(LOCO_DATASET, LOCO_VARIANT, model, role, metrics, "leave_one_category_out", notes,
+                   float(np.sum(seconds)), peak), per
+
+
+def chinese_loco(data: Path, methods: list[str], categories: list[str] | None, smoke: bool, work: Path,
+                 workspace: Any, details: dict[str, Any]) -> list[BenchmarkRecord]:
+    frame = _subsample(load_categories(data / "online_shopping_10_cats"), ["category", "split"], smoke)
+    cache = _cache_root(smoke, work)
+    wanted = categories or sorted(CATEGORY_NAMES.values())
+    folds: dict[str, list[dict[str, Any]]] = {}
+    for method in ["stack", *[m for m in methods if m != "stack"]]:  # the stack always: it gives the baselines
+        for category in wanted:
+            started = time.perf_counter()
+            fold = loco_fold(method, category, frame, cache, workspace, sys.stderr.isatty())
+            summary = {name: round(_fold_metrics(fold, name)["accuracy"], 4) for name in fold["models"]}
+            print(f"  loco {method:15s} {category:14s} ({fold['test_rows']:5d} test rows) accuracy {summary} "
+                  f"[{(time.perf_counter() - started) / 60:.1f} min]", flush=True)
+            folds.setdefault(method, []).append(fold)
+    records: list[BenchmarkRecord] = []
+    complete = {m: f for m, f in folds.items() if {x["category"] for x in f} == set(CATEGORY_NAMES.values())}
+    if "stack" not in complete:
+        print(f"  loco: {len(folds.get('stack', []))}/10 folds of the stack done; no records yet", flush=True)
+        return records
+    stack_folds = complete["stack"]
+    baseline_record, tfidf_per = loco_records(stack_folds, TFIDF, "baseline", "stack", None)
+    frozen_record, frozen_per = loco_records(stack_folds, FROZEN_ZH, "baseline", "stack", None)
+    records += [baseline_record, frozen_record]
+    details["loco"] = {TFIDF: tfidf_per, FROZEN_ZH: frozen_per}
+    for method, method_folds in complete.items():
+        record, per = loco_records(method_folds, CHINESE_MODELS[method], "ours", method, tfidf_per)
+        records.append(record)
+        details["loco"][CHINESE_MODELS[method]] = per
+    for method in set(folds) - set(complete):
+        print(f"  loco: {method}: {len(folds[method])}/10 folds done; its record waits for the rest", flush=True)
+    for r in records:
+        print(f"  {LOCO_DATASET} {r.model:32s} {_fmt(r.metrics)}", flush=True)
+    return records
+
+
+# -- English: shop to shop --------------------------------------------------------------------------------------
+def english_model(method: str, config: dict[str, Any], source: pd.DataFrame, name: str, cache: Path,
+                  workspace: Any) -> tuple[RatingModel, dict[str, Any]]:
+    """A RatingModel of ``method`` trained on ``source`` (with its split), or the one trained before (cached)."""
+    folder = cache / "english" / f"{name}-{method}"
+    info_path = folder / "transfer.json"
+    if info_path.exists():
+        return RatingModel.load(folder), json.loads(info_path.read_text(encoding="utf-8"))
+    started, cpu = time.perf_counter(), time.process_time()
+    with PeakMemory() as peak:
+        model = RatingModel(**{**config, "method": method}).fit(source.assign(language="en"), cache=workspace)
+    info = {"seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu, "peak_mb": peak.mb}
+    model.save(folder)
+    info_path.write_text(json.dumps(info), encoding="utf-8")
+    return model, info
+
+
+def _scores(stars_y: np.ndarray, stars_pred: np.ndarray, binary_y: np.ndarray, binary_pred: np.ndarray
+            ) -> dict[str, Any]:
+    metrics = classification_metrics(stars_y, stars_pred, ordinal=True)
+    binary = classification_metrics(binary_y, binary_pred)
+    return {**metrics, "binary_accuracy": binary["accuracy"], "binary_macro_f1": binary["macro_f1"]}
+
+
+def shop_to_shop(dataset: str, source: pd.DataFrame, target: pd.DataFrame, methods: list[str],
+                 config: dict[str, Any], cache: Path, workspace: Any, describe: str) -> list[BenchmarkRecord]:
+    """Ours (RatingModel of each method) and the two baselines trained on ``source`` (stars − 1 in ``label``, a
+    ``split``), scored on ``target``'s stars and binary sentiment (its 3-star rows left out)."""
+    records = []
+    texts = target["text"].tolist()
+    keep = (target["label"] != 2).to_numpy()
+    binary_y = (target["label"].to_numpy()[keep] >= 3).astype(int)
+    stars_y = target["label"].to_numpy()
+    train = source[source["split"] == "train"]
+    for method in methods:
+        model, info = english_model(method, config, source.assign(rating=source["label"] + 1), dataset, cache,
+                                    workspace)
+        index, probs, groups = model.predict_with_proba(texts, ["en"] * len(texts))
+        sentiment = model.sentiment_of(stars_to_sentiment(probs)[keep], groups[keep], binary=True)
+        metrics = _scores(stars_y, index, binary_y, (sentiment == "positive").astype(int))
+        metrics["train_minutes"] = info["seconds"] / 60
+        name = ENGLISH_MODELS[method]
+        notes = (f"{describe}; RatingModel(method={method!r}) trained on the source's train rows (validation rows "
+                 f"for early stopping, blending and decoding), one model for stars and binary sentiment (P(1)+P(2) "
+                 f"vs P(4)+P(5), decoding tuned on the source's validation rows); trained in "
+                 f"{info['seconds'] / 60:.1f} min wall, {info['cpu_seconds'] / 60:.1f} CPU-min (nice 19 on 2 "
+                 f"shared cores)")
+        records.append(_record(dataset, SHOP_VARIANT, name, "ours", metrics, "cross_domain", notes, info["seconds"],
+                               info["peak_mb"]))
+        print(f"  {dataset} {name:32s} {_fmt(metrics)}", flush=True)
+    binary_train = train[train["label"] != 2]
+    for name, make in ((TFIDF, lambda: TfidfLogReg(**BASELINE_TFIDF["en"])),
+                       (FROZEN_EN, lambda: EmbeddingLogReg(**BASELINE_FROZEN["en"], workspace=workspace))):
+        started = time.perf_counter()
+        stars_model = make().fit(train["text"].tolist(), train["label"].to_numpy())
+        binary_model = make().fit(binary_train["text"].tolist(), (binary_train["label"] >= 3).astype(int).to_numpy())
+        metrics = _scores(stars_y, stars_model.predict(texts), binary_y,
+                          binary_model.predict([t for t, k in zip(texts, keep, strict=True) if k]))
+        seconds = time.perf_counter() - started
+        notes = (f"{describe}; trained on the source's train rows: one model on stars, one on binary sentiment "
+                 f"(its 3-star rows left out), as the in-domain baselines")
+        records.append(_record(dataset, SHOP_VARIANT, name, "baseline", metrics, "cross_domain", notes, seconds))
+        print(f"  {dataset} {name:32s} {_fmt(metrics)}", flush=True)
+    return records
+
+
+def english_transfer(data: Path, methods: list[str], config: dict[str, Any], smoke: bool, work: Path,
+                     workspace: Any) -> list[BenchmarkRecord]:
+    cache = _cache_root(smoke, work)
+    clothing = _subsample(load_task("womens_clothing_5star", data / "womens_clothing_reviews"), ["split"], smoke)
+    giftcards = load_giftcards(data / "amazon_giftcards", "stars")
+    if smoke:
+        giftcards = giftcards.groupby("label").sample(15, replace=True, random_state=0).drop_duplicates("row") \
+            .sort_values("row").reset_index(drop=True)  # every star in every part of the reverse's split
+    gift_share = giftcards["label"].value_counts(normalize=True).sort_index()
+    describe = (f"source womens_clothing_reviews (stored split, text = title + '. ' + review text), target all "
+                f"{len(giftcards):,} Amazon Gift_Cards_5 reviews with text (summary + '. ' + review text; the "
+                f"summaries Amazon filled with the star count, e.g. 'Five Stars', left out as they give the label "
+                f"away); target stars 1–5 shares {', '.join(f'{v:.3f}' for v in gift_share)}; binary = 1–2 vs 4–5 "
+                f"stars ({(giftcards['label'] != 2).sum():,} reviews)")
+    records = shop_to_shop("giftcards_from_womens_clothing", clothing, giftcards, methods, config, cache, workspace,
+                           describe)
+    # the reverse: a model from the small gift-card shop (93% five stars) read on the clothing shop's test split
+    reverse_source = with_split(giftcards.assign(y=giftcards["label"])).drop(columns="y")  # as RatingModel splits
+    clothing_test = clothing[clothing["split"] == "test"].reset_index(drop=True)
+    describe = (f"source Amazon Gift_Cards_5 reviews with text ({len(giftcards):,}, split 80/10/10 stratified by "
+                f"stars, seed 0; summaries holding the star count left out), target the {len(clothing_test):,} "
+                f"womens_clothing_reviews test rows of the stored split; binary = 1–2 vs 4–5 stars")
+    records += shop_to_shop("womens_clothing_from_giftcards", reverse_source, clothing_test, methods, config, cache,
+                            workspace, describe)
+    return records
+
+
+def transfer_gates(records: list[BenchmarkRecord]) -> list[tuple[str, bool, str]]:
+    """The issue's bars, for the records this run produced."""
+    by = {(r.dataset, r.model): r for r in records}
+    gates = []
+    ours = by.get((LOCO_DATASET, CHINESE_MODELS["stack"]))
+    if ours is not None:
+        gain, losses = ours.metrics["loco_accuracy_gain"], ours.metrics["categories_below_tfidf"]
+        gates.append((f"LOCO default Chinese model gain over char TF-IDF {gain:+.4f} >= {LOCO_GAIN_GATE}",
+                      gain >= LOCO_GAIN_GATE, f"{gain:+.4f}"))
+        gates.append((f"LOCO categories below TF-IDF {losses} <= {LOCO_LOSSES_GATE}", losses <= LOCO_LOSSES_GATE,
+                      str(losses)))
+    tfidf = by.get(("giftcards_from_womens_clothing", TFIDF))
+    for method, name in ENGLISH_MODELS.items():
+        mine = by.get(("giftcards_from_womens_clothing", name))
+        if mine is None or tfidf is None or method != "finetune-stack":
+            continue
+        m, t = mine.metrics, tfidf.metrics
+        gates.append((f"Gift Cards {name} macro-F1 {m['macro_f1']:.4f} > TF-IDF {t['macro_f1']:.4f} and MAE "
+                      f"{m['mae']:.4f} < {t['mae']:.4f}", m["macro_f1"] > t["macro_f1"] and m["mae"] < t["mae"], ""))
+        gates.append((f"Gift Cards {name} binary macro-F1 {m['binary_macro_f1']:.4f} >= TF-IDF "
+                      f"{t['binary_macro_f1']:.4f} + {BINARY_F1_GATE}",
+                      m["binary_macro_f1"] >= t["binary_macro_f1"] + BINARY_F1_GATE, ""))
+    return gates
+
+
+def run(data: Path, work: Path, smoke: bool, chinese_methods: list[str], english_methods: list[str],
+        english_config: dict[str, Any], categories: list[str] | None, details: dict[str, Any]
+        ) -> tuple[list[BenchmarkRecord], list[tuple[str, bool, str]]]:
+    import shoplens as sl
+
+    cache = _cache_root(smoke, work)
+    cache.mkdir(parents=True, exist_ok=True)
+    workspace = sl.Workspace.init(cache / "embeddings-ws")  # frozen embeddings, computed once for every fold
+    records: list[BenchmarkRecord] = []
+    if english_methods:
+        records += english_transfer(data, english_methods, english_config, smoke, work, workspace)
+    if chinese_methods:
+        records += chinese_loco(data, chinese_methods, categories, smoke, work, workspace, details)
+    return records, transfer_gates(records)
