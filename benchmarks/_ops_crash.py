@@ -4,8 +4,9 @@ points of a 2-million-line ingest. After each kill the warehouse must open and h
 everything an uninterrupted ingest loads. The test suite does the same with 3 points of 150,000 lines
 (tests/operations/test_crash.py).
 
-    python benchmarks/_ops_crash.py                              # 2,000,000 lines, 10 points → results/operations.json
-    python benchmarks/_ops_crash.py --lines 200000 --points 3    # a quick run → benchmarks/.work/results/
+    python benchmarks/operations.py crash                        # 2,000,000 lines, 10 points → results/operations.json
+    python benchmarks/operations.py --quick crash                # 200,000 lines, 3 points → benchmarks/.work/results/
+    python benchmarks/_ops_crash.py --lines 200000 --points 3    # any size alone (a quick one → benchmarks/.work/)
 
 The kill points are drawn uniformly between 5 % and 95 % of the time one whole ingest takes (measured first, on a
 copy); a kill that lands after the commit (the process was finishing) is counted apart — the warehouse must then
@@ -77,7 +78,7 @@ def _kill_after(ws: Path, path: Path, seconds: float) -> bool:
     return process.wait(120) == -signal.SIGKILL
 
 
-def run(lines: int, points: int, seed: int, work: Path) -> dict:
+def kill_and_rerun(lines: int, points: int, seed: int, work: Path) -> dict:
     CACHE.mkdir(parents=True, exist_ok=True)
     big, small = CACHE / f"order_items_{lines}_seed{seed}.csv", CACHE / "order_items_20000_seed1.csv"
     for path, n, s in ((big, lines, seed), (small, 20_000, 1)):
@@ -111,34 +112,56 @@ def run(lines: int, points: int, seed: int, work: Path) -> dict:
             "rerun_complete": final[0] == complete[0] and final[1][0] == previous[1][0] + 1}
 
 
+def measure(lines: int, points: int, seed: int) -> BenchmarkRecord:
+    """The kills, the checks and the rerun, as one record (variant ``crash_ingest`` at full size)."""
+    full = lines == FULL_LINES and points >= FULL_POINTS
+    work = CACHE / "crash-work"
+    clock = time.perf_counter()
+    result = kill_and_rerun(lines, points, seed, work)
+    seconds = time.perf_counter() - clock
+    shutil.rmtree(work, ignore_errors=True)
+    notes = (f"shoplens ingest order_items of a {lines:,}-line CSV (write_order_lines seed {seed}) on top of "
+             f"20,000 lines, killed with SIGKILL at {len(result['kills'])} random points (uniform in 5–95 % of one "
+             f"whole ingest, {result['whole_s']:.1f} s): {', '.join(map(str, result['kills']))} s; every time the "
+             f"warehouse opened with exactly the previous state (values hashed, same ingest runs); "
+             f"{result['after_commit']} further kill(s) came after the commit and found the whole new state; the "
+             f"rerun took {result['rerun_s']:.1f} s and loaded everything")
+    print(notes, flush=True)
+    return BenchmarkRecord.create(
+        benchmark=BENCHMARK, dataset=DATASET, variant="crash_ingest" if full else "crash_ingest_quick",
+        model="shoplens-ingest-kill9", role="ours",
+        protocol=Protocol(split="none", seed=seed, notes=notes),
+        metrics={"kill_points": len(result["kills"]), "previous_state_kept": result["kept"] / len(result["kills"]),
+                 "rerun_complete": float(result["rerun_complete"]), "ingest_lines": lines},
+        seconds=round(seconds, 1))
+
+
+def gate_of(record: BenchmarkRecord) -> tuple[str, bool, str]:
+    metrics = record.metrics
+    return ("crash: kill -9 of ingest leaves the previous state, the rerun loads everything",
+            metrics["previous_state_kept"] == 1 and metrics["rerun_complete"] == 1,
+            f"{metrics['kill_points']} kill points of a {metrics['ingest_lines']:,}-line ingest")
+
+
+def run() -> tuple[list, list]:
+    """The part of benchmarks/operations.py: full size, or 200,000 lines and 3 points with --quick."""
+    from _ops_shop import FULL, size
+
+    lines, points = (FULL_LINES, FULL_POINTS) if size() is FULL else (200_000, 3)
+    record = measure(lines, points, seed=0)
+    return [record], [gate_of(record)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lines", type=int, default=FULL_LINES)
     parser.add_argument("--points", type=int, default=FULL_POINTS)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    full = args.lines == FULL_LINES and args.points >= FULL_POINTS
-    work = CACHE / "crash-work"
-    clock = time.perf_counter()
-    result = run(args.lines, args.points, args.seed, work)
-    seconds = time.perf_counter() - clock
-    shutil.rmtree(work, ignore_errors=True)
-    notes = (f"shoplens ingest order_items of a {args.lines:,}-line CSV (write_order_lines seed {args.seed}) on top of "
-             f"20,000 lines, killed with SIGKILL at {len(result['kills'])} random points (uniform in 5–95 % of one "
-             f"whole ingest, {result['whole_s']:.1f} s): {', '.join(map(str, result['kills']))} s; every time the "
-             f"warehouse opened with exactly the previous state (values hashed, same ingest runs); "
-             f"{result['after_commit']} further kill(s) came after the commit and found the whole new state; the "
-             f"rerun took {result['rerun_s']:.1f} s and loaded everything")
-    record = BenchmarkRecord.create(
-        benchmark=BENCHMARK, dataset=DATASET, variant="crash_ingest" if full else "crash_ingest_quick",
-        model="shoplens-ingest-kill9", role="ours",
-        protocol=Protocol(split="none", seed=args.seed, notes=notes),
-        metrics={"kill_points": len(result["kills"]), "previous_state_kept": result["kept"] / len(result["kills"]),
-                 "rerun_complete": float(result["rerun_complete"]), "ingest_lines": args.lines},
-        seconds=round(seconds, 1))
-    target = None if full else HERE / ".work" / "results" / f"{BENCHMARK}.json"
-    print(write_results(BENCHMARK, [record], target), notes)
-    if record.metrics["previous_state_kept"] != 1 or not result["rerun_complete"]:
+    record = measure(args.lines, args.points, args.seed)
+    target = None if record.variant == "crash_ingest" else HERE / ".work" / "results" / f"{BENCHMARK}.json"
+    print(write_results(BENCHMARK, [record], target))
+    if not gate_of(record)[1]:
         raise SystemExit(1)
 
 

@@ -1,5 +1,6 @@
 """The command line of a benchmark made of parts (``benchmarks/<name>.py`` with ``benchmarks/_<name>_<part>.py``
-modules, each defining ``run() -> (records, gates)`` where a gate is ``(description, met, detail)``)."""
+modules, or another prefix, each defining ``run() -> (records, gates)`` where a gate is ``(description, met,
+detail)``)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from pathlib import Path
 from shoplens.evaluation.records import write_results
 
 
-def run_parts(benchmark: str, parts: tuple[str, ...], description: str | None, argv: list[str] | None = None) -> int:
+def run_parts(benchmark: str, parts: tuple[str, ...], description: str | None, argv: list[str] | None = None, *,
+              prefix: str | None = None) -> int:
     """Run the named parts (default all), merge each part's records into ``benchmarks/results/<benchmark>.json``
-    as it finishes, print the gates; the exit status is 1 when a gate is not met."""
+    as it finishes, print the gates; the exit status is 1 when a gate is not met. A part lives in the module
+    ``<prefix><part>`` (default prefix ``_<benchmark>_``)."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("parts", nargs="*", help=f"parts to run (default all: {', '.join(parts)})")
     parser.add_argument("--output", type=Path, help=f"results file (default benchmarks/results/{benchmark}.json)")
@@ -26,7 +29,7 @@ def run_parts(benchmark: str, parts: tuple[str, ...], description: str | None, a
     gates = []
     for name in names:
         started = time.perf_counter()
-        records, part_gates = importlib.import_module(f"_{benchmark}_{name}").run()
+        records, part_gates = importlib.import_module(f"{prefix or f'_{benchmark}_'}{name}").run()
         path = write_results(benchmark, records, args.output)
         gates += part_gates
         print(f"{name}: {len(records)} records → {path} in {time.perf_counter() - started:.0f} s", flush=True)
