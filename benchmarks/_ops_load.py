@@ -19,7 +19,8 @@ Protocol:
   sending to the last byte of the answer. An error is any answer but 200, or none within 30 s.
 - Reported per kind and overall: p50, p95, p99 (the median of the three rounds' percentiles), errors, requests;
   overall also requests/s, the service's CPU time per request (/proc) and the ratios of our p50 and p99 to the
-  bare app's. The machine's cores and load average at the start are in the notes.
+  bare app's; per kind also the service's CPU time per request, measured after the rounds with 200 requests of
+  that kind alone. The machine's cores and load average at the start are in the notes.
 - Gate: p99 ≤ 50 ms for recommendations and analytics reads, and zero errors.
 """
 
@@ -37,6 +38,7 @@ from _ops_shop import dataset_name, shop_counts, shop_files, size, trained_works
 
 ROUNDS = 3
 WARMUP = 200
+COST_REQUESTS = 200  # per kind, for the service's CPU time per request of each kind
 GATE_P99_MS = 50.0
 GATED_KINDS = ("recommend", "analytics")
 MODEL = "shoplens-serve"
@@ -57,6 +59,19 @@ def _rounds(ours: http.Service, bare: http.Service, keys: list[str], mix: list[h
             found[f"{name}_s"].append(seconds)
             print(f"round {r + 1} {name}: {http.summary(outcomes)} in {seconds:.1f} s", flush=True)
     return found
+
+
+def _cpu_per_kind(ours: http.Service, keys: list[str], ids: http.ShopIds, concurrency: int) -> dict[str, float]:
+    """The service's CPU milliseconds per request of each kind alone (COST_REQUESTS of it, same concurrency):
+    what each kind costs, whatever else the machine runs."""
+    cost = {}
+    for kind in http.KINDS:
+        requests = [r for r in http.request_mix(ids, COST_REQUESTS * 8, seed=4) if r.kind == kind][:COST_REQUESTS]
+        before = cpu_seconds(ours.process.pid)
+        asyncio.run(http.closed_loop(ours.port, keys, requests, concurrency))
+        cost[kind] = round((cpu_seconds(ours.process.pid) - before) * 1000 / len(requests), 2)
+    print(f"service CPU ms per request, each kind alone: {cost}", flush=True)
+    return cost
 
 
 def _median_of_rounds(rounds: list[list[http.Outcome]]) -> dict[str, float | int]:
@@ -90,12 +105,15 @@ def run() -> tuple[list, list]:
         cpu_before = cpu_seconds(ours.process.pid)
         found = _rounds(ours, bare, keys, mix, chosen.load_concurrency)
         server_cpu = cpu_seconds(ours.process.pid) - cpu_before
+        cpu_per_kind = _cpu_per_kind(ours, keys, ids, chosen.load_concurrency)
     seconds = time.perf_counter() - started
     ours_all = [o for outcomes in found["ours"] for o in outcomes]
     overall = _median_of_rounds(found["ours"])
     floor = _median_of_rounds(found["bare"])
     per_kind = {kind: _median_of_rounds([[o for o in outcomes if o.kind == kind] for outcomes in found["ours"]])
                 for kind in http.KINDS}
+    for kind, metrics in per_kind.items():
+        metrics["server_cpu_ms_per_request"] = cpu_per_kind[kind]
     overall.update({
         "requests_per_s": round(statistics.median(len(o) / s for o, s in zip(found["ours"], found["ours_s"],
                                                                              strict=True)), 1),
