@@ -14,15 +14,16 @@ from shoplens.evaluation.records import write_results
 
 
 def run_parts(benchmark: str, parts: tuple[str, ...], description: str | None, argv: list[str] | None = None, *,
-              prefix: str | None = None) -> int:
-    """Run the named parts (default all), merge each part's records into ``benchmarks/results/<benchmark>.json``
-    as it finishes, print the gates; the exit status is 1 when a gate is not met. A part lives in the module
-    ``<prefix><part>`` (default prefix ``_<benchmark>_``)."""
+              prefix: str | None = None, default: tuple[str, ...] | None = None) -> int:
+    """Run the named parts (default: ``default``, else all), merge each part's records into
+    ``benchmarks/results/<benchmark>.json`` as it finishes, print the gates; the exit status is 1 when a gate is
+    not met. A part lives in the module ``<prefix><part>`` (default prefix ``_<benchmark>_``)."""
+    default = default or parts
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("parts", nargs="*", help=f"parts to run (default all: {', '.join(parts)})")
+    parser.add_argument("parts", nargs="*", help=f"parts to run (of {', '.join(parts)}; default {', '.join(default)})")
     parser.add_argument("--output", type=Path, help=f"results file (default benchmarks/results/{benchmark}.json)")
     args = parser.parse_args(argv)
-    names = args.parts or list(parts)
+    names = args.parts or list(default)
     unknown = [n for n in names if n not in parts]
     if unknown:
         parser.error(f"unknown part {', '.join(unknown)}; parts are {', '.join(parts)}")

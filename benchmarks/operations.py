@@ -2,13 +2,15 @@
 long a shop waits for its decisions — on the mid-size simulated shop (50,000 customers, 2,000 products, about
 1,000,000 order lines, 2,000,000 events, 50,000 reviews in English and Chinese; benchmarks/_ops_shop.py).
 
-    python benchmarks/operations.py                  # every part → benchmarks/results/operations.json
-    python benchmarks/operations.py load soak        # only some parts (records of the others are kept)
+    python benchmarks/operations.py                  # figures, load, soak → benchmarks/results/operations.json
+    python benchmarks/operations.py crash            # only some parts (records of the others are kept)
     python benchmarks/operations.py --quick          # small sizes → benchmarks/.work/results/operations.json
 
 Parts (each in its own module, ``benchmarks/_ops_<part>.py``, with its protocol in its docstring), run in this
 order: the figures part trains the workspace the load and soak parts serve (cached under
-``~/.cache/shoplens/ops/``; alone, they build it the same way when it is absent).
+``~/.cache/shoplens/ops/``; alone, they build it the same way when it is absent). ``crash`` runs only when named
+(about 9 minutes; its record ``crash_ingest`` stays in the results file between runs), so that the default run
+stays near 25 minutes.
 
 - ``figures`` — ``shoplens run --profile demo`` on the shop less its last day (``run_fast_seconds``), then on the
   shop with its last day appended (``run_incremental_seconds``): seconds per stage, peak memory; beside them the
@@ -22,8 +24,10 @@ order: the figures part trains the workspace the load and soak parts serve (cach
 - ``crash``   — ``kill -9`` of a 2,000,000-line ingest at 10 random points (benchmarks/_ops_crash.py). Gate: the
   previous state every time, the rerun loads everything.
 
-Time of a full run on a 2-core machine: figures about 2 × the fast run plus the shop's simulation and ingest
-(the first time: a few minutes, then cached), load 2–4 minutes, soak 10 minutes, crash about 9 minutes.
+Time on a 2-core machine: figures = the two runs (≤ 12 minutes when their gates are met) plus the ingest (about a
+minute) and, the first time only, the shop's simulation (about 5 minutes, 6 GB; then cached); load about 5
+minutes (20,000 requests at the service's ~25 ms of CPU each, and as many bare ones); soak 10 minutes; crash about
+9 minutes.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from _ops_shop import BENCHMARK, QUICK_ENV  # noqa: E402
 from _parts import run_parts  # noqa: E402
 
 PARTS = ("figures", "load", "soak", "crash")
+DEFAULT_PARTS = ("figures", "load", "soak")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             # a smoke run's figures are never mixed into the published results
             args += ["--output", str(HERE / ".work" / "results" / f"{BENCHMARK}.json")]
     return run_parts(BENCHMARK, PARTS, __doc__ + "\n--quick: small sizes, results in benchmarks/.work/", args,
-                     prefix="_ops_")
+                     prefix="_ops_", default=DEFAULT_PARTS)
 
 
 if __name__ == "__main__":
