@@ -88,6 +88,31 @@ def _build_network(n_items: int, dim: int, layers: int, heads: int, max_len: int
     return SASRecNet()
 
 
+LOSSES = ("full", "sampled")
+
+
+def _sampled_softmax_loss(net: Any, hidden: Any, targets: Any, negatives: int) -> Any:
+    """Cross-entropy of each target against a uniform sample of ``negatives`` items shared by the batch.
+
+    Each sampled item stands for ``n_items / negatives`` items of the catalogue (the logQ correction of a
+    uniform proposal), so the sum of exponentials estimates the full softmax's denominator; a sampled item that
+    is the row's own target is left out (an "accidental hit"). The shared sample makes the catalogue part of
+    the cost ``negatives / n_items`` of the full softmax's."""
+    torch = _torch()
+    weight = net.items.weight  # row 0 pads; items are rows 1..n
+    n_items = weight.shape[0] - 1
+    sample = torch.randperm(n_items)[:negatives] + 1
+    positive = (hidden.float() * weight[targets].float()).sum(-1)
+    sampled = (hidden @ weight[sample].T).float()
+    # accidental hits: where in the sample each row's target sits, if it does (one entry per row, not a mask)
+    slot = torch.full((n_items + 1,), -1, dtype=torch.long)
+    slot[sample] = torch.arange(len(sample))
+    rows = torch.nonzero(slot[targets] >= 0).squeeze(1)
+    sampled = sampled.index_put((rows, slot[targets[rows]]), torch.tensor(float("-inf")))
+    denominator = torch.logaddexp(positive, torch.logsumexp(sampled, dim=1) + float(np.log(n_items / len(sample))))
+    return (denominator - positive).mean()
+
+
 def _cpu_has_bf16() -> bool:
     """Whether the CPU multiplies bfloat16 natively (AVX-512 BF16 or AMX); elsewhere bf16 is emulated, slower."""
     try:
@@ -120,15 +145,19 @@ class SASRec(Recommender):
     """Self-attentive sequential recommendation with full cross-entropy; see the module docstring.
 
     ``max_epochs`` bounds training, ``patience`` epochs without a better validation NDCG@10 stop it,
-    ``max_seconds`` (optional) bounds the wall time. ``bfloat16`` trains with bfloat16 matrix products when
-    the CPU has native support (scoring is always float32). Threads: ``threads`` (2 by default)."""
+    ``max_seconds`` (optional) bounds the wall time; ``validate_every`` epochs the validation NDCG@10 is
+    measured (and after the last). ``loss="full"`` is the cross-entropy over the whole catalogue;
+    ``loss="sampled"`` scores each target against ``negatives`` items sampled uniformly per batch, with the
+    logQ correction (cheaper where the catalogue is large; docs/recommend.md measures both on Beauty).
+    ``bfloat16`` trains with bfloat16 matrix products when the CPU has native support (scoring is always
+    float32). Threads: ``threads`` (2 by default)."""
 
     name = "sasrec"
 
     def __init__(self, dim: int = 64, layers: int = 2, heads: int = 1, max_len: int = 50, dropout: float = 0.5,
                  learning_rate: float = 1e-3, batch_size: int = 128, max_epochs: int = 200, patience: int = 10,
                  max_seconds: float | None = None, bfloat16: bool = True, threads: int = 2, seed: int = 0,
-                 verbose: bool = False) -> None:
+                 verbose: bool = False, loss: str = "full", negatives: int = 4096, validate_every: int = 1) -> None:
         self.dim = dim
         self.layers = layers
         self.heads = heads
@@ -143,6 +172,9 @@ class SASRec(Recommender):
         self.threads = threads
         self.seed = seed
         self.verbose = verbose
+        self.loss = loss
+        self.negatives = negatives
+        self.validate_every = validate_every
 
     # -- fitting ----------------------------------------------------------------------------------------
     def fit(self, data: Any, products: Any = None, validation: pd.DataFrame | None = None, *,
@@ -170,8 +202,7 @@ class SASRec(Recommender):
 
     def _fit(self, frame: pd.DataFrame) -> None:
         torch = _torch()
-        if self.dim % self.heads:
-            raise InputError(f"SASRec: dim {self.dim} must be a multiple of heads {self.heads}")
+        self._check_params()
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
         train, valid = self._training_frames(frame)
@@ -194,6 +225,15 @@ class SASRec(Recommender):
         # every row of the frame is history for scoring (with an internal hold-out, its items too)
         self.seq_indptr_, self.seq_items_ = self._sequences(frame)
         self.weights_ = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
+
+    def _check_params(self) -> None:
+        if self.dim % self.heads:
+            raise InputError(f"SASRec: dim {self.dim} must be a multiple of heads {self.heads}")
+        if self.loss not in LOSSES:
+            raise InputError(f"SASRec: loss {self.loss!r} is not one of {', '.join(LOSSES)}")
+        if self.negatives < 1 or self.validate_every < 1:
+            raise InputError(f"SASRec: negatives ({self.negatives}) and validate_every ({self.validate_every}) "
+                             "must be at least 1")
 
     def _training_frames(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         if self._validation is not None:
@@ -219,57 +259,74 @@ class SASRec(Recommender):
         optimiser = torch.optim.Adam(net.parameters(), lr=self.learning_rate)
         lengths = np.array([len(s) for s in trainable])
         best, best_state, waited, started = -1.0, None, 0, time.perf_counter()
-        bf16 = self.bfloat16 and _cpu_has_bf16()
         self.epochs_ = 0
         self.history_ndcg_ = []
         self.curves_: dict[str, list[dict[str, float]]] = {"train": [], "validation": []}  # curves.json
         for epoch in range(1, self.max_epochs + 1):
-            net.train()
-            loss_sum = 0.0
-            for batch in _length_buckets(lengths, self.batch_size, rng):
-                padded = torch.from_numpy(_left_pad([trainable[b] for b in batch], int(lengths[batch].max())))
-                inputs, targets = padded[:, :-1], padded[:, 1:]
-                real = targets > 0
-                # bfloat16 matrix products where the CPU has them (the full-catalogue logits dominate the cost)
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                    logits = net.logits(net(inputs)[real])
-                loss = torch.nn.functional.cross_entropy(logits.float(), targets[real] - 1)
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                loss_sum += float(loss.detach()) * len(batch)
+            loss = self._train_epoch(net, optimiser, trainable, lengths, rng)
             self.epochs_ = epoch
+            out_of_time = bool(self.max_seconds and time.perf_counter() - started > self.max_seconds)
+            self.curves_["train"].append({"step": epoch, "epoch": epoch, "loss": loss,
+                                          "seconds": time.perf_counter() - started})
+            if epoch % self.validate_every and epoch < self.max_epochs and not out_of_time:
+                continue  # validation only every validate_every epochs (and after the last)
             score = self._validation_ndcg(net, sequences, valid_users, valid_items) if len(valid_users) else -epoch
             self.history_ndcg_.append(float(score))
-            self.curves_["train"].append({"step": epoch, "epoch": epoch, "loss": loss_sum / len(trainable),
-                                          "seconds": time.perf_counter() - started})
             if len(valid_users):
                 self.curves_["validation"].append({"step": epoch, "epoch": epoch, "metric": float(score),
                                                    "ndcg@10": float(score)})
             if self.verbose:
-                print(f"epoch {epoch}: loss {loss_sum / len(trainable):.4f} valid ndcg@10 {score:.4f} "
+                print(f"epoch {epoch}: loss {loss:.4f} valid ndcg@10 {score:.4f} "
                       f"({time.perf_counter() - started:.0f} s)", flush=True)
             if score > best:
                 best, best_state, waited = score, copy.deepcopy(net.state_dict()), 0
                 self.best_epoch_ = epoch
             else:
-                waited += 1
-            if waited >= self.patience or (self.max_seconds and time.perf_counter() - started > self.max_seconds):
+                waited += self.validate_every
+            if waited >= self.patience or out_of_time:
                 break
         self.validation_ndcg_ = float(best)
         if best_state is not None:
             net.load_state_dict(best_state)
 
+    def _train_epoch(self, net: Any, optimiser: Any, trainable: list[np.ndarray], lengths: np.ndarray,
+                     rng: np.random.Generator) -> float:
+        """One pass over the training sequences; the mean loss per sequence."""
+        torch = _torch()
+        bf16 = self.bfloat16 and _cpu_has_bf16()
+        net.train()
+        loss_sum = 0.0
+        for batch in _length_buckets(lengths, self.batch_size, rng):
+            padded = torch.from_numpy(_left_pad([trainable[b] for b in batch], int(lengths[batch].max())))
+            inputs, targets = padded[:, :-1], padded[:, 1:]
+            real = targets > 0
+            # bfloat16 matrix products where the CPU has them (the catalogue's logits dominate the cost)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                hidden = net(inputs)[real]
+                if self.loss == "sampled":
+                    loss = _sampled_softmax_loss(net, hidden, targets[real], self.negatives)
+                else:
+                    logits = net.logits(hidden)
+            if self.loss == "full":
+                loss = torch.nn.functional.cross_entropy(logits.float(), targets[real] - 1)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            loss_sum += float(loss.detach()) * len(batch)
+        return loss_sum / len(trainable)
+
     def _validation_ndcg(self, net: Any, sequences: list[np.ndarray], users: np.ndarray, items: np.ndarray) -> float:
-        ranks = []
+        # blocks of customers with similar history lengths: each block is padded to its longest history
+        order = np.argsort([min(len(sequences[u]), self.max_len) for u in users], kind="stable")
+        rank = np.empty(len(users), dtype=np.int64)
         for start in range(0, len(users), 1024):
-            block = users[start:start + 1024]
+            rows = order[start:start + 1024]
+            block = users[rows]
             scores = self._score_sequences(net, [sequences[u] for u in block])
-            rows = self.X_[block].tocoo()
-            target_scores = scores[np.arange(len(block)), items[start:start + 1024]].copy()
-            scores[rows.row, rows.col] = -np.inf
-            ranks.append((scores > target_scores[:, None]).sum(axis=1))
-        rank = np.concatenate(ranks)
+            seen = self.X_[block].tocoo()
+            target_scores = scores[np.arange(len(block)), items[rows]].copy()
+            scores[seen.row, seen.col] = -np.inf
+            rank[rows] = (scores > target_scores[:, None]).sum(axis=1)
         return float(np.where(rank < 10, 1.0 / np.log2(rank + 2), 0.0).mean())
 
     def _score_sequences(self, net: Any, sequences: list[np.ndarray]) -> np.ndarray:
