@@ -29,6 +29,11 @@ Parts, datasets and protocols:
 - ``giftcards_sequential`` — amazon_giftcards_sequential: the Gift Cards reviews as sequences in review time,
   leave-one-out (last review test, second to last validation), full ranking over the whole catalogue; the
   AutoRecommender with its default candidates (chosen from the data) beside each candidate's own test score.
+- ``beauty_speed`` — s3rec_beauty, the beauty protocol: SASRec's fast setting (``BEAUTY_FAST``: sampled softmax)
+  with seeds 0, 1, 2 (mean) beside today's full-softmax figure (cited: 1213 s, NDCG@10 0.0492, commit cb63792), and
+  both settings' seconds per epoch measured alternately in the same run. Gate (issue 18): mean training ≥ 1.5×
+  faster than today, mean NDCG@10 within 0.001 of today's. ``beauty_speed_full``: the full softmax with the same
+  seeds (the same-run reference, about an hour).
 - ``auto`` (in movielens, beauty, diginetica, giftcards_sequential) — the AutoRecommender (issue 18) with the
   part's models as candidates: it chooses on a validation part carved from training (the part's own validation
   split), never on test; each candidate's test score is measured in the same run, where the protocol allows
@@ -349,6 +354,88 @@ def beauty(max_epochs: int = 200) -> list[BenchmarkRecord]:
     return records
 
 
+# issue 18: SASRec's training on Beauty made faster at the same NDCG@10. "Today" is the s3rec_beauty sasrec record of
+# commit cb63792 (2026-11-28, seed 0, full softmax, uncontended 2-core AMD EPYC): cited, not measured here.
+BEAUTY_TODAY = {"train_seconds": 1213.415, "ndcg@10": 0.049233559807449215, "commit": "cb63792"}
+BEAUTY_FAST = {"loss": "sampled", "negatives": 4096}  # the fast setting, chosen on the validation item only
+SPEED_RATIO, NDCG_TOLERANCE = 1.5, 0.001  # issue 18: ≥ 1.5× faster, NDCG@10 within 0.001 of today's
+
+
+def beauty_epoch_costs(split: Any, rounds: int = 2, epochs: int = 2) -> dict[str, float]:
+    """Seconds per epoch (training and validation, two-epoch fits) of the full softmax and the fast setting,
+    alternated in this process so that both see the same machine; medians over ``rounds``."""
+    seconds: dict[str, list[float]] = {"full": [], "fast": []}
+    for _ in range(rounds):
+        for name, params in (("full", {"loss": "full"}), ("fast", BEAUTY_FAST)):
+            model = beauty_sasrec(max_epochs=epochs).set_params(verbose=False, patience=epochs, **params)
+            model.fit(split.train, validation=split.validation)
+            seconds[name].append(model.fit_seconds_ / model.epochs_)
+    return {name: float(np.median(values)) for name, values in seconds.items()}
+
+
+def beauty_sasrec_runs(params: dict[str, Any], seeds: tuple[int, ...], split: Any) -> list[dict[str, float]]:
+    """SASRec on Beauty with ``params`` once per seed (early stopping on the validation item): test metrics."""
+    runs = []
+    for seed in seeds:
+        print(f"s3rec_beauty sasrec {params} seed {seed}", flush=True)
+        model = beauty_sasrec().set_params(seed=seed, **params).fit(split.train, validation=split.validation)
+        runs.append(evaluate_model(model, split.test, KS) | {
+            "train_seconds": model.fit_seconds_, "best_epoch": model.best_epoch_, "epochs": model.epochs_,
+            "validation_ndcg@10": model.validation_ndcg_})
+    return runs
+
+
+def beauty_speed_record(model: str, params: dict[str, Any], runs: list[dict[str, float]], seeds: tuple[int, ...],
+                        extra: dict[str, float], note: str) -> BenchmarkRecord:
+    mean = {m: float(np.mean([r[m] for r in runs])) for m in runs[0]}
+    per_seed = "; ".join(f"seed {s}: NDCG@10 {r['ndcg@10']:.4f} (validation {r['validation_ndcg@10']:.4f}), "
+                         f"{r['train_seconds']:.0f} s, best epoch {r['best_epoch']:.0f} of {r['epochs']:.0f}"
+                         for s, r in zip(seeds, runs, strict=True))
+    protocol = BEAUTY_PROTOCOL.model_copy(update={"notes": f"{BEAUTY_PROTOCOL.notes}; SASRec {params}, mean of "
+                                                           f"seeds {', '.join(map(str, seeds))}; {per_seed}; {note}"})
+    return show(BenchmarkRecord.create(benchmark=BENCHMARK, dataset="s3rec_beauty",
+                                       variant=f"mean_of_{len(seeds)}_seeds", model=model, role="ours",
+                                       protocol=protocol, metrics=mean | extra, seconds=mean["train_seconds"]))
+
+
+def beauty_speed(seeds: tuple[int, ...] = (0, 1, 2)) -> list[BenchmarkRecord]:
+    """Issue 18: the fast setting (``BEAUTY_FAST``) trained with three seeds beside today's full-softmax figure,
+    and the two settings' seconds per epoch measured alternately in this run. Gate: mean train_seconds ≤ today's /
+    1.5 and mean NDCG@10 ≥ today's − 0.001."""
+    split = leave_one_out(beauty_frame())
+    costs = beauty_epoch_costs(split)
+    runs = beauty_sasrec_runs(BEAUTY_FAST, seeds, split)
+    seconds, ndcg = float(np.mean([r["train_seconds"] for r in runs])), float(np.mean([r["ndcg@10"] for r in runs]))
+    extra = {"today_train_seconds": BEAUTY_TODAY["train_seconds"], "today_ndcg@10": BEAUTY_TODAY["ndcg@10"],
+             "speedup_vs_today": BEAUTY_TODAY["train_seconds"] / seconds,
+             "epoch_seconds_full": costs["full"], "epoch_seconds_fast": costs["fast"],
+             "epoch_cost_ratio": costs["full"] / costs["fast"]}
+    note = (f"today's figure: full softmax, seed 0, commit {BEAUTY_TODAY['commit']}, uncontended "
+            f"({BEAUTY_TODAY['train_seconds']:.0f} s, NDCG@10 {BEAUTY_TODAY['ndcg@10']:.4f}); seconds per epoch "
+            f"(training + validation, median of 2 alternated two-epoch fits in this run): full "
+            f"{costs['full']:.1f}, fast {costs['fast']:.1f}")
+    if TIMING_NOTES:
+        note += "; " + "; ".join(TIMING_NOTES)
+    gate(f"s3rec_beauty SASRec ≥ {SPEED_RATIO}× faster than today at NDCG@10 within {NDCG_TOLERANCE} (mean of "
+         f"{len(seeds)} seeds)",
+         seconds * SPEED_RATIO <= BEAUTY_TODAY["train_seconds"] and ndcg >= BEAUTY_TODAY["ndcg@10"] - NDCG_TOLERANCE,
+         f"{seconds:.0f} s vs today {BEAUTY_TODAY['train_seconds']:.0f} s ({extra['speedup_vs_today']:.2f}×), "
+         f"NDCG@10 {ndcg:.4f} vs {BEAUTY_TODAY['ndcg@10']:.4f}; per epoch {costs['full'] / costs['fast']:.2f}× in "
+         "this run")
+    return [beauty_speed_record("sasrec_fast", BEAUTY_FAST, runs, seeds, extra, note)]
+
+
+def beauty_speed_full(seeds: tuple[int, ...] = (0, 1, 2)) -> list[BenchmarkRecord]:
+    """The full softmax with the same three seeds (about three times today's 20 min): the same-run reference for
+    ``beauty_speed``'s NDCG@10, where a run can afford it."""
+    split = leave_one_out(beauty_frame())
+    runs = beauty_sasrec_runs({"loss": "full"}, seeds, split)
+    note = "the reference of the sasrec_fast record (issue 18)"
+    if TIMING_NOTES:
+        note += "; " + "; ".join(TIMING_NOTES)
+    return [beauty_speed_record("sasrec", {"loss": "full"}, runs, seeds, {}, note)]
+
+
 # -- cold start -------------------------------------------------------------------------------------------
 
 def simulated_shop(name: str, **options: Any) -> Any:
@@ -587,16 +674,19 @@ def serving(requests: int = 10_000, runs: int = 3) -> list[BenchmarkRecord]:
 
 PARTS: dict[str, Callable[[], list[BenchmarkRecord]]] = {
     "movielens": movielens, "beauty": beauty, "coldstart": coldstart, "giftcards": giftcards,
-    "giftcards_sequential": giftcards_sequential, "diginetica": diginetica, "serving": serving}
+    "giftcards_sequential": giftcards_sequential, "diginetica": diginetica, "serving": serving,
+    "beauty_speed": beauty_speed, "beauty_speed_full": beauty_speed_full}
+OPTIONAL_PARTS = ("beauty_speed_full",)  # run only when named (an hour of reference training)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("parts", nargs="*", help=f"parts to run (default all: {', '.join(PARTS)})")
+    parser.add_argument("parts", nargs="*", help=f"parts to run (default all but {', '.join(OPTIONAL_PARTS)}: "
+                        f"{', '.join(n for n in PARTS if n not in OPTIONAL_PARTS)})")
     parser.add_argument("--output", type=Path, help="results file (default benchmarks/results/recommend.json)")
     parser.add_argument("--timing-note", help="a note on the machine's state added to speed records' protocol")
     args = parser.parse_args(argv)
-    names, output = args.parts or list(PARTS), args.output
+    names, output = args.parts or [n for n in PARTS if n not in OPTIONAL_PARTS], args.output
     if args.timing_note:
         TIMING_NOTES.append(args.timing_note)
     unknown = [n for n in names if n not in PARTS]
