@@ -24,6 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,24 +168,45 @@ PEAK_WRAPPER = ("import resource, subprocess, sys; done = subprocess.run(sys.arg
 
 def timed_run(ws_path: Path, profile: str = "demo") -> TimedRun:
     """``shoplens run --profile PROFILE --json`` in a child process: wall seconds, the peak resident memory of
-    the run's process (its own high-water mark, taken by a wrapper that only waits for it), seconds per stage."""
+    the run's process (its own high-water mark, taken by a wrapper that only waits for it), seconds per stage.
+    Each step is printed as it starts and ends (from the workspace's log), so a long run shows its progress."""
     command = [sys.executable, "-c", PEAK_WRAPPER, *shoplens("run", "--profile", profile, "--json",
                                                              "--workspace", str(ws_path))]
     print(f"shoplens run --profile {profile} on {ws_path} …", flush=True)
+    log = ws_path / "logs" / "shoplens.log"
+    seen = log.stat().st_size if log.exists() else 0
     started = time.perf_counter()
-    done = subprocess.run(command, env=child_env(), stdout=subprocess.PIPE, text=True, check=False)
-    seconds = time.perf_counter() - started
-    body, _, peak = done.stdout.rpartition("\nPEAK_KB ")
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as out:  # a file: the answer never blocks on a full pipe
+        process = subprocess.Popen(command, env=child_env(), stdout=out, text=True)
+        while process.poll() is None:
+            time.sleep(2)
+            seen = _print_steps(log, seen, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        answer = out.read()
+    body, _, peak = answer.rpartition("\nPEAK_KB ")
     try:
         steps = json.loads(body)["steps"]
     except (ValueError, KeyError):
-        raise SystemExit(f"shoplens run exited {done.returncode} without its JSON: {done.stdout[-2000:]}") from None
+        raise SystemExit(f"shoplens run exited {process.returncode} without its JSON: {answer[-2000:]}") from None
     stages: dict[str, float] = {}
     for step in steps:
         stages[step["stage"]] = round(stages.get(step["stage"], 0.0) + step["seconds"], 1)
     failed = [f"{s['capability']}.{s['name']}" for s in steps if s["status"] == "failed"]
     print(f"  {seconds:.0f} s, stages {stages}, failed {failed or 'none'}", flush=True)
     return TimedRun(round(seconds, 1), round(int(peak.split()[0]) / 1024, 1), stages, failed)
+
+
+def _print_steps(log: Path, offset: int, elapsed: float) -> int:
+    """Print the run's step lines the log gained since ``offset``; the new offset."""
+    if not log.exists():
+        return offset
+    with open(log, encoding="utf-8", errors="replace") as file:
+        file.seek(offset)
+        for line in file.read().splitlines():
+            if "shoplens.run:" in line:
+                print(f"  {elapsed:5.0f} s  {line.split('shoplens.run:', 1)[1].strip()}", flush=True)
+        return file.tell()
 
 
 # -- the trained workspace the service parts serve -------------------------------------------------------------
