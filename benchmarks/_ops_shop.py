@@ -2,18 +2,14 @@
 the timed ``shoplens run`` on it, and the trained workspace the load and soak parts serve (cached).
 
 The mid-size shop of issue 14: ``simulate(n_customers=50_000, n_products=2_000, days=365, seed=0)`` with about
-1,000,000 order lines (``n_orders`` 523,000: the simulator places about 1.26 × that many orders, 1.73 lines each),
+1,000,000 order lines (``n_orders`` 523,000: the simulator places about 1.1 × that many orders, 1.73 lines each),
 a review rate giving about 50,000 reviews (English and Chinese), and the click log cut to its most recent
 ~2,000,000 events (whole sessions that start on or after the cut: a shop keeping its recent click history). The
 simulator draws about 7 events per order line, so a whole year of clicks would be about 7 M. Q&A come from the
 simulator's FAQ, policies and product questions: about 1,400 (the issue's 5,000 is more than the simulator writes
-for 2,000 products). With ``n_orders`` 594,000 the shop had 1,135,507 lines, 56,187 reviews, 1,999,908 events and
-1,443 Q&A; simulating it took 15 minutes (on 2 busy cores at low priority) and 6 GB.
-
-Files are cached under ``~/.cache/shoplens/ops/<size>/``: ``base/`` = days ``[0, days-1)``, ``last_day/`` = the
-final day (what the incremental run appends), ``truth/``. The trained workspace (``trained/``) is what the figures
-part leaves after its two timed runs; the load and soak parts reuse it (its ``built.json`` names the commit that
-trained it) and build it the same way, untimed, when it is absent.
+for 2,000 products). With review rate 0.033 the shop had 999,266 order lines, 578,885 orders, 43,321 reviews,
+1,999,910 events and 1,443 Q&A (0.038 scales the reviews to about 50,000); simulating it took 22 minutes on 2
+busy cores at low priority (about 5 on a quiet machine) and 5.5 GB.
 """
 
 from __future__ import annotations
@@ -54,7 +50,7 @@ class Size:
 
 
 FULL = Size("midsize", {"n_customers": 50_000, "n_products": 2_000, "days": 365, "seed": 0, "n_orders": 523_000,
-                        "review_rate": 0.033, "browse_sessions_per_order": 0.5},
+                        "review_rate": 0.038, "browse_sessions_per_order": 0.5},
             max_events=2_000_000, load_requests=20_000, load_concurrency=32, soak_seconds=600, soak_rate=50.0)
 QUICK = Size("quick", {"n_customers": 500, "n_products": 60, "days": 240, "seed": 0, "review_rate": 0.2,
                        "browse_sessions_per_order": 0.5},
