@@ -156,6 +156,7 @@ class TimedRun:
     failed: list[str]
 
 
+JSON_START = '{\n  "steps": ['  # how `shoplens run --json` opens its answer (clitools.emit, indent 2)
 PEAK_WRAPPER = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE); "
                 "sys.stdout.buffer.write(done.stdout); "
                 "print('\\nPEAK_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, flush=True); "
@@ -181,10 +182,13 @@ def timed_run(ws_path: Path, profile: str = "demo") -> TimedRun:
         out.seek(0)
         answer = out.read()
     body, _, peak = answer.rpartition("\nPEAK_KB ")
+    start = body.find(JSON_START)  # anything a library printed before the JSON is shown, not parsed
     try:
-        steps = json.loads(body)["steps"]
+        steps = json.JSONDecoder().raw_decode(body, max(start, 0))[0]["steps"]
     except (ValueError, KeyError):
         raise SystemExit(f"shoplens run exited {process.returncode} without its JSON: {answer[-2000:]}") from None
+    if start > 0:
+        print(f"  warning: {start} characters on stdout before the JSON: {body[:start][:300]!r}", flush=True)
     stages: dict[str, float] = {}
     for step in steps:
         stages[step["stage"]] = round(stages.get(step["stage"], 0.0) + step["seconds"], 1)

@@ -74,6 +74,14 @@ def default_path() -> Path:
     return Path(os.environ.get("SHOPLENS_WORKSPACE") or DEFAULT_DIR)
 
 
+def _start_session(con: duckdb.DuckDBPyConnection) -> None:
+    """Every warehouse connection: UTC, and no DuckDB progress bar unless stdout is a terminal — DuckDB draws it on
+    stdout, where it would break what a script reads (`--json`) once a query runs longer than two seconds."""
+    con.execute("SET TimeZone = 'UTC'")
+    if sys.stdout is None or not sys.stdout.isatty():
+        con.execute("SET enable_progress_bar = false")
+
+
 @dataclass
 class Config:
     """``shoplens.toml``: settings of one shop."""
@@ -247,7 +255,7 @@ class Workspace:
                 con = duckdb.connect(str(self.warehouse_path), read_only=True, config=config)
             except duckdb.IOException as exc:
                 raise WorkspaceBusy(f"{self.warehouse_path} is locked by a writer: {exc}") from None
-            con.execute("SET TimeZone = 'UTC'")
+            _start_session(con)
             try:
                 yield con
             finally:
@@ -255,7 +263,7 @@ class Workspace:
             return
         with self.write_lock(command):
             con = self._open_for_writing(config)
-            con.execute("SET TimeZone = 'UTC'")
+            _start_session(con)
             if memory_limit:
                 con.execute(f"SET memory_limit = '{memory_limit}'")
             try:
