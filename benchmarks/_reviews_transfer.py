@@ -123,8 +123,15 @@ def loco_fold(method: str, category: str, frame: pd.DataFrame, cache: Path, work
     fold["models"][CHINESE_MODELS[method]] = {
         "pred": model.predict_index(texts, ["zh"] * len(texts)).astype(int).tolist(),
         "seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu, "peak_mb": peak.mb}
+    stack = model.models_["zh"]
+    members = getattr(stack, "members", [stack])  # "finetune" is one model, the others stacks
+    member_seconds = getattr(stack, "member_seconds_", [fold["models"][CHINESE_MODELS[method]]["seconds"]])
+    # each member's fit: a busy machine can stop the character CNN on its time budget (20 minutes) before 3 epochs
+    fold["members"] = [{"kind": type(m).__name__, "seconds": seconds, "steps": getattr(m, "steps_", None),
+                        "best_step": getattr(m, "best_step_", None),
+                        "stopped_early": bool(getattr(m, "stopped_early_", False))}
+                       for m, seconds in zip(members, member_seconds, strict=True)]
     if method == "stack":
-        stack = model.models_["zh"]
         for index, name, kind, config in ((0, TFIDF, TfidfLogReg, BASELINE_TFIDF["zh"]),
                                           (2, FROZEN_ZH, EmbeddingLogReg, BASELINE_FROZEN["zh"])):
             member = stack.members[index]
