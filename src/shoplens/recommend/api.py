@@ -59,7 +59,7 @@ def make_model(name: str = DEFAULT_MODEL, **params: Any) -> Recommender:
 
 def _catalogue(ws: Any, name: str, products: pd.DataFrame | None) -> Any:
     """What a model reads beside the interactions: the products frame, or the workspace itself for models
-    that read more of it (the knowledge graph's ``kg_triples``)."""
+    that read more of it (the knowledge graph's ``kg_triples``, the text models' embedding cache)."""
     return ws if MODELS[name].reads_workspace else products
 
 

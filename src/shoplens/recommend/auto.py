@@ -340,8 +340,7 @@ class AutoRecommender(Recommender):
     def _catalog_for(self, model: Recommender) -> Any:
         """The products frame (read once), or the workspace for models that read more of it (the knowledge
         graph) or cache text embeddings in it."""
-        wants_workspace = type(model).reads_workspace or getattr(type(model), "uses_text", False)
-        return self._source if wants_workspace and hasattr(self._source, "sql") else self._catalog
+        return self._source if type(model).reads_workspace and hasattr(self._source, "sql") else self._catalog
 
     @staticmethod
     def _stops_early(model: Recommender, part: Holdout) -> bool:

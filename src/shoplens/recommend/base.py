@@ -41,7 +41,8 @@ class Recommender(Estimator):
     batch_size: ClassVar[int] = 512
     # Fitted attributes with one row per customer (``user_ids_`` order): what erasing a customer removes.
     user_rows: ClassVar[tuple[str, ...]] = ("X_", "kinds_")
-    # Whether fit() reads more of a workspace than its products (api passes the workspace as ``products``).
+    # Whether fit() reads more of a workspace than its products — the knowledge graph's triples, the text
+    # embeddings cached there (api and AutoRecommender pass the workspace as ``products``).
     reads_workspace: ClassVar[bool] = False
 
     # -- fitting ----------------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ class _ContentModel(Recommender):
     """Content models keep the catalogue's texts from ``fit(data, products)``."""
 
     # given a workspace (as data or products), they cache the text embeddings in it
-    uses_text: ClassVar[bool] = True
+    reads_workspace: ClassVar[bool] = True
 
     def fit(self, data: Any, products: Any = None) -> Recommender:
         self._products = products_frame(products if products is not None else
