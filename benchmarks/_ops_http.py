@@ -17,6 +17,7 @@ import random
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -228,11 +229,7 @@ def by_kind(outcomes: list[Outcome]) -> dict[str, list[Outcome]]:
 
 
 def error_statuses(outcomes: list[Outcome]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for o in outcomes:
-        if o.status != 200:
-            found[f"{o.kind} {o.status or 'no answer'}"] = found.get(f"{o.kind} {o.status or 'no answer'}", 0) + 1
-    return found
+    return dict(Counter(f"{o.kind} {o.status or 'no answer'}" for o in outcomes if o.status != 200))
 
 
 # -- servers ------------------------------------------------------------------------------------------------------
