@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pytest
 
 import shoplens as sl
@@ -44,7 +43,9 @@ class Analyst:
     context: BrowserContext
 
     def sql(self, query: str, params: list[Any] | None = None) -> list[tuple]:
-        with duckdb.connect(str(self.ws.path / "warehouse.duckdb"), read_only=True) as con:
+        # the workspace's own connection: the server in this process may hold one open (a request still
+        # answering), and DuckDB refuses a second connection to the file with another configuration
+        with self.ws.connect() as con:
             return con.execute(query, params or []).fetchall()
 
     def titles(self) -> dict[str, str]:
