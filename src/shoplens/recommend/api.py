@@ -147,6 +147,15 @@ def latest_evaluation(ws: Any) -> list[dict[str, Any]]:
     return json.loads(target.read_text(encoding="utf-8")) if target.exists() else []
 
 
+def selection_rows(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The candidates an AutoRecommender scored on validation, as its card lists them (best first): candidate, the
+    validation metric, status, parameters, seconds. Empty for another model. One builder for the CLI and report."""
+    metric = params.get("metric")
+    return [{"candidate": r["candidate"], "metric": metric, "value": r.get(metric), "status": r["status"],
+             "params": dict(r.get("params") or {}), "seconds": r.get("seconds")}
+            for r in params.get("selection") or []]
+
+
 def _dataset_name(ws: Any) -> str:
     """``simulator_<shop>`` for a simulated shop (it has ``truth/``), else ``shop_<shop>``."""
     simulated = (Path(ws.path) / "truth").is_dir()

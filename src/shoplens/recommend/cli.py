@@ -49,13 +49,16 @@ def train(model: ModelOpt = "auto", param: ParamOpt = None,
 
 def _print_selection(params: dict[str, Any]) -> None:
     """The candidates an AutoRecommender scored on validation (nothing for another model)."""
-    if not params.get("selection"):
+    from shoplens.recommend.api import selection_rows
+
+    selection = selection_rows(params)
+    if not selection:
         return
-    metric, split = params["metric"], params["validation"]["split"]
-    rows = [{"candidate": r["candidate"], metric: r.get(metric), "status": r["status"],
-             "params": json.dumps(r.get("params", {})), "seconds": r.get("seconds")} for r in params["selection"]]
+    metric = params["metric"]
+    rows = [{"candidate": r["candidate"], metric: r["value"], "status": r["status"], "params": json.dumps(r["params"]),
+             "seconds": r["seconds"]} for r in selection]
     cli.console.print(cli.table_of(rows, ["candidate", metric, "status", "params", "seconds"],
-                                   title=f"candidates on validation ({split})"))
+                                   title=f"candidates on validation ({params['validation']['split']})"))
 
 
 @cli.command(app)

@@ -43,10 +43,11 @@ def recommendations_section(ws: Workspace) -> str | None:
 
 def _selection(params: dict) -> str:
     """The candidates the AutoRecommender scored on validation, best first."""
+    from shoplens.recommend.api import selection_rows
+
     metric, validation = params["metric"], params["validation"]
-    rows = [{"candidate": r["candidate"], f"validation {metric}": r.get(metric), "status": r["status"],
-             "parameters": ", ".join(f"{k}={v}" for k, v in (r.get("params") or {}).items())}
-            for r in params["selection"]]
+    rows = [{"candidate": r["candidate"], f"validation {metric}": r["value"], "status": r["status"],
+             "parameters": ", ".join(f"{k}={v}" for k, v in r["params"].items())} for r in selection_rows(params)]
     return (f"<h3>How the model was chosen (validation: {html.escape(validation['split'].replace('_', ' '))}, "
             f"{validation['customers']:,} customers)</h3>" + table_html(rows))
 
