@@ -438,13 +438,19 @@ def run_pipeline(capability: Annotated[list[str] | None, typer.Option(
                      "--spark-master", "--master", show_default=False,
                      help="With --engine spark: spark://host:7077, local[4] …; default $SHOPLENS_SPARK_MASTER, else "
                           "local[2].")] = None,
+                 full_rerun: Annotated[bool, typer.Option(
+                     "--full-rerun", help="Run every step and retrain every model, even where the data did not "
+                                          "change since the last run (default: incremental).")] = False,
                  workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Run the six stages (prepare → load pretrained → preprocess → train → evaluate → deploy), then the report.
-    With --engine spark: the SQL analyses and the deployed models' scoring on Spark, results as Parquet in
-    <workspace>/spark/results/ and in the warehouse."""
+    Incremental: a step whose inputs did not change since its last run is skipped, and a model whose data grew a
+    little scores the new rows instead of retraining (docs/operations.md, "Incremental runs"); --full-rerun redoes
+    everything. With --engine spark: the SQL analyses and the deployed models' scoring on Spark, results as
+    Parquet in <workspace>/spark/results/ and in the warehouse."""
     ws = open_workspace(workspace)
     options = _engine_options(engine, source, spark_master)
-    results, report_path = _run_and_report(ws, capability, profile, quiet=as_json, engine=engine, options=options)
+    results, report_path = _run_and_report(ws, capability, profile, quiet=as_json, engine=engine, options=options,
+                                           full_rerun=full_rerun)
     emit({"steps": [r.__dict__ for r in results], "report": str(report_path), **_failures(results)}, as_json,
          lambda: _print_steps(results, report_path))
     if any(r.status == "failed" for r in results):
@@ -468,7 +474,8 @@ def _engine_options(engine: str, source: Path | None, master: str | None) -> dic
 
 
 def _run_and_report(ws: Workspace, capabilities: list[str] | None, profile: str, quiet: bool, *,
-                    engine: str = "duckdb", options: dict[str, Any] | None = None) -> tuple[list, Path]:
+                    engine: str = "duckdb", options: dict[str, Any] | None = None,
+                    full_rerun: bool = True) -> tuple[list, Path]:
     from shoplens.pipeline import STAGE_TITLES, run
     from shoplens.report import build_report
 
@@ -492,7 +499,7 @@ def _run_and_report(ws: Workspace, capabilities: list[str] | None, profile: str,
             err_console.print(f"  [dim]{escape(line)}[/dim]", highlight=False, soft_wrap=True)
 
     results = run(ws, capabilities, profile=profile, on_step=on_step, engine=engine,  # type: ignore[arg-type]
-                  options=options, on_note=on_note)
+                  options=options, on_note=on_note, full_rerun=full_rerun)
     return results, build_report(ws, results)
 
 

@@ -10,6 +10,12 @@ one run share what they open (a Spark session) through :meth:`RunContext.shared`
 
 A run records its progress in ``reports/run-progress.json`` (rewritten whole as each step starts and ends), so
 that a run cut short — Ctrl-C, a killed process — can be told from a finished one (:func:`last_run`).
+
+Runs are incremental (``full_rerun=False``, the default of ``shoplens run``): a step that names what it reads
+(``step(…, reads=(…))``) and whose inputs, parameters and code are those of its last ``ok`` run is not run again
+(status ``unchanged``; its summary and JSON outputs are those of that run), unless a step of its capability before
+it ran in this run. A step whose inputs only grew a little may reuse what it built (:meth:`RunContext.reusable`):
+the deployed model scores the new rows instead of a retrain. ``shoplens.runstate`` keeps the records.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from shoplens import runstate
 from shoplens._files import replace_file
 from shoplens._imports import import_if_present
 from shoplens.errors import InputError, ShoplensError
@@ -43,7 +50,10 @@ CAPABILITY_MODULES = [f"shoplens.{name}.steps" for name in CAPABILITIES]
 Profile = Literal["demo", "full"]
 ENGINES = ("duckdb", "spark")
 PROGRESS_FILE = "run-progress.json"  # in the workspace's reports/
-FINISHED = ("ok", "failed", "skipped")  # statuses of a step that ran to its end
+FINISHED = ("ok", "failed", "skipped", "unchanged")  # statuses of a step that ran to its end
+# An incremental run may reuse a model (score only the new rows) while every table its step reads grew by at most
+# this fraction of the rows the model was trained on and lost none; past it, or with --full-rerun, it retrains.
+REUSE_GROWTH = 0.05
 
 
 @dataclass
@@ -57,8 +67,82 @@ class RunContext:
     engine: str = "duckdb"
     options: dict[str, Any] = field(default_factory=dict)
     on_note: Callable[[str], None] | None = None
+    full_rerun: bool = True
+    # the running step's inputs now, its record from the last ok run, and its notes (set by the pipeline)
+    inputs: dict[str, runstate.Input] = field(default_factory=dict)
+    previous: runstate.StepState | None = None
+    notes: list[str] = field(default_factory=list)
+    reused: bool = False
     _shared: dict[str, Any] = field(default_factory=dict)
     _closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def params(self) -> dict[str, Any]:
+        """The run's parameters that decide a step's result beside its inputs."""
+        return {"profile": self.profile, "engine": self.engine, "timezone": self.ws.config.timezone,
+                "code": runstate.code_version()}
+
+    def reusable(self, limit: float = REUSE_GROWTH) -> runstate.StepState | None:
+        """The running step's record from its last ok run when it may reuse what that run built instead of
+        rebuilding it: an incremental run, the same parameters and code, the same models and files, and every table
+        it reads grown by at most ``limit`` of the rows its result was built on, none lost. ``None`` otherwise."""
+        from shoplens.schema import TABLES
+
+        previous = self.previous
+        if self.full_rerun or previous is None or previous.params != self.params():
+            return None
+        for name, now in self.inputs.items():
+            before = previous.inputs.get(name)
+            if before is None:
+                return None
+            if name.startswith((runstate.MODEL_PREFIX, runstate.FILE_PREFIX)):
+                if before["digest"] != now.digest:
+                    return None
+                continue
+            if name not in TABLES:
+                continue  # a table an earlier step derives from the canonical ones (market baskets …): follows them
+            basis = previous.basis.get(name, before["rows"])
+            if now.rows < before["rows"] or now.rows - basis > limit * max(basis, 1):
+                return None
+        return previous
+
+    @property
+    def reuse_limit(self) -> float:
+        return REUSE_GROWTH
+
+    def reuse(self, what: str) -> None:
+        """Say that the running step reused what an earlier run built (shown in the run's table and report); the
+        rows that result was built on are carried forward."""
+        self.reused = True
+        self.notes.append(what)
+
+    def kept_version(self, registry_name: str, output: str) -> str | None:
+        """The deployed version of ``registry_name`` when an incremental run may keep it instead of retraining
+        (:meth:`reusable`) and it is the version this step's last ok run produced (``outputs[output]``); it is then
+        put back in ``outputs[output]``. ``None``: train as usual."""
+        from shoplens.errors import NotFound
+        from shoplens.registry import ModelRegistry
+
+        previous = self.reusable()
+        if previous is None or not previous.outputs.get(output):
+            return None
+        try:
+            deployed = ModelRegistry(self.ws).path(registry_name, "deployed").name
+        except NotFound:
+            return None
+        if deployed != previous.outputs[output]:
+            return None  # another version was deployed since (a rollback, a retrain): train as usual
+        self.outputs[output] = deployed
+        return deployed
+
+    def limit(self, what: str) -> None:
+        """Say what the running step's profile left out or capped (shown in the run's table and report)."""
+        self.notes.append(what)
+
+    def grown_rows(self, table: str) -> int:
+        """Rows ``table`` gained since the running step's last ok run (0 without one)."""
+        if self.previous is None or table not in self.inputs or table not in self.previous.inputs:
+            return 0
+        return self.inputs[table].rows - int(self.previous.inputs[table]["rows"])
 
     def shared(self, key: str, open_it: Callable[[], Any], close: Callable[[Any], None] | None = None) -> Any:
         """What ``open_it()`` gives, opened by the first step that asks and kept for the others; ``close`` is
@@ -88,6 +172,11 @@ class Step:
     name: str
     func: Callable[[RunContext], dict[str, Any] | None]
     engine: str = "duckdb"
+    reads: tuple[str, ...] | None = None  # None: runs every time
+
+    @property
+    def key(self) -> str:
+        return f"{self.capability}.{self.stage}.{self.name}.{self.engine}"
 
 
 @dataclass
@@ -95,10 +184,11 @@ class StepResult:
     capability: str
     stage: str
     name: str
-    status: Literal["ok", "failed", "skipped"]
+    status: Literal["ok", "failed", "skipped", "unchanged"]
     seconds: float
     summary: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    notes: list[str] = field(default_factory=list)  # what the profile capped, what was reused or kept
 
 
 class NotApplicable(ShoplensError):
@@ -109,9 +199,12 @@ class NotApplicable(ShoplensError):
 _STEPS: list[Step] = []
 
 
-def step(capability: str, stage: str, name: str, engine: str = "duckdb") -> Callable[[Callable], Callable]:
+def step(capability: str, stage: str, name: str, engine: str = "duckdb",
+         reads: tuple[str, ...] | None = None) -> Callable[[Callable], Callable]:
     """Register a function ``f(ctx) -> summary dict`` as a step of ``stage`` for ``capability``, in the runs on
-    ``engine`` (``duckdb``: ``shoplens run``; ``spark``: ``shoplens run --engine spark``)."""
+    ``engine`` (``duckdb``: ``shoplens run``; ``spark``: ``shoplens run --engine spark``). ``reads``: every table,
+    model (``model:NAME``) and workspace file (``file:PATH``) its result depends on — an incremental run skips the
+    step while they, the run's parameters and the code are unchanged; without it the step runs every time."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; stages are {STAGES}")
     if engine not in ENGINES:
@@ -121,7 +214,7 @@ def step(capability: str, stage: str, name: str, engine: str = "duckdb") -> Call
         # once per (capability, stage, name, engine): a module imported twice registers nothing new, while steps of
         # different stages may share a name (recommend's train and deploy steps are both "recommender")
         if not any((s.capability, s.stage, s.name, s.engine) == (capability, stage, name, engine) for s in _STEPS):
-            _STEPS.append(Step(capability, stage, name, func, engine))
+            _STEPS.append(Step(capability, stage, name, func, engine, reads))
         return func
     return register
 
@@ -151,13 +244,16 @@ def registered_steps(capabilities: list[str] | None = None, engine: str = "duckd
 
 def run(ws: Workspace, capabilities: list[str] | None = None, profile: Profile = "full",
         on_step: Callable[[Step, StepResult | None], None] | None = None, *, engine: str = "duckdb",
-        options: dict[str, Any] | None = None, on_note: Callable[[str], None] | None = None) -> list[StepResult]:
+        options: dict[str, Any] | None = None, on_note: Callable[[str], None] | None = None,
+        full_rerun: bool = False) -> list[StepResult]:
     """Run every step registered for ``engine`` in stage order. A failed or not applicable step skips the steps
     of its capability that follow; other capabilities go on. ``on_step(step, None)`` is called before and
     ``on_step(step, result)`` after each step (for progress display), ``on_note(line)`` for progress within a
-    step. ``options`` are the engine's (Spark: ``source``, a folder of canonical Parquet tables; ``master``)."""
+    step. ``options`` are the engine's (Spark: ``source``, a folder of canonical Parquet tables; ``master``).
+    Incremental unless ``full_rerun`` (see the module's docstring)."""
     steps = registered_steps(capabilities, engine)
-    ctx = RunContext(ws=ws, profile=profile, engine=engine, options=dict(options or {}), on_note=on_note)
+    ctx = RunContext(ws=ws, profile=profile, engine=engine, options=dict(options or {}), on_note=on_note,
+                     full_rerun=full_rerun)
     try:
         return _run_steps(ctx, steps, on_step)
     finally:
@@ -169,6 +265,7 @@ def _run_steps(ctx: RunContext, steps: list[Step],
     stopped: dict[str, str] = {}  # capability -> why its later steps are skipped
     results = []
     progress = _Progress(ctx.ws, steps, ctx.profile, ctx.engine)
+    memory = _Memory(ctx)
     for index, current in enumerate(steps):
         if on_step:
             on_step(current, None)
@@ -178,7 +275,7 @@ def _run_steps(ctx: RunContext, steps: list[Step],
                                 error=stopped[current.capability])
         else:
             try:
-                result = _run_step(current, ctx)
+                result = memory.run(current, ctx)
             except BaseException:  # Ctrl-C (KeyboardInterrupt), SystemExit: the run ends here
                 progress.update(index, "interrupted")
                 raise
@@ -194,13 +291,64 @@ def _run_steps(ctx: RunContext, steps: list[Step],
     return results
 
 
+class _Memory:
+    """The run's side of ``shoplens.runstate``: each step's inputs read before it runs, the step skipped when they
+    are those of its last ok run, its record written after an ok run."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.state = runstate.RunState(ctx.ws)
+        self.canonical: dict[str, runstate.Input] = {}  # no step writes the canonical tables: read once per run
+        self.ran: set[str] = set()  # capabilities with a step that ran in this run
+
+    def run(self, current: Step, ctx: RunContext) -> StepResult:
+        started = time.perf_counter()
+        ctx.inputs, ctx.notes, ctx.reused = {}, [], False
+        ctx.previous = self.state.get(current.key) if current.reads is not None else None
+        if current.reads is None:
+            self.ran.add(current.capability)
+            return _run_step(current, ctx)
+        ctx.inputs = self._inputs(ctx.ws, current.reads)
+        mark = runstate.fingerprint(ctx.inputs, ctx.params())
+        previous = ctx.previous
+        if (not ctx.full_rerun and previous is not None and previous.fingerprint == mark
+                and current.capability not in self.ran):
+            ctx.outputs.update(previous.outputs)
+            ctx.outputs[f"{current.capability}.{current.name}"] = previous.summary
+            return StepResult(current.capability, current.stage, current.name, "unchanged",
+                              round(time.perf_counter() - started, 3), previous.summary,
+                              notes=[f"inputs unchanged since the run of {previous.finished_at}: its result kept"])
+        self.ran.add(current.capability)
+        before = set(ctx.outputs)
+        result = _run_step(current, ctx)
+        if result.status == "ok":
+            # read again: a step may create what it reads (the assistant's default intents file on first use)
+            after = self._inputs(ctx.ws, current.reads)
+            rows = {name: value.rows for name, value in after.items()}
+            basis = {**rows, **previous.basis} if ctx.reused and previous is not None else rows
+            self.state.put(current.key, runstate.StepState(
+                fingerprint=runstate.fingerprint(after, ctx.params()),
+                inputs={k: {"rows": v.rows, "digest": v.digest} for k, v in after.items()},
+                finished_at=runstate.now(), summary=runstate.as_json(result.summary),
+                outputs=runstate.json_outputs({k: ctx.outputs[k] for k in set(ctx.outputs) - before}),
+                basis=basis, params=ctx.params()))
+        result.seconds = round(time.perf_counter() - started, 3)
+        return result
+
+    def _inputs(self, ws: Workspace, reads: tuple[str, ...]) -> dict[str, runstate.Input]:
+        from shoplens.schema import TABLES
+
+        found = runstate.read_inputs(ws, reads, self.canonical)
+        self.canonical.update({name: value for name, value in found.items() if name in TABLES})
+        return found
+
+
 def _run_step(current: Step, ctx: RunContext) -> StepResult:
     started = time.perf_counter()
     try:
         summary = current.func(ctx) or {}
         ctx.outputs[f"{current.capability}.{current.name}"] = summary
         return StepResult(current.capability, current.stage, current.name, "ok",
-                          round(time.perf_counter() - started, 3), summary)
+                          round(time.perf_counter() - started, 3), summary, notes=list(ctx.notes))
     except NotApplicable as reason:
         return StepResult(current.capability, current.stage, current.name, "skipped",
                           round(time.perf_counter() - started, 3), error=str(reason))

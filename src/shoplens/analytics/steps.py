@@ -25,6 +25,8 @@ from shoplens.pipeline import NotApplicable, RunContext, step
 CAPABILITY = "analytics"
 MODELS = ("analytics-clv", "analytics-churn")
 BASKET_SUPPORT = 0.005  # pairs and rules: products together in at least one basket in 200
+# what every analytics step reads (an incremental run skips the analyses while these are unchanged)
+READS = ("customers", "products", "orders", "order_items", "events")
 
 
 NO_DATA = "no orders and no events to analyse: ingest orders (with order_items) or events"
@@ -44,7 +46,7 @@ def _timed(summary: dict[str, Any], name: str, work: Any) -> Any:
     return result
 
 
-@step(CAPABILITY, "preprocess", "sql analyses")
+@step(CAPABILITY, "preprocess", "sql analyses", reads=READS)
 def sql_analyses(ctx: RunContext) -> dict[str, Any]:
     """The SQL analyses on DuckDB, stored as analytics_* tables."""
     from shoplens.analytics import api
@@ -107,7 +109,7 @@ def _analyses(session: Any, has_rows: Any) -> dict[str, Any]:
     return summary
 
 
-@step(CAPABILITY, "train", "clv, churn and rules")
+@step(CAPABILITY, "train", "clv, churn and rules", reads=READS)
 def train_models(ctx: RunContext) -> dict[str, Any]:
     """Fit the models, store their outputs (analytics_clv, analytics_churn, analytics_rules) and register them."""
     from shoplens.analytics.results import fit_churn, fit_clv, fit_rules
@@ -138,7 +140,7 @@ def train_models(ctx: RunContext) -> dict[str, Any]:
     return summary
 
 
-@step(CAPABILITY, "evaluate", "churn backtest")
+@step(CAPABILITY, "evaluate", "churn backtest", reads=READS)
 def evaluate_churn(ctx: RunContext) -> dict[str, Any]:
     """Churn model vs BG/NBD on a temporal backtest; the simulator's latent states when the truth is there."""
     from shoplens.analytics.churn import ChurnModel, prediction_cutoff
@@ -166,7 +168,7 @@ def evaluate_churn(ctx: RunContext) -> dict[str, Any]:
     return summary
 
 
-@step(CAPABILITY, "deploy", "deploy models")
+@step(CAPABILITY, "deploy", "deploy models", reads=READS)
 def deploy_models(ctx: RunContext) -> dict[str, Any]:
     """Mark the latest analytics models as the deployed versions."""
     from shoplens.registry import ModelRegistry

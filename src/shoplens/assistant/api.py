@@ -31,11 +31,12 @@ def model_folder(ws: Workspace) -> Path:
     return ws.path / FOLDER / MODEL_DIR
 
 
-def train(ws: Workspace, *, seed: int = 0) -> Assistant:
-    """Train the workspace's assistant (only reads the warehouse; the model folder is replaced whole)."""
+def train(ws: Workspace, *, seed: int = 0, **params: Any) -> Assistant:
+    """Train the workspace's assistant (only reads the warehouse; the model folder is replaced whole); ``params``:
+    the :class:`~shoplens.assistant.base.Assistant`'s (``reviews_per_product`` …)."""
     from shoplens.assistant.base import Assistant
 
-    return Assistant(seed=seed).fit(ws)
+    return Assistant(seed=seed, **params).fit(ws)
 
 
 def is_trained(ws: Workspace) -> bool:

@@ -40,7 +40,7 @@ import pandas as pd
 
 from shoplens._files import replace_folder
 from shoplens.assistant.answer import Citation, citations_of, extractive_reply, phrase, reply_language
-from shoplens.assistant.knowledge import knowledge_passages
+from shoplens.assistant.knowledge import MAX_REVIEWS_PER_PRODUCT, knowledge_passages
 from shoplens.assistant.orders import lookup_order, order_references
 from shoplens.assistant.retrieval import MAX_QUESTION_CHARS  # what the assistant reads is what retrieval reads
 from shoplens.assistant.verdict import is_yes_no_question
@@ -124,6 +124,7 @@ class Assistant(Estimator):
     _: KW_ONLY
     evidence: int = 5  # citations shown with an answer
     quote_from: int = 1  # citations whose sentences the reply quotes
+    reviews_per_product: int = MAX_REVIEWS_PER_PRODUCT  # the newest reviews of a product whose sentences are indexed
     seed: int = 0
 
     # -- fitting ------------------------------------------------------------------------------------------------
@@ -135,7 +136,7 @@ class Assistant(Estimator):
         from shoplens.assistant.verdict import YesNoVerdict
 
         examples = shop_intents(ws)
-        passages = knowledge_passages(ws)
+        passages = knowledge_passages(ws, reviews_per_product=self.reviews_per_product)
         if passages.empty:
             raise InputError("nothing to answer from: the workspace has no Q&A, reviews, products or policy pages")
         router = IntentRouter(seed=self.seed).fit(examples["text"].tolist(), examples["intent"].tolist())

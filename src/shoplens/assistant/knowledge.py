@@ -96,11 +96,11 @@ def _qa_passages(ws: Workspace) -> list[dict[str, str]]:
              "question": r.question, "text": r.answer.strip()} for r in frame.itertuples()]
 
 
-def _review_passages(ws: Workspace) -> list[dict[str, str]]:
+def _review_passages(ws: Workspace, per_product: int = MAX_REVIEWS_PER_PRODUCT) -> list[dict[str, str]]:
     frame = ws.sql(
         "SELECT review_id, product_id, title, body FROM (SELECT *, row_number() OVER (PARTITION BY product_id "
         "ORDER BY review_ts DESC NULLS LAST, review_id) AS n FROM reviews WHERE body IS NOT NULL) "
-        f"WHERE n <= {MAX_REVIEWS_PER_PRODUCT} ORDER BY review_id")
+        f"WHERE n <= {int(per_product)} ORDER BY review_id")
     rows = []
     for r in frame.itertuples():
         for n, sentence in enumerate(sentences_of(r.body), start=1):
@@ -137,14 +137,17 @@ def _product_passages(ws: Workspace) -> list[dict[str, str]]:
     return rows
 
 
-def knowledge_passages(ws: Workspace, *, policy_folder: Path | None = None,
-                       kinds: tuple[str, ...] = KINDS) -> pd.DataFrame:
-    """The workspace's evidence passages (see the module's docstring), with each passage's language detected."""
+def knowledge_passages(ws: Workspace, *, policy_folder: Path | None = None, kinds: tuple[str, ...] = KINDS,
+                       reviews_per_product: int = MAX_REVIEWS_PER_PRODUCT) -> pd.DataFrame:
+    """The workspace's evidence passages (see the module's docstring), with each passage's language detected; the
+    sentences of each product's ``reviews_per_product`` newest reviews."""
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
         raise InputError(f"unknown knowledge kind {', '.join(map(repr, unknown))}; kinds are {', '.join(KINDS)}")
+    if reviews_per_product < 1:
+        raise InputError(f"reviews_per_product={reviews_per_product}: index at least one review per product")
     folder = policy_folder or ws.path / "assistant" / POLICY_FOLDER
-    builders = {"qa": lambda: _qa_passages(ws), "review": lambda: _review_passages(ws),
+    builders = {"qa": lambda: _qa_passages(ws), "review": lambda: _review_passages(ws, reviews_per_product),
                 "product": lambda: _product_passages(ws), "policy": lambda: policy_passages(folder)}
     rows = [row for kind in kinds for row in builders[kind]()]
     frame = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "language"])

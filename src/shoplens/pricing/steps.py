@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from shoplens.workspace import Workspace
 
 CAPABILITY = "pricing"
+READS = ("products", "orders", "order_items", "inventory")
 DEMO_SETTINGS: dict[str, Any] = {"history_days": 364, "max_iter": 30}
 PRICE_VARIATION_SQL = """
 WITH paid AS (
@@ -44,7 +45,7 @@ def applicability(ws: Workspace) -> str | None:
     return None
 
 
-@step(CAPABILITY, "train", "elasticities and prices")
+@step(CAPABILITY, "train", "elasticities and prices", reads=READS)
 def train(ctx: RunContext) -> dict[str, Any]:
     from shoplens.pricing.model import ElasticityModel
     from shoplens.pricing.panel import InsufficientData
@@ -53,6 +54,11 @@ def train(ctx: RunContext) -> dict[str, Any]:
     reason = applicability(ctx.ws)
     if reason is not None:
         raise NotApplicable(reason)
+    kept = ctx.kept_version("pricing", "pricing.version")
+    if kept is not None:
+        ctx.reuse(f"deployed pricing bundle {kept} kept: the sales grew within the {ctx.reuse_limit:.0%} a model is "
+                  "kept for (elasticities move little with one more day)")
+        return {"version": kept, "kept": True}
     settings = DEMO_SETTINGS if ctx.profile == "demo" else {}
     try:
         summary = run_pricing(ctx.ws, ElasticityModel(**settings), cross_top_k=3 if ctx.profile == "demo" else 4)
@@ -62,7 +68,7 @@ def train(ctx: RunContext) -> dict[str, Any]:
     return summary
 
 
-@step(CAPABILITY, "deploy", "pricing bundle")
+@step(CAPABILITY, "deploy", "pricing bundle", reads=READS)
 def deploy(ctx: RunContext) -> dict[str, Any]:
     from shoplens.registry import ModelRegistry
 

@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from shoplens.errors import InputError, NotFound
@@ -113,13 +114,22 @@ def profile_params(profile: str) -> dict[str, Any]:
 
 def evaluate(ws: Any, models: tuple[str, ...] = (DEFAULT_MODEL,), *, baselines: tuple[str, ...] = BASELINES,
              split: str = "stratified", seed: int = 42, ks: tuple[int, ...] = (10, 20),
-             params: dict[str, dict[str, Any]] | None = None, frame: pd.DataFrame | None = None) -> list[Any]:
-    """Benchmark records of ``models`` (role ours) and ``baselines`` on one protocol split of the workspace."""
+             params: dict[str, dict[str, Any]] | None = None, frame: pd.DataFrame | None = None,
+             max_customers: int | None = None) -> list[Any]:
+    """Benchmark records of ``models`` (role ours) and ``baselines`` on one protocol split of the workspace; with
+    ``max_customers``, every model is scored on the same random sample of that many test customers (said in the
+    protocol's notes), trained on the whole training part as usual."""
     from shoplens.recommend.evaluate import evaluate_model, record_for
 
     frame = interactions_frame(ws) if frame is None else frame
     products = products_frame(ws)
     pieces, protocol = split_interactions(frame, split, seed)
+    test_customers = pieces.test[USER].nunique()
+    if max_customers is not None and test_customers > max_customers:
+        chosen = pd.Series(pieces.test[USER].unique()).sample(n=max_customers, random_state=seed)
+        pieces = pieces._replace(test=pieces.test[pieces.test[USER].isin(set(chosen))])
+        protocol = protocol.model_copy(update={"notes": f"scored on a random sample of {max_customers:,} of the "
+                                                        f"{test_customers:,} test customers (seed {seed})"})
     records = []
     for name in dict.fromkeys((*models, *baselines)):
         model = make_model(name, **(params or {}).get(name, {})).fit(pieces.train, _catalogue(ws, name, products))
@@ -224,6 +234,41 @@ def score_all(ws: Any, model: Recommender | None = None, k: int = 10, *, table: 
         con.unregister("recs")
         con.execute("COMMIT")
     return len(frame)
+
+
+def interactions_until(ws: Any) -> str | None:
+    """The time of the newest interaction (ISO text; ``None`` when none has a time): what a model fitted now has
+    seen, for :func:`rescore_since` later."""
+    value = ws.sql("SELECT max(ts) AS ts FROM interactions WHERE weight > 0")["ts"].iloc[0]
+    return None if pd.isna(value) else pd.Timestamp(value).isoformat()
+
+
+def rescore_since(ws: Any, model: Recommender, since: str, k: int = 10, *, table: str = TOP_K_TABLE) -> dict[str, int]:
+    """Without refitting ``model``: add the interactions after ``since`` to its customers' histories
+    (:meth:`Recommender.extend_history`) and recompute the top-``k`` of the customers who have such interactions,
+    replacing their rows of ``table``. Customers the model does not know get no rows (the service answers them
+    with popular products) until the next refit. Counts of what was done."""
+    from shoplens.recommend.serving import batch_recommendations
+
+    recent = ws.sql("SELECT customer_id, product_id, ts, kind, weight FROM interactions WHERE weight > 0 AND ts > ? "
+                    "ORDER BY customer_id, ts, product_id, kind", [pd.Timestamp(since).to_pydatetime()])
+    if recent.empty:
+        return {"new interactions": 0, "customers rescored": 0, "unknown customers": 0}
+    model.extend_history(recent)
+    users = model.user_indices(recent[USER].astype(str).unique())
+    known = np.unique(users[users >= 0])
+    frame = batch_recommendations(model, k, users=known)
+    with ws.connect(read_only=False, command="shoplens recommend score (changed customers)") as con:
+        con.execute("BEGIN TRANSACTION")
+        con.register("recs", frame)
+        con.register("changed", pd.DataFrame({USER: model.user_ids_[known]}))
+        con.execute(f'DELETE FROM "{table}" WHERE {USER} IN (SELECT {USER} FROM changed)')
+        con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM recs')
+        con.unregister("recs")
+        con.unregister("changed")
+        con.execute("COMMIT")
+    return {"new interactions": len(recent), "customers rescored": len(known),
+            "unknown customers": int((users < 0).sum())}
 
 
 def stored(ws: Any, customer_id: str, *, table: str = TOP_K_TABLE) -> pd.DataFrame:

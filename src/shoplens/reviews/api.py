@@ -16,7 +16,7 @@ import pandas as pd
 
 from shoplens.errors import InputError, NotFound
 from shoplens.reviews.aspects import AspectModel
-from shoplens.reviews.data import from_workspace
+from shoplens.reviews.data import from_workspace, newest_per_product
 from shoplens.reviews.models import RatingModel, SentimentModel
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ class Trained:
     records: list[BenchmarkRecord] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    aspect_reviews: int | None = None  # aspects of about this many reviews (the newest of each product); None: all
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"models": self.versions, "seconds": {k: round(v, 1) for k, v in self.seconds.items()}}
@@ -47,22 +48,26 @@ class Trained:
 
 
 def train(ws: Workspace, *, profile: str = "full", deploy: bool = False, store: bool = False,
-          evaluate: bool = True, **params: Any) -> Trained:
-    """Fit, evaluate and register the review models the workspace's reviews support."""
+          evaluate: bool = True, aspect_reviews: int | None = None, baseline_max_train: int | None = None,
+          **params: Any) -> Trained:
+    """Fit, evaluate and register the review models the workspace's reviews support. ``aspect_reviews``: learn
+    and store aspects from about that many reviews, the newest of each product (default all);
+    ``baseline_max_train``: the evaluation's baselines train on a random sample of that many training reviews."""
     frame = from_workspace(ws)
     if frame.empty:
         raise InputError(f"{ws.path} has no reviews with text; ingest some first (`shoplens ingest reviews …`)")
     settings = {**(DEMO if profile == "demo" else FULL), **params}
-    out = Trained()
+    out = Trained(aspect_reviews=aspect_reviews)
     rated = pd.to_numeric(frame["rating"], errors="coerce").notna().sum()
     labelled = pd.to_numeric(frame["label"], errors="coerce").notna().sum()
     if rated >= 30:
-        out.rating = _fit(RatingModel(**settings), ws, out, "rating", evaluate)
+        out.rating = _fit(RatingModel(**settings), ws, out, "rating", evaluate, baseline_max_train)
     elif labelled >= 30:
-        out.sentiment = _fit(SentimentModel(**settings), ws, out, "sentiment", evaluate)
+        out.sentiment = _fit(SentimentModel(**settings), ws, out, "sentiment", evaluate, baseline_max_train)
     started = time.perf_counter()
     try:
-        out.aspects = AspectModel(workspace=ws).fit(frame)
+        aspect_frame = frame if aspect_reviews is None else newest_per_product(frame, aspect_reviews)
+        out.aspects = AspectModel(workspace=ws).fit(aspect_frame)
         out.versions["reviews-aspects"] = out.aspects.register(ws).version
     except InputError as error:  # too few clauses or no labels: the rest is still useful
         out.versions["reviews-aspects"] = f"not trained: {error}"
@@ -77,20 +82,37 @@ def train(ws: Workspace, *, profile: str = "full", deploy: bool = False, store: 
     if store:
         from shoplens.reviews.store import score_workspace
 
-        score_workspace(ws, rating=out.rating, sentiment=out.sentiment, aspects=out.aspects)
+        score_workspace(ws, rating=out.rating, sentiment=out.sentiment, aspects=out.aspects,
+                        aspect_reviews=aspect_reviews)
     return out
 
 
-def _fit(model: Any, ws: Workspace, out: Trained, kind: str, evaluate: bool) -> Any:
+def _fit(model: Any, ws: Workspace, out: Trained, kind: str, evaluate: bool,
+         baseline_max_train: int | None = None) -> Any:
     started = time.perf_counter()
     model.fit(ws)
     if any(s in ("pytorch", "onnx") for s in model.serving_.values()):
         model.optimize_for_serving(ws, ws.dir("tmp") / f"reviews-{kind}-onnx")
     out.seconds[kind] = time.perf_counter() - started
-    records = model.evaluate(ws, baselines=True) if evaluate else []
+    records = model.evaluate(ws, baselines=True, baseline_max_train=baseline_max_train) if evaluate else []
     out.records += records
     out.versions[model.registry_name] = model.register(ws, metrics=[r.model_dump() for r in records]).version
     return model
+
+
+def deployed_as_trained(ws: Workspace) -> Trained | None:
+    """The deployed review models as a :class:`Trained` (no records: their evaluation is on their cards), for an
+    incremental run that keeps them; ``None`` when no star or sentiment model is deployed."""
+    found = load_deployed(ws)
+    if "rating" not in found and "sentiment" not in found:
+        return None
+    from shoplens.registry import ModelRegistry
+
+    registry = ModelRegistry(ws)
+    out = Trained(rating=found.get("rating"), sentiment=found.get("sentiment"), aspects=found.get("aspects"))
+    for model in found.values():
+        out.versions[model.registry_name] = registry.path(model.registry_name, "deployed").name
+    return out
 
 
 def load_deployed(ws: Workspace) -> dict[str, Any]:

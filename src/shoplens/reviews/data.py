@@ -42,6 +42,19 @@ def from_workspace(ws: Workspace) -> pd.DataFrame:
     return normalize(frame[frame["text"] != ""])
 
 
+def newest_per_product(frame: pd.DataFrame, total: int) -> pd.DataFrame:
+    """About ``total`` reviews of ``frame``: the newest of each product, the same number for every product
+    (``total`` // products, at least one); the frame itself when it holds no more than ``total``."""
+    if len(frame) <= total or "product_id" not in frame.columns:
+        return frame if len(frame) <= total else frame.sample(n=total, random_state=0).sort_index()
+    per_product = max(1, total // max(frame["product_id"].nunique(), 1))
+    ts = frame["review_ts"] if "review_ts" in frame.columns else pd.Series(0, index=frame.index)
+    order = frame.assign(_ts=ts).sort_values(["_ts", "review_id"] if "review_id" in frame.columns else ["_ts"],
+                                            ascending=False, na_position="last")
+    rank = order.groupby("product_id", dropna=False).cumcount()
+    return frame.loc[order.index[rank.to_numpy() < per_product]].sort_index()
+
+
 def normalize(frame: pd.DataFrame) -> pd.DataFrame:
     """Check a user's frame and fill ``language``; a frame needs a ``text`` column at least."""
     if "text" not in frame.columns:

@@ -38,7 +38,8 @@ def baseline_name(method: str, group_encoders: dict[str, str]) -> str:
 
 
 def evaluate_model(model: ReviewClassifier, data: Workspace | pd.DataFrame, *, dataset: str | None = None,
-                   split: str = "test", baselines: bool = True, variant: str = "default") -> list[BenchmarkRecord]:
+                   split: str = "test", baselines: bool = True, variant: str = "default",
+                   baseline_max_train: int | None = None) -> list[BenchmarkRecord]:
     from shoplens.workspace import Workspace
 
     if dataset is None:
@@ -59,6 +60,11 @@ def evaluate_model(model: ReviewClassifier, data: Workspace | pd.DataFrame, *, d
     records = [ours]
     if baselines:
         train = split_rows(model, data, "train")
+        if baseline_max_train is not None and len(train) > baseline_max_train:
+            # the frozen-embedding baseline encodes every training review: a capped sample keeps it affordable
+            notes += (f"; the baselines trained on a random {baseline_max_train:,} of the {len(train):,} training "
+                      "reviews (fast profile)")
+            train = train.sample(n=baseline_max_train, random_state=model.seed)
         for method in BASELINES:
             started = time.perf_counter()
             pred = np.zeros(len(rows), dtype=int)

@@ -204,7 +204,8 @@ class ReviewClassifier(Estimator):
 
     # -- evaluation -----------------------------------------------------------------------------------
     def evaluate(self, data: Workspace | pd.DataFrame, *, dataset: str | None = None, split: str = "test",
-                 baselines: bool = True, variant: str = "default") -> list[BenchmarkRecord]:
+                 baselines: bool = True, variant: str = "default",
+                 baseline_max_train: int | None = None) -> list[BenchmarkRecord]:
         """Records for the ``split`` rows (test by default), with the two baselines trained on the same
         training rows and scored on the same rows beside ours. ``dataset`` names the data in the records
         (default: the public dataset the reviews come from, ``simulator_reviews_<target>``, or the workspace).
@@ -212,7 +213,8 @@ class ReviewClassifier(Estimator):
         from shoplens.reviews.evaluate import evaluate_model
 
         self._check_fitted()
-        return evaluate_model(self, data, dataset=dataset, split=split, baselines=baselines, variant=variant)
+        return evaluate_model(self, data, dataset=dataset, split=split, baselines=baselines, variant=variant,
+                              baseline_max_train=baseline_max_train)
 
     # -- serving --------------------------------------------------------------------------------------
     def optimize_for_serving(self, data: Workspace | pd.DataFrame, folder: str | os.PathLike) -> dict[str, Any]:

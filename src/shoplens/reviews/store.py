@@ -20,7 +20,7 @@ import pandas as pd
 
 from shoplens.period import Period
 from shoplens.reviews.aspects import AspectModel, summarize
-from shoplens.reviews.data import from_workspace
+from shoplens.reviews.data import from_workspace, newest_per_product
 from shoplens.workspace import Workspace, has_table
 
 if TYPE_CHECKING:
@@ -115,20 +115,53 @@ def summaries(mentions: pd.DataFrame) -> pd.DataFrame:
 
 
 def score_workspace(ws: Workspace, *, rating: RatingModel | None = None, sentiment: SentimentModel | None = None,
-                    aspects: AspectModel | None = None) -> dict[str, int]:
-    """Predict every review of the workspace and store the three tables; returns their row counts."""
+                    aspects: AspectModel | None = None, aspect_reviews: int | None = None) -> dict[str, int]:
+    """Predict every review of the workspace and store the three tables; returns their row counts. Aspect
+    mentions come from every review, or from about ``aspect_reviews``, the newest of each product."""
     frame = from_workspace(ws)
     tables: dict[str, pd.DataFrame] = {}
     if rating is not None or sentiment is not None:
         tables[PREDICTIONS] = predictions(frame, rating, sentiment)
     if aspects is not None:
-        mentions = aspects.mention_table(frame)
+        mentions = aspects.mention_table(frame if aspect_reviews is None else newest_per_product(frame, aspect_reviews))
         tables[MENTIONS] = mentions
         tables[SUMMARY] = summaries(mentions)
     with ws.connect(read_only=False, command="reviews: store predictions and aspects") as con:
         for name, table in tables.items():
             replace_table(con, name, table)
     return {name: len(table) for name, table in tables.items()}
+
+
+def score_new_reviews(ws: Workspace, *, rating: RatingModel | None = None, sentiment: SentimentModel | None = None,
+                      aspects: AspectModel | None = None) -> dict[str, int] | None:
+    """What :func:`score_workspace` stores, for the reviews not scored yet only (an incremental run whose deployed
+    models are those that scored the stored tables): their predictions and aspect mentions are added, the aspect
+    summaries recomputed from every mention. ``None`` when the tables are not there to add to (score everything)."""
+    with ws.connect() as con:
+        present = all(has_table(con, name) for name in TABLES)
+        scored = set(con.execute(f'SELECT review_id FROM "{PREDICTIONS}"').df()["review_id"].astype(str)) \
+            if present else set()
+    if not present:
+        return None
+    frame = from_workspace(ws)
+    new = frame[~frame["review_id"].astype(str).isin(scored)].reset_index(drop=True)
+    added: dict[str, pd.DataFrame] = {}
+    if len(new) and (rating is not None or sentiment is not None):
+        added[PREDICTIONS] = predictions(new, rating, sentiment)
+    if len(new) and aspects is not None:
+        added[MENTIONS] = aspects.mention_table(new)
+    with ws.connect(read_only=False, command="reviews: store predictions and aspects of new reviews") as con:
+        con.execute("BEGIN TRANSACTION")
+        for name, table in added.items():
+            con.register("incoming", table)
+            try:
+                con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM incoming')
+            finally:
+                con.unregister("incoming")
+        if MENTIONS in added:
+            replace_table(con, SUMMARY, summaries(con.execute(f'SELECT * FROM "{MENTIONS}"').df()))
+        con.execute("COMMIT")
+    return {"new reviews": len(new), **{f"{name} added": len(table) for name, table in added.items()}}
 
 
 def replace_table(con: duckdb.DuckDBPyConnection, name: str, table: pd.DataFrame) -> None:

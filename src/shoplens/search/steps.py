@@ -17,9 +17,11 @@ from typing import Any
 from shoplens.pipeline import NotApplicable, RunContext, step
 
 CAPABILITY = "search"
+# the catalog, the shop's searches (events), review and Q&A text, the deployed fine-tuned encoder
+READS = ("products", "events", "reviews", "qa", "model:search-encoder")
 
 
-@step(CAPABILITY, "train", "search index")
+@step(CAPABILITY, "train", "search index", reads=READS)
 def build_index(ctx: RunContext) -> dict[str, Any]:
     from shoplens.search import api
 
@@ -32,7 +34,7 @@ def build_index(ctx: RunContext) -> dict[str, Any]:
             "folder": str(search.folder_)}
 
 
-@step(CAPABILITY, "evaluate", "search vs BM25")
+@step(CAPABILITY, "evaluate", "search vs BM25", reads=READS)
 def evaluate_search(ctx: RunContext) -> dict[str, Any]:
     from shoplens.errors import InputError
     from shoplens.search import api
