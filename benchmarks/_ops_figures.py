@@ -7,7 +7,9 @@ Protocol:
   the data are ingested first, outside the timing: ``shoplens run`` starts from the warehouse) → wall seconds,
   seconds per stage, the run process's peak resident memory. Then the last day of the shop (its orders, lines,
   events, reviews, stock counts, new customers and products) is ingested, and the same command runs again on the
-  same workspace → ``run_incremental_seconds``: what a daily rerun costs. ``--quick``: a 500-customer shop.
+  same workspace → ``run_incremental_seconds``: what a daily rerun costs (``shoplens run`` is incremental by
+  default: the models the first run deployed are kept and score the new rows; docs/operations.md, "Daily runs").
+  ``--quick``: a 500-customer shop.
   The workspace both runs leave is kept as the one the load and soak parts serve.
 - Cited, not re-measured (their own benchmarks measure them, each with its reference in the same run): the
   ingest speed ratio to ``pandas.read_csv(engine="pyarrow")`` (``speed_ratio_vs_pandas`` of

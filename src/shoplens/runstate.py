@@ -66,12 +66,10 @@ class StepState:
 
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
-    """A hash of shoplens' version and every Python and SQL file of the installed package: a changed line of code
-    makes every step run again (what the code computes may have changed)."""
-    import shoplens
-
-    root = Path(shoplens.__file__).resolve().parent
-    digest = hashlib.sha256(shoplens.__version__.encode())
+    """A hash of every Python and SQL file of the installed package (its version included, in ``__init__.py``): a
+    changed line of code makes every step run again (what the code computes may have changed)."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
     for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".sql") and p.is_file()):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())

@@ -17,20 +17,23 @@ if TYPE_CHECKING:
 @section("Customer-service assistant", order=80)
 def assistant_section(ws: Workspace) -> str | None:
     from shoplens.assistant import api
+    from shoplens.assistant.base import SETTINGS_FILE, AnswerConfidence
     from shoplens.assistant.steps import SAMPLES_FILE
 
     if not api.is_trained(ws):
         return None
-    assistant = api.load(ws)
-    confidence = assistant.confidence_
-    parts = [table_html([{"kind": kind, "passages": n} for kind, n in assistant.passages_.items()]),
-             f"<p>Intents: {html.escape(', '.join(assistant.router_.classes_))} (edit "
+    # what the section shows is in the model's settings file: no need to load its encoders and index
+    folder = api.model_folder(ws)
+    state = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
+    confidence = AnswerConfidence.from_dict(state.get("confidence") or {})
+    parts = [table_html([{"kind": kind, "passages": n} for kind, n in state["passages"].items()]),
+             f"<p>Intents: {html.escape(', '.join(state['intents']))} (edit "
              "<code>assistant/intents.csv</code> and retrain).</p>"]
     if confidence.questions:
         parts.append(f"<p>On {confidence.questions:,} of the shop's own past questions (validation products, the "
                      f"question's own pair withheld), the top passage was the question's own answer "
                      f"{confidence.accuracy_at_1:.0%} of the time.</p>")
-    samples = assistant.folder_ / SAMPLES_FILE
+    samples = folder / SAMPLES_FILE
     if samples.exists():
         parts.append("<h3>Answers to the shop's frequent questions</h3>")
         for reply in json.loads(samples.read_text(encoding="utf-8")):

@@ -40,10 +40,15 @@ def _forecast_chart(ws: Workspace) -> str:
                  f"LIMIT {TOP_PRODUCTS}")["unique_id"].tolist()
     titles = product_titles(ws, top)
     figure = go.Figure()
+    # one query each for all the products shown: daily_sales is a view over every order line, computed per query
+    forecasts = ws.sql("SELECT unique_id, ds, y, y_lo_80, y_hi_80 FROM forecast_daily "
+                       "WHERE list_contains(?, unique_id) ORDER BY unique_id, ds", [top])
+    sold = ws.sql("SELECT product_id, day, units FROM daily_sales WHERE list_contains(?, product_id) "
+                  f"QUALIFY row_number() OVER (PARTITION BY product_id ORDER BY day DESC) <= {HISTORY_DAYS} "
+                  "ORDER BY product_id, day", [top])
     for number, uid in enumerate(top):
-        fc = ws.sql("SELECT ds, y, y_lo_80, y_hi_80 FROM forecast_daily WHERE unique_id = ? ORDER BY ds", [uid])
-        history = ws.sql("SELECT day, units FROM daily_sales WHERE product_id = ? ORDER BY day DESC "
-                         f"LIMIT {HISTORY_DAYS}", [uid]).sort_values("day")
+        fc = forecasts[forecasts["unique_id"] == uid]
+        history = sold[sold["product_id"] == uid]
         shown = number == 0
         figure.add_trace(go.Scatter(x=list(fc["ds"]) + list(fc["ds"])[::-1],
                                     y=list(fc["y_hi_80"]) + list(fc["y_lo_80"])[::-1], fill="toself",

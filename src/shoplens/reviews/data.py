@@ -35,9 +35,14 @@ def review_text(title: pd.Series, body: pd.Series) -> pd.Series:
     return joined.where((title != "") & (body != ""), title.where(body == "", body))
 
 
-def from_workspace(ws: Workspace) -> pd.DataFrame:
-    """Every review of the workspace with text, as a review frame."""
-    frame = ws.sql(REVIEWS_SQL)
+def from_workspace(ws: Workspace, *, not_in: str | None = None) -> pd.DataFrame:
+    """Every review of the workspace with text, as a review frame; with ``not_in`` (a table with a ``review_id``
+    column), only the reviews that table does not hold."""
+    query = REVIEWS_SQL
+    if not_in is not None:
+        query = query.replace("ORDER BY r.review_id",
+                              f'WHERE r.review_id NOT IN (SELECT review_id FROM "{not_in}") ORDER BY r.review_id')
+    frame = ws.sql(query)
     frame["text"] = review_text(frame["title"], frame["body"])
     return normalize(frame[frame["text"] != ""])
 

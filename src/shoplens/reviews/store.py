@@ -139,12 +139,9 @@ def score_new_reviews(ws: Workspace, *, rating: RatingModel | None = None, senti
     summaries recomputed from every mention. ``None`` when the tables are not there to add to (score everything)."""
     with ws.connect() as con:
         present = all(has_table(con, name) for name in TABLES)
-        scored = set(con.execute(f'SELECT review_id FROM "{PREDICTIONS}"').df()["review_id"].astype(str)) \
-            if present else set()
     if not present:
         return None
-    frame = from_workspace(ws)
-    new = frame[~frame["review_id"].astype(str).isin(scored)].reset_index(drop=True)
+    new = from_workspace(ws, not_in=PREDICTIONS)
     added: dict[str, pd.DataFrame] = {}
     if len(new) and (rating is not None or sentiment is not None):
         added[PREDICTIONS] = predictions(new, rating, sentiment)

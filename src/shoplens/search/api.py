@@ -25,12 +25,12 @@ _OPEN: dict[tuple[str, float], Search] = {}
 _OPENING = threading.Lock()  # the service's warm-up and its first request must not both load a large index
 
 
-def build(ws: Workspace, *, encoder: str | None = "minilm", finetuned: str = "auto") -> Search:
+def build(ws: Workspace, *, encoder: str | None = "minilm", finetuned: str = "auto", **params: Any) -> Search:
     """Index the workspace's products. It only reads the warehouse; the folder is replaced whole (no lock needed:
-    a reader sees the old index or the new one)."""
+    a reader sees the old index or the new one). ``params``: the :class:`Search`'s (``max_length`` …)."""
     from shoplens.search.base import Search
 
-    return Search(encoder, finetuned=finetuned).fit(ws)
+    return Search(encoder, finetuned=finetuned, **params).fit(ws)
 
 
 def is_built(ws: Workspace) -> bool:

@@ -107,6 +107,7 @@ class Search(Estimator):
     candidates: int = 100
     understand: bool = True  # parse queries (shoplens.search.query) before searching
     ranker: str = "auto"  # "auto": learn to rank from the logged search clicks when there are enough; "never"
+    max_length: int | None = None  # tokens of a product's text the encoders read; None: the encoder's own (256)
     seed: int = 0
 
     # -- fitting ------------------------------------------------------------------------------------------------
@@ -160,11 +161,13 @@ class Search(Estimator):
 
         texts = dense_texts(documents)
         encoder = load_encoder(self.encoder)
-        vectors = {self.encoder: encoder.encode(texts, workspace=ws)}
+        documents_encoder = encoder if self.max_length is None else load_encoder(self.encoder,
+                                                                                   max_length=self.max_length)
+        vectors = {self.encoder: documents_encoder.encode(texts, workspace=ws)}
         query_encoder(encoder)  # exported now (once per machine), not on the first query
         tuned = _usable_finetuned(ws) if ws is not None and self.finetuned == "auto" else None
         if tuned is not None:
-            vectors["finetuned"] = load_encoder(tuned).encode(texts, workspace=ws)
+            vectors["finetuned"] = load_encoder(tuned, max_length=self.max_length).encode(texts, workspace=ws)
         return vectors, tuned
 
     def _write(self, folder: Path, documents: pd.DataFrame, vectors: dict[str, np.ndarray], ws: Any) -> None:
