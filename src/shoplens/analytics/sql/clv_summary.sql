@@ -31,3 +31,5 @@ FROM firsts f
 CROSS JOIN period_end e
 JOIN days d ON d.customer_id = f.customer_id
 GROUP BY f.customer_id, f.first_day, f.last_day, f.purchase_days, e.end_day
+-- a fixed row order: the fitted parameters depend on the order the likelihood is summed in (to ~1e-5)
+ORDER BY f.customer_id
