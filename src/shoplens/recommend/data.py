@@ -28,7 +28,8 @@ INTERACTIONS_SQL = """
 SELECT customer_id, product_id, ts, kind, weight FROM interactions
 WHERE weight > 0 ORDER BY customer_id, ts NULLS FIRST, product_id, kind
 """
-PRODUCTS_SQL = "SELECT product_id, title, description, brand, category, price FROM products ORDER BY product_id"
+PRODUCTS_SQL = ("SELECT product_id, title, description, brand, category, price, attributes FROM products "
+                "ORDER BY product_id")
 
 
 def _is_workspace(data: Any) -> bool:
@@ -80,7 +81,8 @@ def run_sql(source: Any, query: str, params: list[Any] | None = None) -> pd.Data
 
 
 def products_frame(data: Any) -> pd.DataFrame | None:
-    """The catalogue (``product_id, title, description, brand, category, price``) of a workspace or frame."""
+    """The catalogue (``product_id, title, description, brand, category, price, attributes``) of a workspace or
+    frame."""
     if data is None:
         return None
     if _is_workspace(data):

@@ -9,13 +9,20 @@ each epoch the model ranks each validation customer's held-out next item against
 (history excluded); training stops after ``patience`` epochs without improvement and keeps the best
 weights. Without a validation frame, the last interaction of each customer with at least three is held
 out of training for that purpose (and used as history when scoring).
+
+Side information (``side="text"``, ``"attributes"`` or ``"text+attributes"``): each item's representation — read
+by the input and, tied, by the output layer — fuses its learned id embedding with a projection of the frozen
+sentence embedding of its text (title, brand, category, attribute facts; ``shoplens.text``, cached in the
+workspace) and/or the mean of learned embeddings of its attribute tokens (brand, category levels, attribute
+facts; S3-Rec's attribute ids), by a sum or a gated sum (``fusion``). Items nobody interacted with in training
+have no id part: they are ranked by their side information alone, instead of being left out (``side=None``).
 """
 
 from __future__ import annotations
 
 import copy
 import time
-from typing import Any
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -23,9 +30,10 @@ import scipy.sparse as sp
 
 from shoplens.errors import InputError, ShoplensError
 from shoplens.recommend.base import Recommender
-from shoplens.recommend.data import ITEM, USER, time_number
+from shoplens.recommend.data import ITEM, USER, products_frame, time_number
 from shoplens.recommend.persist import register
 from shoplens.recommend.ranking import top_k_rows
+from shoplens.recommend.side import AttributeTokens, attribute_tokens, item_side_texts, side_parts, text_vectors
 
 
 def _torch() -> Any:
@@ -36,7 +44,67 @@ def _torch() -> Any:
     return torch
 
 
-def _build_network(n_items: int, dim: int, layers: int, heads: int, max_len: int, dropout: float) -> Any:
+class SideInputs(NamedTuple):
+    """What the item representation reads beside the id (``SASRec(side=...)``), one row per item (no pad row):
+    frozen text vectors, attribute tokens as CSR parts, which items were trained on, and the fusion."""
+
+    text: np.ndarray | None
+    tokens: AttributeTokens | None
+    trained: np.ndarray
+    fusion: str
+
+
+def _side_module(n_items: int, dim: int, side: SideInputs) -> Any:
+    """The fused item matrix ((n_items + 1) × dim, row 0 the pad): the id embedding (items never trained on
+    have none: theirs would only have been pushed down as a negative) fused with a projection of the frozen
+    text vector and/or the mean of the item's attribute-token embeddings — by sum, or by a gated sum whose gate
+    (per dimension, from both parts) weighs the id against the side information."""
+    torch = _torch()
+    nn = torch.nn
+
+    class SideItems(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            has_side = np.zeros(n_items + 1, dtype=bool)
+            if side.text is not None:
+                self.text_projection = nn.Linear(side.text.shape[1], dim)
+                nn.init.normal_(self.text_projection.weight, std=dim ** -0.5)  # unit inputs → the ids' scale
+                nn.init.zeros_(self.text_projection.bias)
+                self.register_buffer("text", torch.from_numpy(np.vstack([np.zeros((1, side.text.shape[1])),
+                                                                         side.text]).astype(np.float32)),
+                                     persistent=False)
+                has_side[1:] |= np.abs(side.text).sum(axis=1) > 0
+            if side.tokens is not None:
+                self.attributes = nn.EmbeddingBag(max(len(side.tokens.names), 1), dim, mode="mean")
+                nn.init.normal_(self.attributes.weight, std=dim ** -0.5)
+                offsets = np.concatenate([[0], side.tokens.indptr[:-1]])  # row 0 (the pad): an empty bag
+                self.register_buffer("codes", torch.from_numpy(side.tokens.codes.astype(np.int64)), persistent=False)
+                self.register_buffer("offsets", torch.from_numpy(offsets.astype(np.int64)), persistent=False)
+                has_side[1:] |= np.diff(side.tokens.indptr) > 0
+            self.gate = nn.Linear(2 * dim, dim) if side.fusion == "gate" else None
+            warm = np.concatenate([[False], side.trained])
+            self.register_buffer("warm", torch.from_numpy(warm.astype(np.float32))[:, None], persistent=False)
+            self.register_buffer("has_side", torch.from_numpy(has_side.astype(np.float32))[:, None],
+                                 persistent=False)
+
+        def forward(self, ids: Any) -> Any:
+            parts = []
+            if side.text is not None:
+                parts.append(self.text_projection(self.text))
+            if side.tokens is not None:
+                parts.append(self.attributes(self.codes, self.offsets))
+            features = sum(parts[1:], parts[0]) * self.has_side
+            ids = ids * self.warm
+            if self.gate is None:
+                return ids + features
+            gate = torch.sigmoid(self.gate(torch.cat([ids, features], dim=1)))
+            return gate * ids + (1 - gate) * features
+
+    return SideItems()
+
+
+def _build_network(n_items: int, dim: int, layers: int, heads: int, max_len: int, dropout: float,
+                   side: SideInputs | None = None) -> Any:
     torch = _torch()
     nn = torch.nn
     functional = torch.nn.functional
@@ -65,15 +133,23 @@ def _build_network(n_items: int, dim: int, layers: int, heads: int, max_len: int
             self.drop = nn.Dropout(dropout)
             self.blocks = nn.ModuleList([Block() for _ in range(layers)])
             self.norm = nn.LayerNorm(dim)
+            self.side = _side_module(n_items, dim, side) if side is not None else None
             nn.init.normal_(self.items.weight, std=dim ** -0.5)
             with torch.no_grad():
                 self.items.weight[0].zero_()
 
-        def forward(self, sequences: Any) -> Any:
-            """Hidden states (batch × length × dim) of left-padded sequences; the last column is the newest."""
+        def item_table(self) -> Any:
+            """Every item's representation ((n_items + 1) × dim, row 0 the pad), read by the input and, tied, by
+            the output layer."""
+            return self.items.weight if self.side is None else self.side(self.items.weight)
+
+        def forward(self, sequences: Any, table: Any = None) -> Any:
+            """Hidden states (batch × length × dim) of left-padded sequences; the last column is the newest.
+            ``table``: the item table when the caller has it already (a training step reads it twice)."""
+            table = self.item_table() if table is None else table
             length = sequences.shape[1]
             positions = torch.arange(max_len - length, max_len)
-            x = self.items(sequences) * dim ** 0.5 + self.positions(positions)[None]
+            x = functional.embedding(sequences, table, padding_idx=0) * dim ** 0.5 + self.positions(positions)[None]
             x = self.drop(x) * (sequences > 0).unsqueeze(-1)
             causal = torch.ones(length, length, dtype=torch.bool).tril()
             # a position sees earlier real items and itself (never an all-masked row)
@@ -82,16 +158,17 @@ def _build_network(n_items: int, dim: int, layers: int, heads: int, max_len: int
                 x = block(x, mask[:, None])
             return self.norm(x)
 
-        def logits(self, hidden: Any) -> Any:
-            return hidden @ self.items.weight[1:].T
+        def logits(self, hidden: Any, table: Any = None) -> Any:
+            return hidden @ (self.item_table() if table is None else table)[1:].T
 
     return SASRecNet()
 
 
 LOSSES = ("full", "sampled")
+FUSIONS = ("sum", "gate")
 
 
-def _sampled_softmax_loss(net: Any, hidden: Any, targets: Any, negatives: int) -> Any:
+def _sampled_softmax_loss(net: Any, hidden: Any, targets: Any, negatives: int, table: Any = None) -> Any:
     """Cross-entropy of each target against a uniform sample of ``negatives`` items shared by the batch.
 
     Each sampled item stands for ``n_items / negatives`` items of the catalogue (the logQ correction of a
@@ -99,7 +176,7 @@ def _sampled_softmax_loss(net: Any, hidden: Any, targets: Any, negatives: int) -
     is the row's own target is left out (an "accidental hit"). The shared sample makes the catalogue part of
     the cost ``negatives / n_items`` of the full softmax's."""
     torch = _torch()
-    weight = net.items.weight  # row 0 pads; items are rows 1..n
+    weight = net.item_table() if table is None else table  # row 0 pads; items are rows 1..n
     n_items = weight.shape[0] - 1
     sample = torch.randperm(n_items)[:negatives] + 1
     positive = (hidden.float() * weight[targets].float()).sum(-1)
@@ -150,14 +227,21 @@ class SASRec(Recommender):
     ``loss="sampled"`` scores each target against ``negatives`` items sampled uniformly per batch, with the
     logQ correction (cheaper where the catalogue is large; docs/recommend.md measures both on Beauty).
     ``bfloat16`` trains with bfloat16 matrix products when the CPU has native support (scoring is always
-    float32). Threads: ``threads`` (2 by default)."""
+    float32). Threads: ``threads`` (2 by default).
+
+    ``side`` (None, ``"text"``, ``"attributes"``, ``"text+attributes"``) adds side information to the item
+    representation, fused by ``fusion`` (``"sum"`` or ``"gate"``); ``encoder`` names the ``shoplens.text``
+    encoder of the texts (module docstring)."""
 
     name = "sasrec"
+    # with side="text" the text embeddings are cached in the workspace (api and AutoRecommender pass it)
+    reads_workspace: ClassVar[bool] = True
 
     def __init__(self, dim: int = 64, layers: int = 2, heads: int = 1, max_len: int = 50, dropout: float = 0.5,
                  learning_rate: float = 1e-3, batch_size: int = 128, max_epochs: int = 200, patience: int = 10,
                  max_seconds: float | None = None, bfloat16: bool = True, threads: int = 2, seed: int = 0,
-                 verbose: bool = False, loss: str = "full", negatives: int = 4096, validate_every: int = 1) -> None:
+                 verbose: bool = False, loss: str = "full", negatives: int = 4096, validate_every: int = 1,
+                 side: str | None = None, fusion: str = "gate", encoder: str = "minilm") -> None:
         self.dim = dim
         self.layers = layers
         self.heads = heads
@@ -175,6 +259,9 @@ class SASRec(Recommender):
         self.loss = loss
         self.negatives = negatives
         self.validate_every = validate_every
+        self.side = side
+        self.fusion = fusion
+        self.encoder = encoder
 
     # -- fitting ----------------------------------------------------------------------------------------
     def fit(self, data: Any, products: Any = None, validation: pd.DataFrame | None = None, *,
@@ -184,10 +271,13 @@ class SASRec(Recommender):
         it stays out of the histories, so that the fitted model can be scored on it (model selection does,
         then adds it with ``extend_history``)."""
         self._validation = validation
+        # the catalogue (read once) and the workspace whose embedding cache the text side reads
+        self._workspace = next((d for d in (data, products) if hasattr(d, "sql")), None)
+        self._products = products_frame(products if products is not None else self._workspace)
         try:
-            super().fit(data, products)
+            super().fit(data, self._products)
         finally:
-            self._validation = None
+            self._validation = self._products = self._workspace = None
         if validation is not None and extend:
             self.extend_history(validation)
         return self
@@ -212,13 +302,14 @@ class SASRec(Recommender):
         if not trainable:
             raise InputError("SASRec needs customers with at least two interactions in time order")
         valid_users, valid_items = self._validation_targets(valid)
+        self.trained_items_ = np.bincount(train["i"].to_numpy(), minlength=len(self.item_ids_)) > 0
+        self._fit_side()
         previous_threads = torch.get_num_threads()
         torch.set_num_threads(self.threads)
         try:
-            net = _build_network(len(self.item_ids_), self.dim, self.layers, self.heads, self.max_len, self.dropout)
+            net = self._network()
             self._net = net
             self.seq_indptr_, self.seq_items_ = indptr, items
-            self.trained_items_ = np.bincount(train["i"].to_numpy(), minlength=len(self.item_ids_)) > 0
             self._train(net, trainable, sequences, valid_users, valid_items, rng)
         finally:
             torch.set_num_threads(previous_threads)
@@ -226,7 +317,45 @@ class SASRec(Recommender):
         self.seq_indptr_, self.seq_items_ = self._sequences(frame)
         self.weights_ = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
 
+    def _fit_side(self) -> None:
+        """The side information of every catalogue item (``side_*_`` arrays, saved with the model), and which
+        items can be scored: those trained on, and with side information those that have some."""
+        self.side_items_ = np.zeros(len(self.item_ids_), dtype=bool)
+        if self.side is None:
+            return
+        wants_text, wants_attributes = side_parts(self.side)
+        if wants_text:
+            texts = item_side_texts(self._products, self.item_ids_)
+            if not any(t.strip() for t in texts):
+                raise InputError("SASRec(side='text') needs product texts (title, brand, category, attributes): pass "
+                                 "products=... or a workspace whose products table has them")
+            self.side_text_ = text_vectors(texts, self.encoder, self._workspace)
+            self.side_items_ |= np.abs(self.side_text_).sum(axis=1) > 0
+        if wants_attributes:
+            tokens = attribute_tokens(self._products, self.item_ids_)
+            if not len(tokens.names):
+                raise InputError(f"SASRec(side={self.side!r}) needs product attributes (brand, category or the "
+                                 "attributes JSON) shared by at least two products: none found in the products")
+            self.side_token_indptr_, self.side_token_codes_, self.side_token_names_ = tokens
+            self.side_items_ |= np.diff(tokens.indptr) > 0
+
+    def _side_inputs(self) -> SideInputs | None:
+        if self.side is None:
+            return None
+        wants_text, wants_attributes = side_parts(self.side)
+        tokens = AttributeTokens(self.side_token_indptr_, self.side_token_codes_, self.side_token_names_) \
+            if wants_attributes else None
+        return SideInputs(self.side_text_ if wants_text else None, tokens, self.trained_items_, self.fusion)
+
+    def _network(self) -> Any:
+        return _build_network(len(self.item_ids_), self.dim, self.layers, self.heads, self.max_len, self.dropout,
+                              self._side_inputs())
+
     def _check_params(self) -> None:
+        if self.side is not None:
+            side_parts(self.side)
+        if self.fusion not in FUSIONS:
+            raise InputError(f"SASRec: fusion {self.fusion!r} is not one of {', '.join(FUSIONS)}")
         if self.dim % self.heads:
             raise InputError(f"SASRec: dim {self.dim} must be a multiple of heads {self.heads}")
         if self.loss not in LOSSES:
@@ -302,11 +431,12 @@ class SASRec(Recommender):
             real = targets > 0
             # bfloat16 matrix products where the CPU has them (the catalogue's logits dominate the cost)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                hidden = net(inputs)[real]
+                table = net.item_table()  # with side information, computed once per step for input and output
+                hidden = net(inputs, table)[real]
                 if self.loss == "sampled":
-                    loss = _sampled_softmax_loss(net, hidden, targets[real], self.negatives)
+                    loss = _sampled_softmax_loss(net, hidden, targets[real], self.negatives, table)
                 else:
-                    logits = net.logits(hidden)
+                    logits = net.logits(hidden, table)
             if self.loss == "full":
                 loss = torch.nn.functional.cross_entropy(logits.float(), targets[real] - 1)
             optimiser.zero_grad()
@@ -334,9 +464,10 @@ class SASRec(Recommender):
         net.eval()
         length = max(1, min(self.max_len, max((len(s) for s in sequences), default=1)))
         with torch.no_grad():
-            hidden = net(torch.from_numpy(_left_pad(sequences, length)))[:, -1]
-            scores = net.logits(hidden).numpy()
-        scores[:, ~self.trained_items_] = -np.inf
+            table = net.item_table()
+            hidden = net(torch.from_numpy(_left_pad(sequences, length)), table)[:, -1]
+            scores = net.logits(hidden, table).numpy()
+        scores[:, ~(self.trained_items_ | self.side_items_)] = -np.inf  # items the model has nothing about
         empty = np.array([len(s) == 0 for s in sequences])
         if empty.any():
             scores[empty] = np.log1p(self.item_users_)[None]  # nothing to read: popularity
@@ -345,8 +476,9 @@ class SASRec(Recommender):
     # -- scoring ----------------------------------------------------------------------------------------
     def _after_load(self) -> None:
         torch = _torch()
-        self._net = _build_network(len(self.item_ids_), self.dim, self.layers, self.heads, self.max_len,
-                                   self.dropout)
+        if not hasattr(self, "side_items_"):  # saved before side information existed
+            self.side_items_ = np.zeros(len(self.item_ids_), dtype=bool)
+        self._net = self._network()
         self._net.load_state_dict({k: torch.from_numpy(v) for k, v in self.weights_.items()})
         self._net.eval()
 
