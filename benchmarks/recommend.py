@@ -34,6 +34,13 @@ Parts, datasets and protocols:
   both settings' seconds per epoch measured alternately in the same run. Gate (issue 18): mean training ≥ 1.5×
   faster than today, mean NDCG@10 within 0.001 of today's. ``beauty_speed_full``: the full softmax with the same
   seeds (the same-run reference, about an hour).
+- ``beauty_side`` — s3rec_beauty, the beauty protocol: plain SASRec (``beauty_sasrec()``) and the same with side
+  information (``BEAUTY_SIDE``: the mean of learned embeddings of each item's attribute ids from
+  Beauty_item2attributes.json, gated sum with the id embedding), seeds 0, 1, 2 (means; each seed's test and
+  validation NDCG@10 in the notes). Gate (issue 18): the side model's mean NDCG@10 ≥ 1.03 × plain SASRec's; it
+  becomes an AutoRecommender default candidate only where docs/recommend.md says so. About six SASRec trainings
+  (2 to 2.5 hours on 2 cores). ``--quick`` runs it on the first 300 customers, one epoch, seed 0, into
+  benchmarks/.work/results/ (a smoke test of the part, not a measurement).
 - ``auto`` (in movielens, beauty, diginetica, giftcards_sequential) — the AutoRecommender (issue 18) with the
   part's models as candidates: it chooses on a validation part carved from training (the part's own validation
   split), never on test; each candidate's test score is measured in the same run, where the protocol allows
@@ -375,12 +382,14 @@ def beauty_epoch_costs(split: Any, rounds: int = 2, epochs: int = 2) -> dict[str
     return {name: float(np.median(values)) for name, values in seconds.items()}
 
 
-def beauty_sasrec_runs(params: dict[str, Any], seeds: tuple[int, ...], split: Any) -> list[dict[str, float]]:
+def beauty_sasrec_runs(params: dict[str, Any], seeds: tuple[int, ...], split: Any,
+                       products: pd.DataFrame | None = None, max_epochs: int = 200) -> list[dict[str, float]]:
     """SASRec on Beauty with ``params`` once per seed (early stopping on the validation item): test metrics."""
     runs = []
     for seed in seeds:
         print(f"s3rec_beauty sasrec {params} seed {seed}", flush=True)
-        model = beauty_sasrec().set_params(seed=seed, **params).fit(split.train, validation=split.validation)
+        model = beauty_sasrec(max_epochs).set_params(seed=seed, **params).fit(split.train, products,
+                                                                              validation=split.validation)
         runs.append(evaluate_model(model, split.test, KS) | {
             "train_seconds": model.fit_seconds_, "best_epoch": model.best_epoch_, "epochs": model.epochs_,
             "validation_ndcg@10": model.validation_ndcg_})
@@ -388,7 +397,8 @@ def beauty_sasrec_runs(params: dict[str, Any], seeds: tuple[int, ...], split: An
 
 
 def beauty_speed_record(model: str, params: dict[str, Any], runs: list[dict[str, float]], seeds: tuple[int, ...],
-                        extra: dict[str, float], note: str) -> BenchmarkRecord:
+                        extra: dict[str, float], note: str, *, variant: str | None = None,
+                        role: str = "ours") -> BenchmarkRecord:
     mean = {m: float(np.mean([r[m] for r in runs])) for m in runs[0]}
     per_seed = "; ".join(f"seed {s}: NDCG@10 {r['ndcg@10']:.4f} (validation {r['validation_ndcg@10']:.4f}), "
                          f"{r['train_seconds']:.0f} s, best epoch {r['best_epoch']:.0f} of {r['epochs']:.0f}"
@@ -396,7 +406,7 @@ def beauty_speed_record(model: str, params: dict[str, Any], runs: list[dict[str,
     protocol = BEAUTY_PROTOCOL.model_copy(update={"notes": f"{BEAUTY_PROTOCOL.notes}; SASRec {params}, mean of "
                                                            f"seeds {', '.join(map(str, seeds))}; {per_seed}; {note}"})
     return show(BenchmarkRecord.create(benchmark=BENCHMARK, dataset="s3rec_beauty",
-                                       variant=f"mean_of_{len(seeds)}_seeds", model=model, role="ours",
+                                       variant=variant or f"mean_of_{len(seeds)}_seeds", model=model, role=role,
                                        protocol=protocol, metrics=mean | extra, seconds=mean["train_seconds"]))
 
 
@@ -436,6 +446,49 @@ def beauty_speed_full(seeds: tuple[int, ...] = (0, 1, 2)) -> list[BenchmarkRecor
     if TIMING_NOTES:
         note += "; " + "; ".join(TIMING_NOTES)
     return [beauty_speed_record("sasrec", {"loss": "full"}, runs, seeds, {}, note)]
+
+
+# issue 18: SASRec with side information on Beauty, where the items' side information is their attribute ids (brand
+# and categories, as ids without names: no text to embed)
+BEAUTY_SIDE = {"side": "attributes", "fusion": "gate"}
+SIDE_RATIO = 1.03  # issue 18: the side model's NDCG@10 ≥ 1.03 × plain SASRec's (mean of 3 seeds, same run)
+QUICK: dict[str, Any] = {}  # --quick: the sizes of a smoke run (customers, epochs, seeds)
+QUICK_SIZES = {"customers": 300, "max_epochs": 1, "seeds": (0,)}
+QUICK_PARTS = ("beauty_side",)
+
+
+def beauty_products() -> pd.DataFrame:
+    """Beauty's catalogue as the dataset loader reads it: ``product_id`` and ``attributes`` (``attribute_ids``)."""
+    from shoplens.data.datasets import find_files
+    from shoplens.data.datasets.s3rec_amazon_seq import build
+
+    return build(find_files("s3rec_amazon_seq", DATA / "s3rec_amazon_seq"))["products"]
+
+
+def beauty_side(seeds: tuple[int, ...] = (0, 1, 2)) -> list[BenchmarkRecord]:
+    """Issue 18: plain SASRec and SASRec with the items' attribute ids (``BEAUTY_SIDE``), the same split, seeds and
+    training; test NDCG@10 (means), each seed's validation NDCG@10 in the notes. Gate: side ≥ 1.03 × plain."""
+    frame = beauty_frame()
+    max_epochs = QUICK.get("max_epochs", 200)
+    if QUICK:
+        seeds = QUICK["seeds"]
+        frame = frame[frame["customer_id"].isin(frame["customer_id"].unique()[:QUICK["customers"]])]
+    split, products = leave_one_out(frame), beauty_products()
+    variant = f"side_information_mean_of_{len(seeds)}_seeds" + ("_quick" if QUICK else "")
+    note = (f"the same split, seeds and training for both (beauty_sasrec(): full softmax, early stopping on the "
+            f"validation item); side information: the {len(products):,} items' attribute ids "
+            "(Beauty_item2attributes.json)" + (f"; QUICK smoke run: {QUICK}" if QUICK else ""))
+    runs = {name: beauty_sasrec_runs(params, seeds, split, products, max_epochs)
+            for name, params in (("sasrec", {}), ("sasrec_attributes", BEAUTY_SIDE))}
+    mean = {name: float(np.mean([r["ndcg@10"] for r in per_seed])) for name, per_seed in runs.items()}
+    ratio = mean["sasrec_attributes"] / mean["sasrec"] if mean["sasrec"] > 0 else float("nan")
+    if not QUICK:
+        gate(f"s3rec_beauty SASRec with attribute side information ≥ {SIDE_RATIO} × plain SASRec (NDCG@10, mean of "
+             f"{len(seeds)} seeds)", ratio >= SIDE_RATIO,
+             f"{mean['sasrec_attributes']:.4f} vs {mean['sasrec']:.4f} (ratio {ratio:.3f})")
+    return [beauty_speed_record("sasrec", {}, runs["sasrec"], seeds, {}, note, variant=variant, role="baseline"),
+            beauty_speed_record("sasrec_attributes", BEAUTY_SIDE, runs["sasrec_attributes"], seeds,
+                                {"ratio_to_plain": ratio} if np.isfinite(ratio) else {}, note, variant=variant)]
 
 
 # -- cold start -------------------------------------------------------------------------------------------
@@ -677,8 +730,9 @@ def serving(requests: int = 10_000, runs: int = 3) -> list[BenchmarkRecord]:
 PARTS: dict[str, Callable[[], list[BenchmarkRecord]]] = {
     "movielens": movielens, "beauty": beauty, "coldstart": coldstart, "giftcards": giftcards,
     "giftcards_sequential": giftcards_sequential, "diginetica": diginetica, "serving": serving,
-    "beauty_speed": beauty_speed, "beauty_speed_full": beauty_speed_full}
-OPTIONAL_PARTS = ("beauty_speed_full",)  # run only when named (an hour of reference training)
+    "beauty_speed": beauty_speed, "beauty_speed_full": beauty_speed_full, "beauty_side": beauty_side}
+# run only when named: an hour of reference training; six SASRec trainings
+OPTIONAL_PARTS = ("beauty_speed_full", "beauty_side")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -687,8 +741,16 @@ def main(argv: list[str] | None = None) -> int:
                         f"{', '.join(n for n in PARTS if n not in OPTIONAL_PARTS)})")
     parser.add_argument("--output", type=Path, help="results file (default benchmarks/results/recommend.json)")
     parser.add_argument("--timing-note", help="a note on the machine's state added to speed records' protocol")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"a smoke run of {', '.join(QUICK_PARTS)} at small sizes ({QUICK_SIZES}), results in "
+                             "benchmarks/.work/results/ unless --output says otherwise")
     args = parser.parse_args(argv)
     names, output = args.parts or [n for n in PARTS if n not in OPTIONAL_PARTS], args.output
+    if args.quick:
+        if not args.parts or set(names) - set(QUICK_PARTS):
+            parser.error(f"--quick has sizes for {', '.join(QUICK_PARTS)} only: name them")
+        QUICK.update(QUICK_SIZES)
+        output = output or WORK.parent / "results" / f"{BENCHMARK}.json"  # never mixed into published results
     if args.timing_note:
         TIMING_NOTES.append(args.timing_note)
     unknown = [n for n in names if n not in PARTS]
