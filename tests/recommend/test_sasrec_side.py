@@ -11,7 +11,7 @@ import pytest
 
 import shoplens as sl
 from shoplens.errors import InputError
-from shoplens.recommend import SASRec, leave_one_out
+from shoplens.recommend import AutoRecommender, SASRec, leave_one_out
 from shoplens.recommend.data import interactions_frame
 from shoplens.recommend.side import attribute_tokens, item_side_texts
 
@@ -82,6 +82,24 @@ def test_side_features_of_the_catalogue(small_shop: sl.Workspace) -> None:
     # a token carried by one product only (its title words never are tokens; a unique value would be) is left out
     counts = np.bincount(tokens.codes, minlength=len(tokens.names))
     assert (counts >= 2).all()
+
+
+def test_model_selection_hands_the_workspace_to_the_text_side(workspace: sl.Workspace) -> None:
+    """AutoRecommender passes the workspace, so the product texts are embedded once, into its embedding cache."""
+    from shoplens.data.synth import simulate
+    from shoplens.text import load_encoder
+    from shoplens.text.cache import EmbeddingCache, text_key
+
+    simulate(n_customers=150, n_products=30, days=120, seed=3).write(workspace)
+    products = workspace.table("products")
+    texts = item_side_texts(products, np.sort(products["product_id"].astype(str).to_numpy()))
+    cache = EmbeddingCache.for_workspace(workspace, load_encoder("minilm").cache_id)
+    assert len(cache.lookup([text_key(t) for t in texts])[1]) == len(texts)  # nothing cached yet
+    spec = {"model": "sasrec", "name": "sasrec_text", "params": {"side": "text", **SMALL}}
+    auto = AutoRecommender(candidates=("popularity", spec), time_budget=None, blend=False).fit(workspace)
+    assert {r["candidate"] for r in auto.selection() if "ndcg@10" in r} == {"popularity", "sasrec_text"}
+    cached = EmbeddingCache.for_workspace(workspace, load_encoder("minilm").cache_id)
+    assert cached.lookup([text_key(t) for t in texts])[1] == []  # every text now in the workspace's cache
 
 
 @pytest.mark.parametrize(("params", "products", "message"), [
