@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +51,11 @@ SCHEMA_VERSION = 1
 WRITE_OPEN_WAIT_S = 30.0  # how long a writer retries while another process's readers hold DuckDB's file lock
 # (lock file, thread) → depth: the write lock a thread of this process holds, for re-entry
 _HELD_LOCKS: dict[tuple[str, int], int] = {}
+# warehouse file → callables that close the read-only connections this process keeps open between reads (the
+# service's keeper): DuckDB refuses a read-write connection beside a read-only one in one process, so a writer of
+# this process asks them to let go first (register_read_keeper)
+_READ_KEEPERS: dict[str, list[Callable[[], None]]] = {}
+_READ_KEEPERS_LOCK = threading.Lock()
 DEFAULT_DIR = "shoplens-workspace"
 SUBDIRS = ("quarantine", "models", "index", "graph", "search", "assistant", "reports", "secrets", "tmp", "logs",
            "spark")
@@ -67,6 +72,31 @@ def column_names(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
     rows = con.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' "
                        "AND table_name = ? ORDER BY ordinal_position", [name]).fetchall()
     return [r[0] for r in rows]
+
+
+def register_read_keeper(warehouse: Path, release: Callable[[], None]) -> Callable[[], None]:
+    """Have ``release()`` called before this process opens ``warehouse`` for writing (it must close the read-only
+    connection it keeps, and open none while the workspace's write lock is held); returns the unregistering call."""
+    key = str(Path(warehouse).resolve())
+    with _READ_KEEPERS_LOCK:
+        _READ_KEEPERS.setdefault(key, []).append(release)
+
+    def unregister() -> None:
+        with _READ_KEEPERS_LOCK:
+            keepers = _READ_KEEPERS.get(key, [])
+            if release in keepers:
+                keepers.remove(release)
+            if not keepers:
+                _READ_KEEPERS.pop(key, None)
+
+    return unregister
+
+
+def _release_read_keepers(warehouse: Path) -> None:
+    with _READ_KEEPERS_LOCK:
+        keepers = list(_READ_KEEPERS.get(str(Path(warehouse).resolve()), []))
+    for release in keepers:
+        release()
 
 
 def default_path() -> Path:
@@ -249,19 +279,14 @@ class Workspace:
         """A DuckDB connection to the warehouse. Writers hold the workspace lock for its lifetime."""
         config = self._duckdb_config()
         if read_only:
-            if not self.warehouse_path.exists():
-                raise WorkspaceError(f"{self.path} has no warehouse yet; run `shoplens init {self.path}`")
-            try:
-                con = duckdb.connect(str(self.warehouse_path), read_only=True, config=config)
-            except duckdb.IOException as exc:
-                raise WorkspaceBusy(f"{self.warehouse_path} is locked by a writer: {exc}") from None
-            _start_session(con)
+            con = self.open_reader()
             try:
                 yield con
             finally:
                 con.close()
             return
         with self.write_lock(command):
+            _release_read_keepers(self.warehouse_path)  # read-only connections kept open in this process let go
             con = self._open_for_writing(config)
             _start_session(con)
             if memory_limit:
@@ -271,16 +296,32 @@ class Workspace:
             finally:
                 con.close()
 
+    def open_reader(self) -> duckdb.DuckDBPyConnection:
+        """A read-only connection to the warehouse (the caller closes it); ``WorkspaceBusy`` while a writer holds it.
+        Connections of one process share one open database: while one stays open, the next opens in well under a
+        millisecond instead of reading the catalog again (the service keeps one open: ``serve.keeper``)."""
+        if not self.warehouse_path.exists():
+            raise WorkspaceError(f"{self.path} has no warehouse yet; run `shoplens init {self.path}`")
+        try:
+            con = duckdb.connect(str(self.warehouse_path), read_only=True, config=self._duckdb_config())
+        except duckdb.IOException as exc:
+            raise WorkspaceBusy(f"{self.warehouse_path} is locked by a writer: {exc}") from None
+        _start_session(con)
+        return con
+
     def _open_for_writing(self, config: dict[str, Any], wait_s: float = WRITE_OPEN_WAIT_S) -> duckdb.DuckDBPyConnection:
         """Open the warehouse for writing; while another process reads it (a service answering a request), DuckDB's
-        file lock refuses: retried for up to ``wait_s`` seconds, since readers hold it for one request only."""
+        file lock refuses, and while a thread of this one still reads it, DuckDB refuses the other configuration:
+        retried for up to ``wait_s`` seconds, since readers hold it for one request only."""
         deadline = time.monotonic() + wait_s
         while True:
             try:
                 return duckdb.connect(str(self.warehouse_path), config=config)
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
-                    raise WorkspaceBusy(f"{self.warehouse_path} is open in another process: {exc}") from None
+            except (duckdb.IOException, duckdb.ConnectionException) as exc:
+                text = str(exc).lower()
+                busy = "lock" in text or "different configuration" in text
+                if not busy or time.monotonic() >= deadline:
+                    raise WorkspaceBusy(f"{self.warehouse_path} is open in another process or thread: {exc}") from None
                 time.sleep(0.05)
 
     def ensure_schema(self) -> None:

@@ -236,6 +236,26 @@ def has_graph(ws: Any) -> bool:
     return is_built(graph_folder(ws))
 
 
+Stamp = tuple[tuple[int, int], ...]
+
+
+def graph_stamp(ws: Any) -> Stamp | None:
+    """What names the graph that explanations are read from now: the inode and write time of its manifest and
+    database files (a build or an erasure swaps them in); None without a built graph. An answer explained with
+    the graph is the same answer while this is the same."""
+    from shoplens.graph.folder import DATABASE_FILE, MANIFEST_FILE, graph_folder
+
+    folder = graph_folder(ws)
+    try:
+        return _stamp((folder / MANIFEST_FILE, folder / DATABASE_FILE))
+    except FileNotFoundError:
+        return None
+
+
+def _stamp(files: tuple[Path, ...]) -> Stamp:
+    return tuple((s.st_ino, s.st_mtime_ns) for s in (f.stat() for f in files))
+
+
 # -- one open graph per process ---------------------------------------------------------------------------------
 # Opening the database costs about 0.1 s: the open store is kept per graph folder, and opened again when a build
 # or an erasure swapped a new graph in (the manifest's or the database's file changed). One query at a time per
@@ -267,7 +287,7 @@ def open_store(ws: Any) -> Iterator[GraphStore | None]:
 def _cached(folder: Path, files: tuple[Path, ...]) -> tuple[GraphStore, threading.Lock]:
     from shoplens.graph import GraphStore
 
-    stamp = tuple((s.st_ino, s.st_mtime_ns) for s in (f.stat() for f in files))
+    stamp = _stamp(files)
     key = str(folder.resolve())
     with _STORES_LOCK:
         cached = _STORES.get(key)

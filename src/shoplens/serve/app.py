@@ -7,20 +7,23 @@ import logging
 import os
 import re
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shoplens import __version__
 from shoplens.serve.auth import KeyStore
 from shoplens.serve.compute import ComputeLimits
 from shoplens.serve.deps import ServiceState, single_query_values
 from shoplens.serve.errors import install_error_handlers
+from shoplens.serve.keeper import WarehouseKeeper
 from shoplens.serve.live import live_models
 from shoplens.serve.pages import STATIC_DIR, page_router
 from shoplens.serve.registry import Capability
@@ -54,9 +57,10 @@ def create_app(workspace_path: str | os.PathLike, *, settings: ServiceSettings |
                   lifespan=_warm_up(path, capabilities, settings.retrain_schedule, settings.model_check_s))
     app.state.shoplens = ServiceState(workspace_path=path, settings=settings, keys=KeyStore(path),
                                       sessions=SessionStore(settings.session_hours * 3600), pages=pages,
-                                      compute=ComputeLimits(settings.compute_budget_s, settings.compute_workers))
+                                      compute=ComputeLimits(settings.compute_budget_s, settings.compute_workers),
+                                      keeper=WarehouseKeeper(path))
     install_error_handlers(app, settings.retry_after_s)
-    app.middleware("http")(_security_headers)
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for capability in capabilities:
         if capability.router is not None:
@@ -90,6 +94,9 @@ def _warm_up(path: Path, capabilities: list[Capability], retrain_schedule: str |
         try:
             yield
         finally:
+            keeper = app.state.shoplens.keeper
+            if keeper is not None:
+                keeper.stop()
             await asyncio.to_thread(models.unwatch)
             if worker is not None:
                 await asyncio.to_thread(worker.stop)
@@ -99,13 +106,31 @@ def _warm_up(path: Path, capabilities: list[Capability], retrain_schedule: str |
     return lifespan
 
 
-async def _security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    response = await call_next(request)
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    if not request.url.path.startswith("/static/"):
-        response.headers.setdefault("Cache-Control", "no-store")
-    return response
+class SecurityHeaders:
+    """Adds :data:`SECURITY_HEADERS` (and ``Cache-Control: no-store`` outside ``/static/``) to every HTTP answer
+    that does not set them itself. Plain ASGI: Starlette's ``BaseHTTPMiddleware`` runs each request through an
+    extra task and memory stream, which cost more than a read answered from memory."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = dict(SECURITY_HEADERS)
+        if not scope["path"].startswith("/static/"):
+            extra["Cache-Control"] = "no-store"
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in extra.items():
+                    if name not in headers:
+                        headers.append(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 class RedactKeys(logging.Filter):

@@ -122,8 +122,25 @@ class KeyStore:
         record = self.records().get(key_id)
         return _info(record) if record else None
 
+    def remembered(self, key: str) -> KeyInfo | None:
+        """The key's record when ``key`` was verified already and the key file has not changed since (no hash
+        computed: cheap enough for the event loop); None when it must be verified (:meth:`verify`)."""
+        parts = split_key(key)
+        if parts is None:
+            return None
+        record = self.records().get(parts[0])
+        if record is None:
+            return None
+        digest = hashlib.sha256(key.strip().encode("utf-8")).digest()
+        with self._cache_lock:
+            known = self._verified.get(digest) == parts[0]
+        return _info(record) if known else None
+
     def verify(self, key: str) -> KeyInfo | None:
         """The key's record when ``key`` is a valid, unrevoked key; otherwise None."""
+        remembered = self.remembered(key)
+        if remembered is not None:
+            return remembered
         parts = split_key(key)
         if parts is None:
             return None
@@ -132,9 +149,6 @@ class KeyStore:
         if record is None:
             return None
         digest = hashlib.sha256(key.strip().encode("utf-8")).digest()
-        with self._cache_lock:
-            if self._verified.get(digest) == key_id:
-                return _info(record)
         expected = bytes.fromhex(record["hash"])
         actual = _hash(secret, bytes.fromhex(record["salt"]), record.get("kdf", SCRYPT))
         if not hmac.compare_digest(expected, actual):

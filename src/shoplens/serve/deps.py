@@ -14,11 +14,14 @@ from pathlib import Path
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
+from shoplens.serve.answers import AnswerCache
 from shoplens.serve.appender import EventAppender
 from shoplens.serve.auth import KeyInfo, KeyStore, Role
 from shoplens.serve.compute import Compute, ComputeLimits
 from shoplens.serve.gate import WarehouseGate
+from shoplens.serve.keeper import WarehouseKeeper
 from shoplens.serve.registry import Page
 from shoplens.serve.sessions import COOKIE_NAME, SessionStore
 from shoplens.serve.settings import ServiceSettings
@@ -48,13 +51,30 @@ class ServiceState:
     gate: WarehouseGate = field(default_factory=WarehouseGate)
     appender: EventAppender = field(default_factory=EventAppender)  # live event batches, grouped
     pages: list[Page] = field(default_factory=list)
+    _workspace: tuple[tuple[int, int, int], Workspace] | None = field(default=None, init=False, repr=False)
+
+    def workspace(self) -> Workspace:
+        """The workspace, opened once per version of its ``shoplens.toml``; ``WorkspaceError`` when it is missing."""
+        try:
+            stat = (self.workspace_path / "shoplens.toml").stat()
+        except OSError:
+            return Workspace.open(self.workspace_path)  # says what is wrong
+        signature = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        opened = self._workspace
+        if opened is None or opened[0] != signature:
+            opened = self._workspace = (signature, Workspace.open(self.workspace_path))
+        return opened[1]
+    keeper: WarehouseKeeper | None = None  # the warehouse held open between requests (create_app)
+    answers: AnswerCache = field(default_factory=AnswerCache)  # reads answered from memory (serve.answers)
 
 
-def get_state(request: Request) -> ServiceState:
+# The dependencies below are coroutines: FastAPI runs a plain function dependency in a worker thread, and those
+# hand-offs cost more CPU than a read answered from memory (each does no blocking work, or sends it to a thread).
+async def get_state(request: Request) -> ServiceState:
     return request.app.state.shoplens
 
 
-def get_settings(state: ServiceState = Depends(get_state)) -> ServiceSettings:
+async def get_settings(state: ServiceState = Depends(get_state)) -> ServiceSettings:
     return state.settings
 
 
@@ -68,7 +88,7 @@ def page_limit(limit: int | None, settings: ServiceSettings) -> int:
     return min(limit or settings.default_rows, settings.max_rows)
 
 
-def single_query_values(request: Request) -> None:
+async def single_query_values(request: Request) -> None:
     """Each query parameter at most once, as the schema says (no endpoint takes a list in the query): FastAPI
     would otherwise keep the last value of ``?limit=5&limit=5000`` without a word."""
     names = [name for name, _ in request.query_params.multi_items()]
@@ -78,13 +98,14 @@ def single_query_values(request: Request) -> None:
                                        "msg": f"give {repeated} once (it is given {names.count(repeated)} times)"}])
 
 
-def get_workspace(state: ServiceState = Depends(get_state)) -> Workspace:
-    """The workspace, opened per request (cheap); WorkspaceError → 503 when it is missing."""
-    return Workspace.open(state.workspace_path)
+async def get_workspace(state: ServiceState = Depends(get_state)) -> Workspace:
+    """The workspace, opened again whenever its ``shoplens.toml`` changed (a stat per request); WorkspaceError →
+    503 when it is missing."""
+    return state.workspace()
 
 
-def get_warehouse(state: ServiceState = Depends(get_state), ws: Workspace = Depends(get_workspace)) -> Warehouse:
-    return Warehouse(ws, state.gate, state.settings.write_wait_s)
+async def get_warehouse(state: ServiceState = Depends(get_state), ws: Workspace = Depends(get_workspace)) -> Warehouse:
+    return Warehouse(ws, state.gate, state.settings.write_wait_s, keeper=state.keeper, answers=state.answers)
 
 
 def session_key(request: Request, state: ServiceState) -> KeyInfo | None:
@@ -106,10 +127,13 @@ def authenticate(request: Request, state: ServiceState, bearer: HTTPAuthorizatio
 def require(role: Role) -> Callable[..., KeyInfo]:
     """A dependency that admits requests whose key has ``role`` or a higher one."""
 
-    def check(request: Request, state: ServiceState = Depends(get_state),
-              bearer: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
-              api_key: str | None = Depends(api_key_scheme)) -> KeyInfo:
-        key = authenticate(request, state, bearer, api_key)
+    async def check(request: Request, state: ServiceState = Depends(get_state),
+                    bearer: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
+                    api_key: str | None = Depends(api_key_scheme)) -> KeyInfo:
+        presented = (bearer.credentials if bearer else None) or api_key
+        key = state.keys.remembered(presented) if presented else None
+        if key is None:  # a key not verified yet costs a scrypt hash: in a worker thread, never on the event loop
+            key = await run_in_threadpool(authenticate, request, state, bearer, api_key)
         if key is None:
             raise HTTPException(401, "a valid API key is required (Authorization: Bearer <key> or X-API-Key)",
                                 headers={"WWW-Authenticate": "Bearer"})
@@ -125,7 +149,7 @@ require_write = require(Role.write)
 require_admin = require(Role.admin)
 
 
-def get_compute(state: ServiceState = Depends(get_state), key: KeyInfo = Depends(require_read)) -> Compute:
+async def get_compute(state: ServiceState = Depends(get_state), key: KeyInfo = Depends(require_read)) -> Compute:
     """What compute endpoints run their work with (``require_read`` is the router's own check, answered once
     per request)."""
     return Compute(state.compute, key)

@@ -115,6 +115,19 @@ class LiveModels:
         self._load_beside(name)
         return served
 
+    def serving_now(self, name: str, ws: Workspace | None = None) -> Served | None:
+        """What :meth:`get` returns when it has nothing to load: the serving version while the ``DEPLOYED`` pointer
+        names it and its files are unchanged (a file read and a stat, for the event loop); None otherwise."""
+        with self._lock:
+            served = self._served.get(name)
+        if served is None:
+            return None
+        try:
+            _, signature = self._deployed(name, ws)
+        except (ShoplensError, OSError):
+            return None
+        return served if signature == served.signature else None
+
     def _first_load(self, name: str, ws: Workspace | None = None) -> Served:
         with self._load_lock(name):
             served = self._served.get(name)

@@ -11,34 +11,84 @@ import datetime as dt
 import decimal
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow.parquet as pq
+from fastapi.responses import Response
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from shoplens.data.ingest import IngestReport
 from shoplens.errors import InputError, NotFound
 from shoplens.schema import TABLES
+from shoplens.serve.answers import Answer, AnswerCache
 from shoplens.serve.gate import WarehouseGate
+from shoplens.serve.keeper import WarehouseKeeper
 from shoplens.workspace import Workspace
 
 
 class Warehouse:
-    """One workspace as the service sees it."""
+    """One workspace as the service sees it; with the app's keeper and answer cache (``deps.get_warehouse``),
+    connections are cheap and reads can be answered from memory (:meth:`answer`)."""
 
-    def __init__(self, ws: Workspace, gate: WarehouseGate, write_wait_s: float) -> None:
+    def __init__(self, ws: Workspace, gate: WarehouseGate, write_wait_s: float, *,
+                 keeper: WarehouseKeeper | None = None, answers: AnswerCache | None = None) -> None:
         self.ws = ws
         self.gate = gate
         self.write_wait_s = write_wait_s
+        self.keeper = keeper
+        self.answers = answers
 
     @contextlib.contextmanager
     def read(self, wait_s: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection for the length of one request (503 while an ingest writes, after waiting up
         to ``wait_s`` for it)."""
+        if self.keeper is not None:
+            self.keeper.generation()  # the database stays open between requests: this connection opens cheaply
         with self.gate.reading(wait_s), self.ws.connect(read_only=True) as con:
             yield con
+
+    def generation(self) -> int | None:
+        """The generation of the warehouse's data now (``serve.keeper``); None when answers may not be cached."""
+        return self.keeper.generation() if self.keeper is not None else None
+
+    def kept(self, key: Hashable) -> Answer | None:
+        """The answer kept for ``key`` under the current generation, found without waiting for anything (for the
+        event loop); None when there is none or the keeper cannot say now."""
+        if self.keeper is None or self.answers is None:
+            return None
+        generation = self.keeper.current()
+        return None if generation is None else self.answers.get(generation, key)
+
+    async def answer_async(self, key: Hashable, build: Callable[[duckdb.DuckDBPyConnection], BaseModel],
+                           headers: Mapping[str, str] | None = None) -> Response:
+        """:meth:`answer` for a coroutine endpoint: a kept answer on the event loop, anything else in a worker
+        thread."""
+        kept = self.kept(key)
+        if kept is not None:
+            return kept.response()
+        return await run_in_threadpool(self.answer, key, build, headers)
+
+    def answer(self, key: Hashable, build: Callable[[duckdb.DuckDBPyConnection], BaseModel],
+               headers: Mapping[str, str] | None = None, *, generation: int | None = None) -> Response:
+        """The answer of a read: from memory when the same ``key`` was answered under the current generation of
+        the warehouse, else ``build(con)`` on a read-only connection, kept for the next time. ``key`` names the
+        endpoint, its normalised parameters and any model or graph version the answer depends on besides the
+        warehouse; ``generation``: one the caller read already (else read here)."""
+        if generation is None:
+            generation = self.generation()
+        if self.answers is not None:
+            kept = self.answers.get(generation, key)
+            if kept is not None:
+                return kept.response()
+        with self.read() as con:
+            answer = Answer.of(build(con), headers)
+        if self.answers is not None and self.keeper is not None and self.keeper.is_current(generation):
+            self.answers.put(generation, key, answer)  # read under that generation from start to end
+        return answer.response()
 
     def ingest(self, table: str, path: Path, **options: Any) -> IngestReport:
         """Load an uploaded file; fails fast (WorkspaceBusy) when another process holds the write lock."""

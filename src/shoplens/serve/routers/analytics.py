@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from shoplens.analytics import reads
@@ -62,27 +63,35 @@ def read_rows(con: duckdb.DuckDBPyConnection, name: str, *, filters: Mapping[str
                                      "limit": limit, "offset": offset})
 
 
+async def page_answer(warehouse: Warehouse, name: str, *, filters: Mapping[str, Any] | None = None, limit: int,
+                      offset: int) -> Response:
+    """:func:`read_rows` as an answer, kept in memory while the warehouse is unchanged (``serve.answers``)."""
+    key = (name, tuple(sorted((filters or {}).items())), limit, offset)
+    return await warehouse.answer_async(key, lambda con: read_rows(con, name, filters=filters, limit=limit,
+                                                                   offset=offset))
+
+
 Segment = Query(None, max_length=200, description="only this segment ('all' = overall)")
 
 
 @router.get("", response_model=AnalyticsList, summary="Stored analytics results and their row counts")
-def list_results(warehouse: Warehouse = Depends(get_warehouse)) -> AnalyticsList:
-    with warehouse.read() as con:
-        computed = reads.computed_results(con)
-    return AnalyticsList(tables=[AnalyticsTable(name=name, rows=rows, command=reads.RESULTS[name].command)
-                                 for name, rows in computed])
+async def list_results(warehouse: Warehouse = Depends(get_warehouse)) -> Response:
+    def build(con: duckdb.DuckDBPyConnection) -> AnalyticsList:
+        return AnalyticsList(tables=[AnalyticsTable(name=name, rows=rows, command=reads.RESULTS[name].command)
+                                     for name, rows in reads.computed_results(con)])
+
+    return await warehouse.answer_async(("analytics",), build)
 
 
 @router.get("/kpis", response_model=TableRows, summary="KPIs per period, overall and by country, channel, category",
             responses=error_responses(404))
-def get_kpis(grain: Literal["day", "week", "month"] = "day",
+async def get_kpis(grain: Literal["day", "week", "month"] = "day",
              dimension: Literal["all", "country", "channel", "category"] = "all",
              value: str | None = Query(None, max_length=200, description="only this country, channel or category"),
              limit: int | None = Limit, offset: int = Offset, settings: ServiceSettings = Depends(get_settings),
-             warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
-    with warehouse.read() as con:
-        return read_rows(con, f"analytics_kpis_{grain}", filters={"dimension": dimension, "value": value},
-                         limit=page_limit(limit, settings), offset=offset)
+             warehouse: Warehouse = Depends(get_warehouse)) -> Response:
+    return await page_answer(warehouse, f"analytics_kpis_{grain}", filters={"dimension": dimension, "value": value},
+                             limit=page_limit(limit, settings), offset=offset)
 
 
 def _segment_filter(segment: str | None) -> dict[str, str | None]:
@@ -92,74 +101,67 @@ def _segment_filter(segment: str | None) -> dict[str, str | None]:
 
 @router.get("/rfm/segments", response_model=TableRows, summary="RFM segments: size, revenue share, profile",
             responses=error_responses(404))
-def get_segments(warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
-    with warehouse.read() as con:
-        return read_rows(con, "analytics_rfm_segments", limit=100, offset=0)
+async def get_segments(warehouse: Warehouse = Depends(get_warehouse)) -> Response:
+    return await page_answer(warehouse, "analytics_rfm_segments", limit=100, offset=0)
 
 
 @router.get("/rfm/customers", response_model=TableRows, summary="RFM scores and segment per customer",
             responses=error_responses(404))
-def get_rfm(segment: str | None = Segment, limit: int | None = Limit, offset: int = Offset,
+async def get_rfm(segment: str | None = Segment, limit: int | None = Limit, offset: int = Offset,
             settings: ServiceSettings = Depends(get_settings),
-            warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
-    with warehouse.read() as con:
-        return read_rows(con, "analytics_rfm", filters=_segment_filter(segment), limit=page_limit(limit, settings),
-                         offset=offset)
+            warehouse: Warehouse = Depends(get_warehouse)) -> Response:
+    return await page_answer(warehouse, "analytics_rfm", filters=_segment_filter(segment),
+                             limit=page_limit(limit, settings), offset=offset)
 
 
 @router.get("/cohorts", response_model=TableRows, summary="Cohorts in long form: cohort, segment, period, measures",
             responses=error_responses(404))
-def get_cohorts(segment: str | None = Segment, limit: int | None = Limit, offset: int = Offset,
+async def get_cohorts(segment: str | None = Segment, limit: int | None = Limit, offset: int = Offset,
                 settings: ServiceSettings = Depends(get_settings),
-                warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
-    with warehouse.read() as con:
-        return read_rows(con, "analytics_cohorts", filters=_segment_filter(segment),
-                         limit=page_limit(limit, settings), offset=offset)
+                warehouse: Warehouse = Depends(get_warehouse)) -> Response:
+    return await page_answer(warehouse, "analytics_cohorts", filters=_segment_filter(segment),
+                             limit=page_limit(limit, settings), offset=offset)
 
 
 @router.get("/funnel", response_model=TableRows, summary="Funnel steps: entities and conversion per segment",
             responses=error_responses(404))
-def get_funnel(segment: str | None = Segment, warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
-    with warehouse.read() as con:
-        return read_rows(con, "analytics_funnel", filters=_segment_filter(segment), limit=1000, offset=0)
+async def get_funnel(segment: str | None = Segment, warehouse: Warehouse = Depends(get_warehouse)) -> Response:
+    return await page_answer(warehouse, "analytics_funnel", filters=_segment_filter(segment), limit=1000, offset=0)
 
 
 @router.get("/funnel/times", response_model=TableRows, summary="Time to convert, in buckets, per segment",
             responses=error_responses(404))
-def get_funnel_times(segment: str | None = Segment, warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
-    with warehouse.read() as con:
-        return read_rows(con, "analytics_funnel_times", filters=_segment_filter(segment), limit=1000, offset=0)
+async def get_funnel_times(segment: str | None = Segment, warehouse: Warehouse = Depends(get_warehouse)) -> Response:
+    return await page_answer(warehouse, "analytics_funnel_times", filters=_segment_filter(segment), limit=1000,
+                             offset=0)
 
 
 @router.get("/clv", response_model=TableRows, summary="CLV per customer, highest first",
             responses=error_responses(404))
-def get_clv(limit: int | None = Limit, offset: int = Offset, settings: ServiceSettings = Depends(get_settings),
-            warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
-    with warehouse.read() as con:
-        return read_rows(con, "analytics_clv", limit=page_limit(limit, settings), offset=offset)
+async def get_clv(limit: int | None = Limit, offset: int = Offset, settings: ServiceSettings = Depends(get_settings),
+            warehouse: Warehouse = Depends(get_warehouse)) -> Response:
+    return await page_answer(warehouse, "analytics_clv", limit=page_limit(limit, settings), offset=offset)
 
 
 @router.get("/clv/summary", response_model=ClvSummary, summary="The CLV distribution in numbers",
             responses=error_responses(404))
-def get_clv_summary(warehouse: Warehouse = Depends(get_warehouse)) -> ClvSummary:
-    with warehouse.read() as con:
-        return ClvSummary.model_validate(reads.clv_summary(con))
+async def get_clv_summary(warehouse: Warehouse = Depends(get_warehouse)) -> Response:
+    return await warehouse.answer_async(("analytics/clv/summary",),
+                                        lambda con: ClvSummary.model_validate(reads.clv_summary(con)))
 
 
 @router.get("/churn", response_model=TableRows, summary="Churn probability per customer, highest first",
             responses=error_responses(404))
-def get_churn(limit: int | None = Limit, offset: int = Offset, settings: ServiceSettings = Depends(get_settings),
-              warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
-    with warehouse.read() as con:
-        return read_rows(con, "analytics_churn", limit=page_limit(limit, settings), offset=offset)
+async def get_churn(limit: int | None = Limit, offset: int = Offset, settings: ServiceSettings = Depends(get_settings),
+              warehouse: Warehouse = Depends(get_warehouse)) -> Response:
+    return await page_answer(warehouse, "analytics_churn", limit=page_limit(limit, settings), offset=offset)
 
 
 @router.get("/baskets/rules", response_model=TableRows, summary="Association rules by lift",
             responses=error_responses(404))
-def get_rules(limit: int | None = Limit, offset: int = Offset, settings: ServiceSettings = Depends(get_settings),
-              warehouse: Warehouse = Depends(get_warehouse)) -> TableRows:
-    with warehouse.read() as con:
-        return read_rows(con, "analytics_rules", limit=page_limit(limit, settings), offset=offset)
+async def get_rules(limit: int | None = Limit, offset: int = Offset, settings: ServiceSettings = Depends(get_settings),
+              warehouse: Warehouse = Depends(get_warehouse)) -> Response:
+    return await page_answer(warehouse, "analytics_rules", limit=page_limit(limit, settings), offset=offset)
 
 
 # -- dashboard pages --------------------------------------------------------------------------------------

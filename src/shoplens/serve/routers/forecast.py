@@ -12,6 +12,7 @@ from typing import Any
 
 import duckdb
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from shoplens.errors import NotFound
@@ -115,11 +116,11 @@ def series_forecast(con: duckdb.DuckDBPyConnection, unique_id: str, history_days
 
 @router.get("/api/v1/forecast/{unique_id}", response_model=SeriesForecast, responses=error_responses(404),
             summary="One series: recent history and the forecast with 80 % and 95 % intervals")
-def get_series(unique_id: str = Path(max_length=200),
+async def get_series(unique_id: str = Path(max_length=200),
                history_days: int = Query(56, ge=0, le=3660, description="days of history to include"),
-               warehouse: Warehouse = Depends(get_warehouse)) -> SeriesForecast:
-    with warehouse.read() as con:
-        return series_forecast(con, unique_id, history_days)
+               warehouse: Warehouse = Depends(get_warehouse)) -> Response:
+    return await warehouse.answer_async(("forecast/series", unique_id, history_days),
+                                        lambda con: series_forecast(con, unique_id, history_days))
 
 
 @router.get("/api/v1/inventory/plan", response_model=PlanPage, responses=error_responses(404),

@@ -113,11 +113,32 @@ def _rows(frame: Any) -> list[dict[str, Any]]:
 
 def _recommend(warehouse: Warehouse, model: Any, customer_id: str, k: int) -> Any:
     """The model's top-k for the customer, explained by a path of the product graph where the workspace has one."""
+    with warehouse.read() as con:
+        return _explained(warehouse, con, model, customer_id, k)
+
+
+def _explained(warehouse: Warehouse, con: Any, model: Any, customer_id: str, k: int) -> Any:
     from shoplens.recommend.graph_paths import explain_with_graph
 
-    frame = model.recommend(customer_id, k)
-    with warehouse.read() as con:
-        return explain_with_graph(warehouse.ws, frame, customer_id, source=con)
+    return explain_with_graph(warehouse.ws, model.recommend(customer_id, k), customer_id, source=con)
+
+
+def _customer_answer(warehouse: Warehouse, served: Served, customer_id: str, k: int) -> Response:
+    """The customer's recommendations as sent, kept in memory while the served version's files, the product graph
+    and the warehouse (the customer's praised aspects) are unchanged (``serve.answers``)."""
+    def build(con: Any) -> CustomerRecommendations:
+        frame = _explained(warehouse, con, served.model, customer_id, k)
+        return CustomerRecommendations(customer_id=customer_id, model=served.model.name, version=served.version,
+                                       items=[Recommendation(**r) for r in _rows(frame)])
+
+    return warehouse.answer(_customer_key(warehouse, served, customer_id, k), build,
+                            {MODEL_VERSION_HEADER: served.header})
+
+
+def _customer_key(warehouse: Warehouse, served: Served, customer_id: str, k: int) -> tuple[Any, ...]:
+    from shoplens.recommend.graph_paths import graph_stamp
+
+    return "recommend/customers", customer_id, k, served.signature, graph_stamp(warehouse.ws)
 
 
 @api.get("/model", response_model=ModelSummary, summary="The deployed recommender: version, parameters, evaluation")
@@ -133,14 +154,17 @@ def model_summary(warehouse: Warehouse = Depends(get_warehouse)) -> ModelSummary
 
 @api.get("/customers/{customer_id}", response_model=CustomerRecommendations,
          summary="Top-k products for a customer, each with its explanation")
-async def for_customer(response: Response, customer_id: str = CUSTOMER_ID, k: int = Query(10, ge=1, le=100),
+async def for_customer(customer_id: str = CUSTOMER_ID, k: int = Query(10, ge=1, le=100),
                        compute: Compute = Depends(get_compute),
-                       warehouse: Warehouse = Depends(get_warehouse)) -> CustomerRecommendations:
-    served = await run_in_threadpool(_served, warehouse)  # loaded once per version
-    frame = await compute("recommend/customers", _recommend, warehouse, served.model, customer_id, k, heavy=False)
-    response.headers[MODEL_VERSION_HEADER] = served.header
-    return CustomerRecommendations(customer_id=customer_id, model=served.model.name, version=served.version,
-                                   items=[Recommendation(**r) for r in _rows(frame)])
+                       warehouse: Warehouse = Depends(get_warehouse)) -> Response:
+    from shoplens.recommend import api as rec
+
+    served = live_models(warehouse.ws.path).serving_now(rec.REGISTRY_NAME, warehouse.ws)
+    kept = warehouse.kept(_customer_key(warehouse, served, customer_id, k)) if served is not None else None
+    if kept is not None:  # answered on the event loop: no thread, no model, no warehouse
+        return kept.response()
+    served = served or await run_in_threadpool(_served, warehouse)  # loaded once per version
+    return await compute("recommend/customers", _customer_answer, warehouse, served, customer_id, k, heavy=False)
 
 
 @api.get("/customers/{customer_id}/history", response_model=CustomerHistory,
