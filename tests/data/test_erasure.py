@@ -22,6 +22,7 @@ from shoplens.serve import create_app, create_key
 from tests.conftest import copy_workspace
 from tests.test_cli import invoke
 
+ANALYSES_LISTING_CUSTOMERS = ("/api/v1/analytics/rfm/customers?limit=1000", "/api/v1/analytics/clv?limit=1000")
 DERIVED_PER_CUSTOMER = ("analytics_churn", "analytics_clv", "analytics_clv_summary", "analytics_customer_features",
                         "analytics_rfm")
 
@@ -107,6 +108,10 @@ def test_forget_leaves_no_trace_anywhere(erased_shop: sl.Workspace) -> None:
         assert customer in (ws.path / "warehouse.duckdb").read_bytes().decode("latin-1")
         assert file_traces(ws, customer, []), "the demo's recommender and truth hold the customer"
         quoting_reports = [p for p in file_traces(ws, "NOBODY-AT-ALL", unique_quotes) if p.startswith("reports/")]
+        # the service keeps answers in memory (serve.answers): these name the customer, and are kept
+        assert client.get(f"/api/v1/recommend/customers/{customer}", headers=headers).json()["items"] == before
+        for path in ANALYSES_LISTING_CUSTOMERS:
+            assert all(customer in client.get(path, headers=headers).text for _ in range(2))
 
         report = ws.forget(customer)
 
@@ -118,7 +123,7 @@ def test_forget_leaves_no_trace_anywhere(erased_shop: sl.Workspace) -> None:
         after = client.get(f"/api/v1/recommend/customers/{customer}", headers=headers).json()["items"]
         assert after == client.get("/api/v1/recommend/customers/NOBODY-AT-ALL", headers=headers).json()["items"]
         assert all("no history" in item["reason"] for item in after)
-        for path in ("/api/v1/analytics/rfm/customers?limit=1000", "/api/v1/analytics/clv?limit=1000"):
+        for path in ANALYSES_LISTING_CUSTOMERS:
             answer = client.get(path, headers=headers)
             assert answer.status_code == 200 and customer not in answer.text
     places = report.counts()

@@ -23,6 +23,7 @@ from shoplens.recommend.graph_paths import (
     graph_reasons,
     open_store,
     praised_aspects,
+    praised_by_customer,
 )
 from shoplens.serve import create_key
 from tests.conftest import copy_workspace
@@ -200,6 +201,14 @@ def test_praised_aspect_paths_go_through_what_the_customer_praised(demo_shop: sl
     finally:
         edges.close()
     assert checked > 0
+
+
+def test_every_customers_praises_at_once_equal_each_customers(demo_shop: sl.Workspace) -> None:
+    everyone = praised_by_customer(demo_shop)
+    assert sum(len(pairs) for pairs in everyone.values()) > 0
+    customers = demo_shop.sql("SELECT customer_id FROM customers ORDER BY customer_id")["customer_id"].astype(str)
+    for customer in customers:
+        assert everyone.get(customer, set()) == praised_aspects(demo_shop, customer)
 
 
 def test_the_customer_page_shows_each_path_and_links_the_graph_page(fresh_shop: sl.Workspace) -> None:

@@ -234,6 +234,30 @@ def recent_units(con: duckdb.DuckDBPyConnection, product_id: str, days: int) -> 
     return rows[::-1]
 
 
+def every_series_points(con: duckdb.DuckDBPyConnection) -> tuple[list[str], dict[str, list[tuple[Any, ...]]]]:
+    """:func:`series_points` of every series at once (one query; the service keeps it while the warehouse is
+    unchanged): the interval columns and each series' rows by date."""
+    present = set(column_names(con, FORECAST_TABLE))
+    intervals = [c for c in INTERVAL_COLUMNS if c in present]
+    rows = con.execute(f"SELECT unique_id, ds, y, {', '.join(intervals) or 'NULL'}, model_version "
+                       f"FROM {FORECAST_TABLE} ORDER BY unique_id, ds").fetchall()
+    points: dict[str, list[tuple[Any, ...]]] = {}
+    for unique_id, *row in rows:
+        points.setdefault(unique_id, []).append(tuple(row))
+    return intervals, points
+
+
+def every_recent_units(con: duckdb.DuckDBPyConnection, days: int) -> dict[str, list[tuple[dt.date, Any]]]:
+    """:func:`recent_units` of every product at once (one pass over ``daily_sales`` instead of one per product)."""
+    rows = con.execute("SELECT product_id, day, units FROM (SELECT product_id, day, units, row_number() OVER "
+                       "(PARTITION BY product_id ORDER BY day DESC) AS recent FROM daily_sales) WHERE recent <= ? "
+                       "ORDER BY product_id, day", [days]).fetchall()
+    units: dict[str, list[tuple[dt.date, Any]]] = {}
+    for product_id, day, count in rows:
+        units.setdefault(product_id, []).append((day, count))
+    return units
+
+
 def units_in_period(con: duckdb.DuckDBPyConnection, product_id: str, period: Period) -> list[tuple[dt.date, Any]]:
     """(day, units) of the product on the days of ``period`` in ``daily_sales``, oldest first."""
     where, params = period.days("day")

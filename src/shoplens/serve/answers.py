@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 MIB = 1024 * 1024
-MAX_BYTES = 64 * MIB  # the answers kept at most, least recently used dropped first
+MAX_BYTES = 32 * MIB  # the answers kept at most (least recently used dropped first): within the soak gate's 10 % growth
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class AnswerCache:
     def __init__(self, max_bytes: int = MAX_BYTES) -> None:
         self.max_bytes = max_bytes
         self._answers: OrderedDict[Hashable, Answer] = OrderedDict()
+        self._derived: dict[Hashable, Any] = {}
         self._bytes = 0
         self._generation = 0
         self._lock = threading.Lock()
@@ -78,9 +81,22 @@ class AnswerCache:
                 _, dropped = self._answers.popitem(last=False)
                 self._bytes -= len(dropped.body)
 
+    def derived(self, generation: int | None, key: Hashable, build: Callable[[], T]) -> T:
+        """Something many answers are computed from (every customer's praised aspects, say), built once per
+        generation: kept until the next one begins, like the answers; built each time without a generation."""
+        with self._lock:
+            if generation is not None and self._at(generation) and key in self._derived:
+                return self._derived[key]
+        value = build()
+        with self._lock:
+            if generation is not None and self._at(generation):
+                self._derived[key] = value
+        return value
+
     def clear(self) -> None:
         with self._lock:
             self._answers.clear()
+            self._derived.clear()
             self._bytes = 0
 
     def __len__(self) -> int:
@@ -90,6 +106,7 @@ class AnswerCache:
         """Whether ``generation`` is the current one; a later one drops every answer first (lock held)."""
         if generation > self._generation:
             self._answers.clear()
+            self._derived.clear()
             self._bytes = 0
             self._generation = generation
         return generation == self._generation

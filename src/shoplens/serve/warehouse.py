@@ -63,6 +63,12 @@ class Warehouse:
         generation = self.keeper.current()
         return None if generation is None else self.answers.get(generation, key)
 
+    def keep(self, generation: int | None, key: Hashable, answer: Answer) -> None:
+        """Keep an answer computed without the warehouse (a prediction) until the next generation begins, if the
+        one read before computing it is still current."""
+        if self.answers is not None and self.keeper is not None and self.keeper.is_current(generation):
+            self.answers.put(generation, key, answer)
+
     async def answer_async(self, key: Hashable, build: Callable[[duckdb.DuckDBPyConnection], BaseModel],
                            headers: Mapping[str, str] | None = None) -> Response:
         """:meth:`answer` for a coroutine endpoint: a kept answer on the event loop, anything else in a worker

@@ -14,6 +14,7 @@ import duckdb
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from shoplens.errors import NotFound
 from shoplens.forecast import store
@@ -103,24 +104,52 @@ def list_series(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, g
                       series=series, total=found["total"], limit=limit, offset=offset)
 
 
-def series_forecast(con: duckdb.DuckDBPyConnection, unique_id: str, history_days: int) -> SeriesForecast:
+def series_forecast(con: duckdb.DuckDBPyConnection, unique_id: str, history_days: int, *,
+                    kept: KeptSeries | None = None) -> SeriesForecast:
+    """One series' forecast and recent history; ``kept``: every series' points and recent units, read already."""
     _require(con, store.FORECAST_TABLE, "shoplens forecast train")
-    cols, rows = store.series_points(con, unique_id)
+    if kept is not None:
+        (cols, points), recent = kept
+        rows, units = points.get(unique_id, []), recent.get(unique_id, [])
+    else:
+        cols, rows = store.series_points(con, unique_id)
+        units = store.recent_units(con, unique_id, history_days) if rows else []
     if not rows:
         raise NotFound(f"no forecast for {unique_id!r}")
     forecast = [Point(ds=_iso(r[0]), y=_number(r[1]), **{c: _number(v) for c, v in zip(cols, r[2:-1], strict=True)})
                 for r in rows]
-    observed = [Observed(ds=_iso(d), y=_number(u)) for d, u in store.recent_units(con, unique_id, history_days)]
+    observed = [Observed(ds=_iso(d), y=_number(u)) for d, u in units]
     return SeriesForecast(unique_id=unique_id, model_version=rows[0][-1], history=observed, forecast=forecast)
+
+
+# every series' points and each product's last HISTORY_DAYS days: read once per generation of the warehouse
+KeptSeries = tuple[tuple[list[str], dict[str, list[tuple[Any, ...]]]], dict[str, list[tuple[Any, Any]]]]
+HISTORY_DAYS = 56  # the default history; other lengths are read per request
+
+
+def _series_answer(warehouse: Warehouse, unique_id: str, history_days: int) -> Response:
+    generation = warehouse.generation()
+
+    def build(con: duckdb.DuckDBPyConnection) -> SeriesForecast:
+        kept = None
+        if warehouse.answers is not None and generation is not None and history_days == HISTORY_DAYS \
+                and has_table(con, store.FORECAST_TABLE):
+            kept = warehouse.answers.derived(generation, "forecast/series", lambda: (
+                store.every_series_points(con), store.every_recent_units(con, HISTORY_DAYS)))
+        return series_forecast(con, unique_id, history_days, kept=kept)
+
+    return warehouse.answer(("forecast/series", unique_id, history_days), build, generation=generation)
 
 
 @router.get("/api/v1/forecast/{unique_id}", response_model=SeriesForecast, responses=error_responses(404),
             summary="One series: recent history and the forecast with 80 % and 95 % intervals")
 async def get_series(unique_id: str = Path(max_length=200),
-               history_days: int = Query(56, ge=0, le=3660, description="days of history to include"),
+               history_days: int = Query(HISTORY_DAYS, ge=0, le=3660, description="days of history to include"),
                warehouse: Warehouse = Depends(get_warehouse)) -> Response:
-    return await warehouse.answer_async(("forecast/series", unique_id, history_days),
-                                        lambda con: series_forecast(con, unique_id, history_days))
+    kept = warehouse.kept(("forecast/series", unique_id, history_days))
+    if kept is not None:
+        return kept.response()
+    return await run_in_threadpool(_series_answer, warehouse, unique_id, history_days)
 
 
 @router.get("/api/v1/inventory/plan", response_model=PlanPage, responses=error_responses(404),

@@ -117,22 +117,31 @@ def _recommend(warehouse: Warehouse, model: Any, customer_id: str, k: int) -> An
         return _explained(warehouse, con, model, customer_id, k)
 
 
-def _explained(warehouse: Warehouse, con: Any, model: Any, customer_id: str, k: int) -> Any:
+def _explained(warehouse: Warehouse, con: Any, model: Any, customer_id: str, k: int,
+               praised: set[tuple[str, str]] | None = None) -> Any:
     from shoplens.recommend.graph_paths import explain_with_graph
 
-    return explain_with_graph(warehouse.ws, model.recommend(customer_id, k), customer_id, source=con)
+    return explain_with_graph(warehouse.ws, model.recommend(customer_id, k), customer_id, source=con,
+                              praised=praised)
 
 
 def _customer_answer(warehouse: Warehouse, served: Served, customer_id: str, k: int) -> Response:
     """The customer's recommendations as sent, kept in memory while the served version's files, the product graph
     and the warehouse (the customer's praised aspects) are unchanged (``serve.answers``)."""
+    from shoplens.recommend.graph_paths import praised_by_customer
+
+    generation = warehouse.generation()
+
     def build(con: Any) -> CustomerRecommendations:
-        frame = _explained(warehouse, con, served.model, customer_id, k)
+        praised = (warehouse.answers.derived(generation, "recommend/praised", lambda: praised_by_customer(con))
+                   if warehouse.answers is not None and generation is not None else None)  # once per generation
+        frame = _explained(warehouse, con, served.model, customer_id, k,
+                           None if praised is None else praised.get(str(customer_id), set()))
         return CustomerRecommendations(customer_id=customer_id, model=served.model.name, version=served.version,
                                        items=[Recommendation(**r) for r in _rows(frame)])
 
     return warehouse.answer(_customer_key(warehouse, served, customer_id, k), build,
-                            {MODEL_VERSION_HEADER: served.header})
+                            {MODEL_VERSION_HEADER: served.header}, generation=generation)
 
 
 def _customer_key(warehouse: Warehouse, served: Served, customer_id: str, k: int) -> tuple[Any, ...]:

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shoplens.errors import InputError, NotFound
 from shoplens.formats import language_of
+from shoplens.serve.answers import Answer
 from shoplens.serve.compute import Compute
 from shoplens.serve.datatable import Column, DataTable
 from shoplens.serve.deps import get_compute, get_warehouse, require_read
@@ -101,6 +102,9 @@ class SentimentPoint(BaseModel):
 
 
 # -- deployed models, loaded once per version and swapped when another is deployed (hot reload) ---------------
+RATING_MODEL = "reviews-stars"  # RatingModel.registry_name (without importing the models on the event loop)
+
+
 def deployed_model(warehouse: Warehouse) -> Served:
     """The deployed rating model, else the sentiment model, as this request sees it."""
     from shoplens.reviews.models import RatingModel, SentimentModel
@@ -116,21 +120,41 @@ def deployed_model(warehouse: Warehouse) -> Served:
 
 @router.post("/predict", response_model=PredictResponse, summary="Stars and sentiment of a batch of review texts",
              responses=error_responses(400, 404, 429))
-async def predict(request: PredictRequest, response: Response, compute: Compute = Depends(get_compute),
-                  warehouse: Warehouse = Depends(get_warehouse)) -> PredictResponse:
-    from shoplens.reviews.cli import predict_rows
-
+async def predict(request: PredictRequest, compute: Compute = Depends(get_compute),
+                  warehouse: Warehouse = Depends(get_warehouse)) -> Response:
     languages = request.languages or None
     if languages is not None and len(languages) != len(request.texts):
         raise InputError(f"{len(languages)} languages for {len(request.texts)} texts; give one per text or none")
     if request.explain:
         _check_explanation_cost(request.texts)
+    # the same texts scored by the same version files: the same answer, kept in memory (serve.answers)
+    served = live_models(warehouse.ws.path).serving_now(RATING_MODEL, warehouse.ws)
+    kept = warehouse.kept(_predict_key(served, request)) if served is not None else None
+    if kept is not None:
+        return kept.response()
     # the deployed model is loaded once per version (outside the budget: no request makes it cost more)
-    served = await run_in_threadpool(deployed_model, warehouse)
-    rows = await compute("reviews/predict", predict_rows, served.model, request.texts, request.explain, languages,
-                         narrow="fewer texts, or explain=false")
-    response.headers[MODEL_VERSION_HEADER] = served.header
-    return PredictResponse(model=served.name, version=served.version, predictions=[Prediction(**row) for row in rows])
+    served = served or await run_in_threadpool(deployed_model, warehouse)
+    generation, rows = await compute("reviews/predict", _predict, warehouse, served, request.texts, request.explain,
+                                     languages, narrow="fewer texts, or explain=false")
+    answer = Answer.of(PredictResponse(model=served.name, version=served.version,
+                                       predictions=[Prediction(**row) for row in rows]),
+                       {MODEL_VERSION_HEADER: served.header})
+    warehouse.keep(generation, _predict_key(served, request), answer)
+    return answer.response()
+
+
+def _predict(warehouse: Warehouse, served: Served, texts: list[str], explain: bool,
+             languages: list[str] | None) -> tuple[int | None, list[dict[str, Any]]]:
+    """The predictions, and the warehouse's generation before them (the answer is kept until the next one)."""
+    from shoplens.reviews.cli import predict_rows
+
+    generation = warehouse.generation()
+    return generation, predict_rows(served.model, texts, explain, languages)
+
+
+def _predict_key(served: Served, request: PredictRequest) -> tuple[Any, ...]:
+    return ("reviews/predict", served.signature, tuple(request.texts), tuple(request.languages or ()),
+            request.explain)
 
 
 def _check_explanation_cost(texts: list[str]) -> None:
