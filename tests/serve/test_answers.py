@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import shoplens as sl
-from shoplens.serve import create_app, create_key
+from shoplens.serve import ServiceSettings, create_app, create_key
 from shoplens.serve.answers import Answer, AnswerCache
 from shoplens.serve.keeper import WarehouseKeeper
 from shoplens.serve.live import MODEL_VERSION_HEADER
@@ -164,7 +164,8 @@ def test_review_predictions_are_kept_per_model_version(demo_shop: sl.Workspace, 
     ws = copy_workspace(demo_shop, tmp_path)
     headers = auth(create_key(ws, "read", "reviews"))
     body = {"texts": ["Lovely fabric but it runs small", "质量很好，物流也快"]}
-    with TestClient(create_app(ws.path)) as client:
+    settings = ServiceSettings(compute_budget_s=120)  # the first prediction warms the encoder up: slow when busy
+    with TestClient(create_app(ws.path, settings=settings)) as client:
         computed = client.post("/api/v1/reviews/predict", json=body, headers=headers)
         hits = kept_answers(client).hits
         kept = client.post("/api/v1/reviews/predict", json=body, headers=headers)
