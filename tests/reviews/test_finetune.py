@@ -64,3 +64,19 @@ def test_errors_name_the_problem(tuned) -> None:
         tuned.predict("one review")
     with pytest.raises(NotFound, match="not trained"):
         TransformerClassifier().predict(["x"])
+
+
+def test_trainable_layers_moves_only_the_top_layers(reviews) -> None:
+    """trainable_layers=1: the last transformer layer and the head learn, every other weight stays pretrained."""
+    from shoplens.text import load_encoder
+
+    train, _ = reviews
+    model = TransformerClassifier(trainable_layers=1, max_steps=4, batch_size=8, learning_rate=1e-3,
+                                  max_length=64).fit(train["text"].tolist()[:64], train["label"].to_numpy()[:64])
+    pretrained = dict(load_encoder("minilm").model.named_parameters())
+    changed = {name for name, weight in model.net_.base.named_parameters()
+               if not np.allclose(weight.detach().numpy(), pretrained[name].detach().numpy())}
+    last = len(model.net_.base.encoder.layer) - 1
+    assert changed and all(name.startswith(f"encoder.layer.{last}.") for name in changed), sorted(changed)
+    with pytest.raises(InputError, match="trainable_layers 7 must be 1 … 6"):
+        TransformerClassifier(trainable_layers=7).fit(["a", "b"], [0, 1])

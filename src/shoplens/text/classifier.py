@@ -84,6 +84,22 @@ def training_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Genera
     return batches
 
 
+def train_top_layers_only(base: Any, trainable: int) -> None:
+    """Freeze everything of ``base`` but its top ``trainable`` transformer layers: each step then costs the
+    forward pass plus the backward pass of those layers only, and a task with few examples moves less of the
+    pretrained encoder."""
+    layers = getattr(getattr(base, "encoder", None), "layer", None)
+    if layers is None:
+        raise InputError(f"trainable_layers: {type(base).__name__} has no encoder.layer list to choose layers from")
+    if not 0 < trainable <= len(layers):
+        raise InputError(f"trainable_layers {trainable} must be 1 … {len(layers)} (the encoder's layers)")
+    for parameter in base.parameters():
+        parameter.requires_grad_(False)
+    for layer in layers[len(layers) - trainable:]:
+        for parameter in layer.parameters():
+            parameter.requires_grad_(True)
+
+
 def _build_net(base: Any, n_classes: int, dropout: float) -> Any:
     import torch
 
@@ -112,6 +128,7 @@ class TransformerClassifier(Params):
     ``ordinal_weight`` > 0 adds ``weight * |E[label] - label|`` to the cross-entropy (labels in order, e.g.
     stars), which pulls probability mass towards neighbouring classes and lowers the mean absolute error.
     ``time_budget_s`` ends training after that many seconds (the best validation state is kept).
+    ``trainable_layers`` = n fine-tunes only the top n transformer layers (and the head); None: all of them.
     """
 
     encoder: str | os.PathLike = "minilm"
@@ -126,6 +143,7 @@ class TransformerClassifier(Params):
     class_weight: str | None = "sqrt"
     ordinal_weight: float = 0.0
     freeze_embeddings: bool = True
+    trainable_layers: int | None = None
     evals_per_epoch: int = 2
     patience: int = 2
     max_steps: int | None = None
@@ -171,6 +189,8 @@ class TransformerClassifier(Params):
         net = self.net_
         if self.freeze_embeddings:
             net.base.get_input_embeddings().weight.requires_grad_(False)
+        if self.trainable_layers is not None:
+            train_top_layers_only(net.base, self.trainable_layers)
         ids = self._tokenize(texts)
         lengths = np.array([len(x) for x in ids])
         val = None
