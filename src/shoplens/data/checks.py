@@ -79,7 +79,8 @@ def _present(duck_type: str) -> str:
 
 
 def _failed(column: Column, duck_type: str, what: str) -> str:
-    return (f"CASE WHEN {_present(duck_type)} AND {VALUE} IS NULL THEN "
+    # the cheap test first: a CASE condition stops at the first false conjunct, and few values fail
+    return (f"CASE WHEN {VALUE} IS NULL AND {_present(duck_type)} THEN "
             f"{literal(column.name + ': not ' + what + ' ')} || {_shown(RAW)} END")
 
 
@@ -223,8 +224,12 @@ def _number_as_id(raw: str, duck_type: str) -> str:
 
 
 def _number(text: str, sql_type: str) -> str:
-    """A number from text: a plain cast first; only values it fails on are cleaned (see _clean_number)."""
-    return f"coalesce(TRY_CAST({text} AS {sql_type}), TRY_CAST({_clean_number(text)} AS {sql_type}))"
+    """A number from text: a plain cast first; only values it fails on are cleaned (see _clean_number).
+
+    A CASE, not coalesce: DuckDB evaluates every argument of coalesce for every row, so the regular
+    expressions of the cleaning ran on all values; a CASE branch runs only for the rows that reach it."""
+    cast = f"TRY_CAST({text} AS {sql_type})"
+    return f"(CASE WHEN {cast} IS NOT NULL THEN {cast} ELSE TRY_CAST({_clean_number(text)} AS {sql_type}) END)"
 
 
 def _clean_number(text: str) -> str:

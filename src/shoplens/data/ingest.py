@@ -3,13 +3,19 @@
 ``read = loaded + quarantined`` holds for every run and is printed and stored (table ``ingest_runs``).
 Rows that fail validation go to ``quarantine/<table>/<run_id>.parquet`` with the reason and source row.
 The load is one DuckDB transaction (upsert on the key), so a run that fails midway leaves the warehouse
-as it was; the file is streamed in batches, so it may be larger than memory.
+as it was; the file is streamed in batches (or read by DuckDB, which spills to disk past its memory limit),
+so it may be larger than memory.
+
+Three readers, fastest first, each falling back to the next from scratch when it meets something it cannot
+read exactly as the next would (docs/ingest.md, "Speed"): DuckDB's own CSV reader for plain UTF-8 CSV, Arrow's
+CSV parser, Python's csv module. All three hand the same text columns to the same checks (``checks.py``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
@@ -23,14 +29,17 @@ import pyarrow.parquet as pq
 from shoplens.data import checks, privacy
 from shoplens.data.mapping import resolve, synthesized_keys
 from shoplens.data.readers import (
+    BATCH_ROWS,
     FALLBACK_ENCODINGS,
     ROW,
+    CsvSource,
     FastPathFailed,
     Reject,
     Source,
     SourceBatch,
     open_source,
 )
+from shoplens.errors import InputError
 from shoplens.progress import progress_bar
 from shoplens.schema import INGEST_RUNS_UPGRADE, Column, Table, get_table
 
@@ -40,7 +49,11 @@ if TYPE_CHECKING:
 QUARANTINE_SCHEMA = pa.schema([("source_row", pa.int64()), ("reason", pa.string()), ("raw", pa.string()),
                                ("values", pa.string())])
 INGEST_MEMORY_LIMIT = "1GB"
+# "auto": the fastest reader that reads the file exactly (DuckDB's, else Arrow's, else Python's); "arrow" skips
+# DuckDB's reader, "python" reads with Python's alone (the reference that tests hold the faster ones to)
+READERS = ("auto", "arrow", "python")
 FALLBACK_EXAMPLES = 5
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -67,6 +80,7 @@ class IngestReport:
     seconds: float = 0.0
     messages: list[str] = field(default_factory=list)
     drift: dict[str, Any] | None = None  # the run's rows against the deployed model's training data (shoplens.drift)
+    reader: str = ""  # what read the source: duckdb, arrow or python for CSV, else its format (jsonl, parquet …)
 
     def __str__(self) -> str:
         line = (f"{self.source} → {self.table}: read {self.read:,} = loaded {self.loaded:,} + "
@@ -87,7 +101,7 @@ class _Run:
         self.ws, self.table, self.source, self.report = ws, table, source, report
         self.explicit = mapping or {}
         self.tz, self.ts_format, self.personal = tz, ts_format, personal
-        self.plans: dict[tuple[tuple[str, str], ...], tuple[str, str, str]] = {}
+        self.plans: dict[tuple[tuple[str, str], ...], tuple[str, str]] = {}
         self.synthesized: list[str] | None = None
         self.quarantine_dir = ws.dir("quarantine") / table.name
         self.quarantine_tmp = ws.dir("tmp") / f"{report.run_id}.quarantine.parquet"
@@ -136,11 +150,12 @@ class _Run:
         columns = ", ".join(f"{checks.quote(c.name)} {c.sql_type}" for c in self.table.columns)
         con.execute(f"CREATE OR REPLACE TEMP TABLE staging ({columns}, _source_row BIGINT)")
 
-    def plan(self, con: duckdb.DuckDBPyConnection, schema: list[tuple[str, str]]) -> tuple[str, str, str]:
-        """SQL for one source schema: the checked select, the valid columns and the quarantine values.
+    def plan(self, con: duckdb.DuckDBPyConnection, schema: list[tuple[str, str]]) -> tuple[str, str]:
+        """SQL for one source schema (of the relation ``src``): the checked select and its valid columns.
 
-        The checked relation holds each source column as ``"s.<name>"`` beside each parsed canonical
-        column as ``"c.<name>"``, and ``_reason`` (NULL when the row is fine).
+        The checked relation holds each parsed canonical column as ``"c.<name>"``, ``_reason`` (NULL when the row
+        is fine) and ``_values`` (the source values as JSON for the quarantine, for rejected rows only); inside,
+        each source column is ``"s.<name>"``.
         """
         key = tuple(schema)
         if key in self.plans:
@@ -171,11 +186,14 @@ class _Run:
         sources = [f"{checks.quote(n)} AS {checks.quote('s.' + n)}" for n in names]
         reason = f"nullif(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "CAST(NULL AS VARCHAR)"
         valid = ", ".join(checks.quote("c." + c) for c in self.table.column_names)
-        # Source values are needed for the checks only; the materialized batch keeps the parsed columns.
-        checked = (f"SELECT {ROW}, {valid}, {reason} AS _reason FROM "
-                   f"(SELECT {', '.join([ROW, *sources, *parsed])} FROM src) p")
-        values = checks.quarantine_values_sql(self.table.name, [(n, types[n]) for n in names], self.personal)
-        self.plans[key] = (checked, valid, values)
+        values = checks.quarantine_values_sql(self.table.name, [(n, types[n]) for n in names], self.personal,
+                                              prefix="s.")
+        # Source values are needed for the checks and the quarantine only; the materialized rows keep the parsed
+        # columns, and the JSON of the source values only where a row is rejected (a CASE runs for those alone).
+        checked = (f"SELECT {ROW}, {valid}, _reason, CASE WHEN _reason IS NOT NULL THEN {values} END AS _values "
+                   f"FROM (SELECT *, {reason} AS _reason FROM "
+                   f"(SELECT {', '.join([ROW, *sources, *parsed])} FROM src) p) q")
+        self.plans[key] = (checked, valid)
         return self.plans[key]
 
     def _column(self, con: duckdb.DuckDBPyConnection, column: Column, source_name: str,
@@ -199,16 +217,55 @@ class _Run:
         con.register("src", batch.table)
         try:
             schema = [(r[0], r[1]) for r in con.execute("DESCRIBE src").fetchall()]
-            checked, valid_cols, values_json = self.plan(con, schema)
+            checked, valid = self.plan(con, schema)
             con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {checked}")
-            con.execute(f"INSERT INTO staging SELECT {valid_cols}, {ROW} FROM checked WHERE _reason IS NULL")
-            rejected = con.sql(
-                f"SELECT c.{ROW} AS source_row, c._reason AS reason, CAST(NULL AS VARCHAR) AS raw, "
-                f"{values_json} AS \"values\" FROM checked c JOIN src USING ({ROW}) "
-                f"WHERE c._reason IS NOT NULL ORDER BY c.{ROW}").to_arrow_table()
-            self.quarantine(rejected)
+            self.keep_checked(con, valid, ROW)
         finally:
             con.unregister("src")
+
+    def keep_checked(self, con: duckdb.DuckDBPyConnection, valid: str, row: str) -> None:
+        """The valid rows of the table ``checked`` into staging, the others into the quarantine; ``row`` is the
+        SQL of a row's record number in the source."""
+        con.execute(f"INSERT INTO staging SELECT {valid}, {row} FROM checked WHERE _reason IS NULL")
+        rejected = con.sql(
+            f"SELECT {row} AS source_row, _reason AS reason, CAST(NULL AS VARCHAR) AS raw, _values AS \"values\" "
+            f"FROM checked WHERE _reason IS NOT NULL ORDER BY source_row").to_arrow_table()
+        self.quarantine(rejected)
+
+    def stage_with_duckdb(self, con: duckdb.DuckDBPyConnection) -> bool:
+        """Stage the whole source through DuckDB's own CSV reader, in parallel and without a round trip through
+        Arrow; ``False`` (nothing staged) when the source is not a CSV file DuckDB reads exactly as the Python
+        reader does (``CsvSource.duckdb_reader``) or when DuckDB's reader refuses a record: the caller then
+        reads the file with the other readers."""
+        reader = self.source.duckdb_reader() if isinstance(self.source, CsvSource) else None
+        ordered = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+        if reader is None or not ordered:
+            return False
+        names = self.source.columns or []
+        # empty fields are NULL, as the Arrow and Python readers give them (DuckDB reads a quoted "" as '')
+        fields = ", ".join(f"nullif({checks.quote(n)}, '') AS {checks.quote(n)}" for n in names)
+        relation = f"SELECT {fields}, CAST(NULL AS BIGINT) AS {ROW} FROM {reader}"
+        try:
+            # planned on the first records, as the other readers plan on their first batch (timestamp formats)
+            con.execute(f"CREATE OR REPLACE TEMP VIEW src AS {relation} LIMIT {BATCH_ROWS}")
+            checked, valid = self.plan(con, [(n, "VARCHAR") for n in names] + [(ROW, "BIGINT")])
+            con.execute(f"CREATE OR REPLACE TEMP VIEW src AS {relation}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {checked}")
+        except (duckdb.InvalidInputException, duckdb.IOException) as exc:
+            log.info("DuckDB's CSV reader gave up on %s (%s); reading it again with Arrow's", self.source.name,
+                     str(exc).splitlines()[0])
+            self.plans.clear()  # the next reader plans on its own first batch, as if this one had not run
+            self.report.timestamp_formats.clear()
+            self.synthesized = None
+            return False
+        finally:
+            con.execute("DROP VIEW IF EXISTS src")
+        self.report.read += con.execute("SELECT count(*) FROM checked").fetchall()[0][0]
+        # DuckDB keeps the file's order in the table (preserve_insertion_order, checked above): a row's place in
+        # it is its record number, which DuckDB's reader does not give
+        self.keep_checked(con, valid, "rowid + 1")
+        con.execute("DROP TABLE checked")
+        return True
 
     # -- after the last batch -------------------------------------------------------------------------
     def finish_keys(self, con: duckdb.DuckDBPyConnection, file_hash: str) -> None:
@@ -329,15 +386,19 @@ def new_run_id(table: str) -> str:
 def ingest(ws: Workspace, table: str, source: Any, *, mapping: dict[str, str] | None = None,
            format: str | None = None, tz: str | None = None, ts_format: str | None = None,
            delimiter: str | None = None, encoding: str | None = None, header: bool = True,
-           keep_pii: bool = False, name: str | None = None, progress: bool = False) -> IngestReport:
+           keep_pii: bool = False, name: str | None = None, progress: bool = False,
+           reader: str = "auto") -> IngestReport:
     """Validate and load ``source`` into the canonical ``table``; returns what happened.
 
     ``source`` is a path (CSV with any delimiter and encoding, JSON lines, Parquet; gzip allowed) or a
     pandas DataFrame / Arrow table. ``mapping`` maps source column names to canonical ones (``""`` drops a
     column). Naive timestamps are read in ``tz`` (default: the shop's timezone); ``ts_format`` (strptime)
-    overrides the detected timestamp format. ``keep_pii`` turns pseudonymization off.
+    overrides the detected timestamp format. ``keep_pii`` turns pseudonymization off. ``reader`` (CSV only):
+    ``"auto"`` or, to compare or rule out the faster readers, ``"arrow"`` or ``"python"`` (see ``READERS``).
     """
     spec = get_table(table)
+    if reader not in READERS:
+        raise InputError(f"unknown reader {reader!r}; use one of {', '.join(READERS)}")
     if ts_format:
         checks.check_ts_format(ts_format)
     src = open_source(source, format=format, delimiter=delimiter, encoding=encoding, header=header, name=name)
@@ -356,7 +417,7 @@ def ingest(ws: Workspace, table: str, source: Any, *, mapping: dict[str, str] | 
         privacy.bind_keys(con, ws.pii_keys())
         try:
             with progress_bar(f"ingest {report.source}", total=src.total_bytes, enabled=progress) as bar:
-                _stage_all(con, run, bar)
+                report.reader = _stage_all(con, run, bar, reader)
             if src.columns is not None and run.synthesized is None:  # no data rows: still check the mapping
                 empty = pa.table({**{c: pa.array([], pa.string()) for c in src.columns}, ROW: pa.array([], pa.int64())})
                 con.register("src", empty)
@@ -397,14 +458,23 @@ def _check_drift(ws: Workspace, report: IngestReport) -> None:
             report.messages.append(drift.line())
 
 
-def _stage_all(con: duckdb.DuckDBPyConnection, run: _Run, bar: Any) -> None:
+def _stage_all(con: duckdb.DuckDBPyConnection, run: _Run, bar: Any, reader: str) -> str:
+    """Stage every row of the source with the fastest reader that reads it exactly; returns that reader's name."""
     run.create_staging(con)
+    csv = isinstance(run.source, CsvSource)
+    if reader == "auto" and run.stage_with_duckdb(con):
+        bar.advance(run.source.total_bytes)
+        return "duckdb"
     try:
-        for batch in run.source.batches(bar.advance, fast=True):
+        for batch in run.source.batches(bar.advance, fast=reader != "python"):
             run.stage(con, batch)
+        if not csv:
+            return run.source.format
+        return "python" if reader == "python" or run.source.fallback is not None else "arrow"
     except FastPathFailed:
         run.reset()
         run.create_staging(con)
         bar.reset()
         for batch in run.source.batches(bar.advance, fast=False):
             run.stage(con, batch)
+        return "python"

@@ -7,7 +7,9 @@ and hashes them (keys of key-less sources are derived from the file hash and rec
 
 CSV has two paths: a fast one (Arrow's multi-threaded parser) used while every record parses, and an
 exact one (Python's csv module) that the caller restarts from scratch with when the fast one meets a
-record it cannot parse, so that every rejected record is reported with its record number.
+record it cannot parse, so that every rejected record is reported with its record number. Plain UTF-8
+files may skip both: :meth:`CsvSource.duckdb_reader` gives the ``read_csv`` call with which DuckDB reads
+the whole file in the same dialect (ingest's fastest path, which also falls back to these readers).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from charset_normalizer import from_bytes
 
+from shoplens.data.checks import literal
 from shoplens.errors import InputError
 
 ROW = "__row"
@@ -63,7 +66,9 @@ class SourceBatch:
 
 def numbered(batch: pa.RecordBatch, first_row: int) -> pa.Table:
     """The batch as a table with its 1-based record numbers in ``__row``, starting after ``first_row``."""
-    rows = pa.array(np.arange(first_row + 1, first_row + batch.num_rows + 1, dtype=np.int64))
+    numbers = np.arange(first_row + 1, first_row + batch.num_rows + 1, dtype=np.int64)
+    # from the buffer: pa.array(numpy array) imports pandas (a second or more) to look for pandas types
+    rows = pa.Array.from_buffers(pa.int64(), len(numbers), [None, pa.py_buffer(numbers)])
     return _binary_as_text(pa.Table.from_batches([batch])).append_column(ROW, rows)
 
 
@@ -323,6 +328,16 @@ def _printable(text: str) -> str:
     return _SURROGATES.sub("\ufffd", text)
 
 
+def _duckdb_lenient(delimiter: bytes) -> re.Pattern[bytes]:
+    """Where DuckDB's CSV reader accepts a record that Python's csv module reads otherwise, even in strict mode:
+    spaces between a delimiter or line end and a quote are dropped (``1, "a"`` and ``"a" ,2``: Python keeps them),
+    and empty fields beyond the header's width are dropped (``1,2,`` or ``1,2,""`` under a two-column header: Python
+    sees three fields and rejects the record). Found without parsing, so also where such bytes sit inside a quoted
+    value, or end a record whose last field is legitimately empty: such files are left to the other readers."""
+    ends = rb"[\r\n" + delimiter + rb"]"
+    return re.compile(ends + rb'[ ]+"|"[ ]+' + ends + rb"|" + delimiter + rb'(?:"")?[\r\n]')
+
+
 class CsvSource:
     """A delimited text file, optionally gzip-compressed."""
 
@@ -350,6 +365,51 @@ class CsvSource:
         first = next(csv.reader([lines[0]], delimiter=self.delimiter))
         self.header = header
         self.columns = _clean_header(first, self.name) if header else [f"column_{i}" for i in range(1, len(first) + 1)]
+
+    def duckdb_reader(self) -> str | None:
+        """SQL for DuckDB's ``read_csv`` of the whole file, every column as text, when DuckDB reads it exactly as
+        :meth:`_exact` does (same records, same values, empty fields NULL); ``None`` when only the Python readers
+        can. Reads the file once to tell (and sets :attr:`file_hash`).
+
+        Only UTF-8 files with one encoding and at least two columns qualify: DuckDB decodes nothing else, and
+        it reads a blank line of a one-column file as a record. DuckDB's reader is strict where Python's is
+        lenient (a stray quote, a ragged record, bytes that are not UTF-8): it then raises, and the caller
+        falls back. Where it is lenient and Python's is not (:func:`_duckdb_lenient`), the file is left to the
+        other readers."""
+        if self.encoding not in ("utf-8", "utf-8-sig") or self.fallback is not None or len(self.columns) < 2:
+            return None
+        if self.delimiter == " " or not self._hash_and_scan():
+            return None
+        columns = ", ".join(f"{literal(name)}: 'VARCHAR'" for name in self.columns)
+        # Everything explicit, nothing sniffed: auto_detect would guess a comment character or skip lines.
+        return (f"read_csv({literal(str(self.path))}, columns={{{columns}}}, header={str(self.header).lower()}, "
+                f"delim={literal(self.delimiter)}, quote='\"', escape='\"', comment='', skip=0, auto_detect=false, "
+                f"strict_mode=true, null_padding=false, ignore_errors=false, max_line_size={self.max_record_bytes}, "
+                f"compression={literal('gzip' if self.gz else 'none')})")
+
+    def _hash_and_scan(self) -> bool:
+        """Hash the file's bytes (into :attr:`file_hash`); whether its text is free of what DuckDB's reader reads
+        otherwise than Python's (see :func:`_duckdb_lenient`)."""
+        delimiter = self.delimiter.encode("ascii")
+        lenient = _duckdb_lenient(re.escape(delimiter))
+        needles = (b' "', b'" ', delimiter + b"\n", delimiter + b"\r", delimiter + b'""')
+        counter, stream = self._open_binary(None)
+        carry = b"\n"  # the file starts at a line start
+        try:
+            while chunk := stream.read(1 << 22):
+                text = carry + chunk
+                if any(needle in text for needle in needles) and lenient.search(text):
+                    return False
+                # the trailing spaces and four bytes before them: a match may span two chunks
+                carry = text[-(len(text) - len(text.rstrip(b" ")) + 4):]
+        except (EOFError, OSError, zlib.error):
+            return False  # a broken gzip: the other readers say where
+        finally:
+            stream.close()
+        if lenient.search(carry + b"\n"):  # the file ends at a line end
+            return False
+        self.file_hash = counter.hasher.hexdigest()
+        return True
 
     def _open_binary(self, on_bytes: ProgressFn | None) -> tuple[_CountingReader, io.IOBase]:
         counter = _CountingReader(open(self.path, "rb"), on_bytes)  # noqa: SIM115 - closed by the caller
