@@ -12,15 +12,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import shoplens as sl
-from shoplens.data import synth
+from shoplens.data import checks, synth
 from shoplens.errors import ShoplensError
-from shoplens.schema import TABLES
+from shoplens.schema import TABLES, get_table
 
 REPORT_FIELDS = ("read", "loaded", "quarantined", "fallback_decoded", "inserted", "replaced", "file_hash", "mapping",
                  "extras", "ignored", "synthesized", "timestamp_formats", "unlinked", "messages", "quarantine_file")
@@ -195,3 +196,24 @@ def test_random_csv_dialect_cases_agree(tmp_path_factory: pytest.TempPathFactory
     got = outcome(twin_workspace(tmp_path, "auto", reference_ws), "orders", path, "auto")
     got.pop("_reader", None)
     assert got == reference
+
+
+NUMBER_TEXT = st.text(alphabet=st.sampled_from(list("0123456789+-.,eE$€ \t\n\r\u00a0\u2003x_")), max_size=10)
+NUMBER_COLUMNS = [next(c for c in get_table(table).columns if c.name == name) for table, name in (
+    ("order_items", "quantity"), ("order_items", "unit_price"), ("orders", "total_amount"),
+    ("inventory", "lead_time_days"))]
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(NUMBER_TEXT, min_size=1, max_size=40))
+def test_numbers_parse_as_their_trimmed_text_does(values: list[str]) -> None:
+    """The number parsers cast a value as it is first (DuckDB's casts skip surrounding whitespace) and trim only the
+    values that fail, to save trimming every value: the same numbers as parsing the trimmed text, always."""
+    assert [c.kind for c in NUMBER_COLUMNS] == ["int", "price", "money", "float"]
+    with duckdb.connect() as con:
+        for column in NUMBER_COLUMNS:
+            as_is = checks.column_sql(column, "v", "VARCHAR", tz="UTC").value
+            trimmed = checks.column_sql(column, "trim(v)", "VARCHAR", tz="UTC").value
+            differ = con.execute(f"SELECT v, {as_is}, {trimmed} FROM (SELECT unnest(?) AS v) "
+                                 f"WHERE ({as_is}) IS DISTINCT FROM ({trimmed})", [values]).fetchall()
+            assert differ == [], column.name

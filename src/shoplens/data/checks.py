@@ -153,7 +153,7 @@ def column_sql(column: Column, raw: str, duck_type: str, *, tz: str, ts_format: 
                personal: bool = True) -> ColumnSql:
     """Parsed value and checks for one canonical column fed by the source expression ``raw``."""
     is_string = is_string_type(duck_type)
-    text = f"nullif(trim(CAST({raw} AS VARCHAR)), '')" if is_string else raw
+    text = _text(raw) if is_string else raw
     kind = column.kind
     if kind == "id":
         value = text if is_string else _number_as_id(raw, duck_type)
@@ -188,16 +188,16 @@ def column_sql(column: Column, raw: str, duck_type: str, *, tz: str, ts_format: 
             what += f" in the format {fmt}"
         return ColumnSql(value, [_failed(column, duck_type, what)])
     if kind in ("money", "price"):
-        value = _number(text, column.sql_type) if is_string else f"TRY_CAST({raw} AS {column.sql_type})"
+        value = _number(raw, column.sql_type) if is_string else f"TRY_CAST({raw} AS {column.sql_type})"
         return ColumnSql(value, [_failed(column, duck_type, "an amount"), *_range_checks(column)])
     if kind == "int":
         if _base_type(duck_type) == "BOOLEAN":
             return ColumnSql(f"CAST({raw} AS BIGINT)", _range_checks(column))
-        number = _number(text, "DOUBLE") if is_string else f"TRY_CAST({raw} AS DOUBLE)"
+        number = _number(raw, "DOUBLE") if is_string else f"TRY_CAST({raw} AS DOUBLE)"
         value = f"(CASE WHEN {number} = round({number}) AND abs({number}) < 9e15 THEN CAST({number} AS BIGINT) END)"
         return ColumnSql(value, [_failed(column, duck_type, "a whole number"), *_range_checks(column)])
     if kind == "float":
-        number = _number(text, "DOUBLE") if is_string else f"TRY_CAST({raw} AS DOUBLE)"
+        number = _number(raw, "DOUBLE") if is_string else f"TRY_CAST({raw} AS DOUBLE)"
         value = f"(CASE WHEN isfinite({number}) THEN {number} END)"
         return ColumnSql(value, [_failed(column, duck_type, "a number"), *_range_checks(column)])
     if kind == "bool":
@@ -223,13 +223,24 @@ def _number_as_id(raw: str, duck_type: str) -> str:
     return f"CAST({raw} AS VARCHAR)"
 
 
-def _number(text: str, sql_type: str) -> str:
-    """A number from text: a plain cast first; only values it fails on are cleaned (see _clean_number).
+def _text(raw: str) -> str:
+    """SQL: a source value as trimmed text, NULL when blank."""
+    return f"nullif(trim(CAST({raw} AS VARCHAR)), '')"
 
-    A CASE, not coalesce: DuckDB evaluates every argument of coalesce for every row, so the regular
-    expressions of the cleaning ran on all values; a CASE branch runs only for the rows that reach it."""
-    cast = f"TRY_CAST({text} AS {sql_type})"
-    return f"(CASE WHEN {cast} IS NOT NULL THEN {cast} ELSE TRY_CAST({_clean_number(text)} AS {sql_type}) END)"
+
+def _number(raw: str, sql_type: str) -> str:
+    """A number from the text ``raw``: a plain cast first; only values it fails on are trimmed, then cleaned
+    (see _clean_number).
+
+    DuckDB's casts skip surrounding whitespace themselves, so a value that casts as it is gives the number its
+    trimmed text would, without the cost of trimming every value (trim also removes Unicode spaces such as
+    U+00A0, which the cast refuses: those values take the second branch). CASEs, not coalesce: DuckDB evaluates
+    every argument of coalesce for every row, so the regular expressions of the cleaning ran on all values; a
+    CASE branch runs only for the rows that reach it."""
+    text = _text(raw)
+    direct, cast = f"TRY_CAST(CAST({raw} AS VARCHAR) AS {sql_type})", f"TRY_CAST({text} AS {sql_type})"
+    return (f"(CASE WHEN {direct} IS NOT NULL THEN {direct} WHEN {cast} IS NOT NULL THEN {cast} "
+            f"ELSE TRY_CAST({_clean_number(text)} AS {sql_type}) END)")
 
 
 def _clean_number(text: str) -> str:
