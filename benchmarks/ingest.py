@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -68,7 +69,7 @@ def run_ours(csv_path: Path, workspace: Path) -> dict[str, Any]:
     report = ws.ingest("order_items", csv_path)
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "rows": report.loaded, "read": report.read, "quarantined": report.quarantined,
-            "peak_mb": peak_rss_mb()}
+            "peak_mb": peak_rss_mb(), "reader": report.reader}
 
 
 def run_pandas(csv_path: Path) -> dict[str, Any]:
@@ -78,7 +79,8 @@ def run_pandas(csv_path: Path) -> dict[str, Any]:
     started = time.perf_counter()
     frame = pd.read_csv(csv_path, engine="pyarrow")
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "rows": len(frame), "read": len(frame), "quarantined": 0, "peak_mb": peak_rss_mb()}
+    return {"seconds": seconds, "rows": len(frame), "read": len(frame), "quarantined": 0, "peak_mb": peak_rss_mb(),
+            "reader": "pandas"}
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class Run:
     read: int
     quarantined: int
     peak_mb: float
+    reader: str  # what read the CSV (ingest's report.reader: duckdb, arrow or python)
 
 
 def measure_in_subprocess(side: str, csv_path: Path, workspace: Path) -> Run:
@@ -107,6 +110,7 @@ def measure_in_subprocess(side: str, csv_path: Path, workspace: Path) -> Run:
 class Measured:
     ours: list[Run]
     pandas: list[Run]
+    load: tuple[float, float]  # the 1-minute load average before and after the runs (the machine's other work)
 
     def timing(self, side: str) -> Timing[None]:
         return Timing(tuple(r.seconds for r in getattr(self, side)))
@@ -119,13 +123,14 @@ def measure(csv_path: Path, runs: int) -> Measured:
     ours: list[Run] = []
     pandas: list[Run] = []
     workspace = WORK / "workspace"
+    load_before = os.getloadavg()[0]
     for index in range(runs):
         ours.append(measure_in_subprocess("ours", csv_path, workspace))
         print(f"run {index + 1}/{runs} ours:   {ours[-1]}", flush=True)
         pandas.append(measure_in_subprocess("pandas", csv_path, workspace))
         print(f"run {index + 1}/{runs} pandas: {pandas[-1]}", flush=True)
     shutil.rmtree(workspace, ignore_errors=True)
-    return Measured(ours, pandas)
+    return Measured(ours, pandas, (load_before, os.getloadavg()[0]))
 
 
 def check_counts(measured: Measured, lines: int) -> None:
@@ -139,13 +144,16 @@ def protocol_for(lines: int, seed: int, generator: str, csv_path: Path, measured
         f"{lines:,} order_items lines, CSV of {csv_path.stat().st_size / 1e6:,.0f} MB written by {generator}, "
         f"seed {seed}",
         "ours = shoplens.Workspace.init(fresh folder).ingest('order_items', csv): types, ranges, keys, duplicate "
-        "keys and links validated, quarantine, one DuckDB transaction",
+        "keys and links validated, quarantine, one DuckDB transaction; CSV reader: "
+        + ", ".join(sorted({run.reader for run in measured.ours})) + " (report.reader)",
         "reference = pandas.read_csv(csv, engine='pyarrow') on the same file: parsing only, no validation, "
         "no load into a database",
         "each run in its own subprocess, runs alternating, timed inside the process (imports excluded); "
         "peak_mb = largest peak RSS (VmHWM) of any run's process",
         measured.timing("ours").note("ours"),
         measured.timing("pandas").note("pandas"),
+        f"1-minute load average {measured.load[0]:.2f} before the runs, {measured.load[1]:.2f} after (2 cores: "
+        "other work on the machine slows both sides, not always alike)",
         f"gate: ingest peak memory under {PEAK_MB_GATE} MB: {'pass' if gate else 'FAIL'}",
     ])
     return Protocol(split="none", seed=seed, notes=notes)
