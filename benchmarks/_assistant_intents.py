@@ -28,7 +28,6 @@ Embeddings are cached under ``~/.cache/shoplens/intents/`` (keyed by encoder and
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import statistics
@@ -69,13 +68,6 @@ CANDIDATE_ENCODERS: tuple[tuple[str, ...], ...] = (
     ("mpnet", "use-multilingual"),
     ("minilm", "mpnet", "use-multilingual", "e5-small"),
 )
-# ``full`` also compares mpnet with its top two layers fine-tuned on the training split (a classification head over
-# the 150 intents and out of scope), beside USE: on val + oos_val it was right on 0.980 of in-scope texts before the
-# threshold, against 0.976 for the best frozen set (2026-12-07). 10-shot keeps the frozen encoders (its gate holds;
-# five draws of fine-tuning would double the run).
-TUNING: dict[str, Any] = {"trainable_layers": 2, "epochs": 3, "learning_rate": 1e-4, "batch_size": 32,
-                          "max_length": 64, "seed": 0}
-LABELS: dict[str, str] = {}  # encoder folder → the name written in the notes
 MULTILINGUAL = ("e5-small", "use-multilingual")
 # C=100 joined after a validation check (10-shot, mpnet + USE, val in-scope accuracy before the threshold, two draws:
 # C=10 0.945/0.936, 30 0.947/0.937, 100 0.950/0.937, 1000 0.945/0.935).
@@ -130,39 +122,18 @@ def fit_router(train: list[tuple[str, str]], val: list[tuple[str, str]], encoder
     return router.fit(_texts(rows), _intents(rows), validation=(_texts(val), _intents(val)))
 
 
-def tuned_mpnet(train: list[tuple[str, str]], val: list[tuple[str, str]]) -> str:
-    """The encoder folder of mpnet with its top layers fine-tuned on ``train`` (every intent and out of scope as
-    classes; the best epoch by accuracy on ``val``), trained once and cached by data and settings."""
-    from shoplens.text.classifier import TransformerClassifier
-
-    classes = sorted({intent for _, intent in train})
-    key = hashlib.sha256(json.dumps([train, TUNING], sort_keys=True).encode()).hexdigest()[:16]
-    folder = Path(CACHE).parent / "intents-tuned" / key
-    if not (folder / "classifier.json").exists():
-        index = {c: i for i, c in enumerate(classes)}
-        model = TransformerClassifier("mpnet", **TUNING, class_weight=None, evals_per_epoch=1, patience=1)
-        model.fit(_texts(train), [index[i] for i in _intents(train)], class_names=classes,
-                  validation=(_texts(val), [index[i] for i in _intents(val)]),
-                  metric=lambda truth, logits: float((logits.argmax(1) == truth).mean()))
-        model.save(folder)
-    encoder = str(folder / "encoder")
-    LABELS[encoder] = f"mpnet-top{TUNING['trainable_layers']}-tuned"
-    return encoder
-
-
-def choose(train: list[tuple[str, str]], val: list[tuple[str, str]],
-           tuned: tuple[tuple[str, ...], ...] = ()) -> tuple[IntentRouter, IntentRouter, str]:
+def choose(train: list[tuple[str, str]],
+           val: list[tuple[str, str]]) -> tuple[IntentRouter, IntentRouter, str]:
     """The candidates with the best validation score (over all, and among multilingual-only encoders) and a note
-    of every candidate's score; ``tuned``: more encoder sets to compare (with fine-tuned encoders)."""
+    of every candidate's score."""
     scored: list[tuple[float, IntentRouter]] = []
     notes = []
-    for encoders in (*CANDIDATE_ENCODERS, *tuned):
+    for encoders in CANDIDATE_ENCODERS:
         for c in CANDIDATE_C:
             for with_oos in (False, True):
                 router = fit_router(train, val, encoders, c, with_oos)
                 scored.append((validation_score(router, val), router))
-                names = "+".join(LABELS.get(e, e) for e in encoders)
-                notes.append(f"{names} C={c:g}{' +oos class' if with_oos else ''}: {scored[-1][0]:.4f}")
+                notes.append(f"{'+'.join(encoders)} C={c:g}{' +oos class' if with_oos else ''}: {scored[-1][0]:.4f}")
     best = max(scored, key=lambda pair: pair[0])[1]  # the first of equal scores: the earlier, smaller candidate
     multilingual = max((pair for pair in scored if set(_as_tuple(pair[1].encoder)) <= set(MULTILINGUAL)),
                        key=lambda pair: pair[0])[1]
@@ -174,7 +145,7 @@ def _as_tuple(encoder: str | tuple[str, ...]) -> tuple[str, ...]:
 
 
 def describe(router: IntentRouter) -> str:
-    encoders = "+".join(LABELS.get(e, e) for e in _as_tuple(router.encoder))
+    encoders = router.encoder if isinstance(router.encoder, str) else "+".join(router.encoder)
     return (f"{encoders}, C={router.C:g}, {'oos class, ' if OOS in router.classes_ else ''}"
             f"temperature {router.temperature_:.3f}, threshold {router.threshold_:.3f}")
 
@@ -205,13 +176,11 @@ def test_metrics(router: IntentRouter, test: list[tuple[str, str]]) -> dict[str,
     return clinc_metrics(router.predict(_texts(test)), router.out_of_scope_score(_texts(test)), _intents(test))
 
 
-def run_clinc(data: dict[str, list[tuple[str, str]]], train: list[tuple[str, str]], *,
-              fine_tune: bool = False) -> dict[str, Any]:
+def run_clinc(data: dict[str, list[tuple[str, str]]], train: list[tuple[str, str]]) -> dict[str, Any]:
     val = data["val"] + data["oos_val"]
     test = data["test"] + data["oos_test"]
     started = time.perf_counter()
-    tuned = ((tuned_mpnet(train, val), "use-multilingual"),) if fine_tune else ()
-    router, multilingual, candidates = choose(train, val, tuned)
+    router, multilingual, candidates = choose(train, val)
     return {"ours": test_metrics(router, test), "multilingual": test_metrics(multilingual, test),
             "baseline": baseline(train, val, test), "chosen": describe(router),
             "chosen_multilingual": describe(multilingual), "candidates": candidates,
@@ -229,7 +198,7 @@ def _fmt(metrics: dict[str, float]) -> str:
 def clinc_records() -> tuple[list[BenchmarkRecord], list[tuple[str, bool, str]]]:
     data = load_clinc()
     train_all = data["train"] + data["oos_train"]
-    full = run_clinc(data, train_all, fine_tune=True)
+    full = run_clinc(data, train_all)
     shots = [run_clinc(data, draw(train_all, seed)) for seed in DRAWS]
     protocol = ("its own splits; candidates, temperature, confidence model and threshold chosen on val + oos_val; "
                 "test + oos_test scored once")
