@@ -140,3 +140,29 @@ def test_one_pass_of_the_model_scores_a_chunk_as_predict_does(model: SentimentMo
     for name in ("negative", "positive"):
         np.testing.assert_array_equal(out[f"p_{name}"].to_numpy(), probs[:, names.index(name)])
 
+
+
+def test_members_with_one_encoder_share_its_pass(model: SentimentModel, sample: pd.DataFrame) -> None:
+    """The two USE Multilingual members embed the texts once together; the blend is what each member's own
+    predict_proba gives."""
+    from shoplens.reviews.linear import EmbeddingLogReg
+
+    stack = model.models_["zh"]
+    texts = sample[sample["split"] == "test"]["text"].tolist()[:50]
+    embedding_members = [m for m in stack.members if isinstance(m, EmbeddingLogReg)]
+    assert len({m.embedding_key for m in embedding_members}) == 1 and len(embedding_members) == 2
+    alone = [m.predict_proba(texts) for m in stack.members]
+    calls = []
+    for member in embedding_members:  # count the encoder passes (the real encoder still runs)
+        member.embed = lambda items, run=member.embed: calls.append(len(items)) or run(items)
+    try:
+        shared = stack._member_probas(texts)
+        blended = stack.predict_proba(texts)
+    finally:
+        for member in embedding_members:
+            del member.embed
+    assert calls == [len(texts), len(texts)]  # one pass per call of the stack, not one per member
+    for ours, reference in zip(shared, alone, strict=True):
+        np.testing.assert_array_equal(ours, reference)
+    expected = stack._full_proba(stack.blender_, np.hstack([np.log(np.clip(p, 1e-6, 1)) for p in alone]))
+    np.testing.assert_array_equal(blended, expected)

@@ -112,6 +112,47 @@ def test_saved_export_loads_with_identical_logits(exports, reviews, tmp_path) ->
     np.testing.assert_array_equal(again.predict_logits(texts), exports["int8"].predict_logits(texts))
 
 
+def test_batches_side_by_side_give_the_logits_of_one_batch_at_a_time(exports, reviews) -> None:
+    """Length-sorted batches run on several threads at once: every row in input order, the same bits as one
+    batch after another (and, in float, what each text alone gives)."""
+    model, texts = exports["int8"], reviews[1]
+    runner = model.runner
+    assert runner.session.get_session_options().intra_op_num_threads == 1
+    workers = runner.workers
+    try:
+        runner.workers = 3  # threads even on a one-core machine
+        side_by_side = model.predict_logits(texts, batch_size=8)  # 12 batches
+        runner.workers = 1
+        one_at_a_time = model.predict_logits(texts, batch_size=8)
+    finally:
+        runner.workers = workers
+    np.testing.assert_array_equal(side_by_side, one_at_a_time)
+    float_model = exports["float"]  # the float graph: each text alone gives its row of the batched call
+    alone = np.vstack([float_model.predict_logits([t]) for t in texts[:5]])
+    np.testing.assert_allclose(float_model.predict_logits(texts, batch_size=8)[:5], alone, atol=2e-4)
+    assert np.ptp(side_by_side, axis=0).min() > 0.05  # the rows differ: not one row copied everywhere
+
+
+def test_truncation_for_serving_is_saved_and_bounded(exports, reviews, tmp_path) -> None:
+    texts = [t for t in reviews[1] if len(t.split()) > 40][:6]
+    model = OnnxClassifier.load(exports["int8"].save(tmp_path / "copy"))
+    full = model.predict_logits(texts)
+    model.truncate_to(16)
+    short = model.predict_logits(texts)
+    assert not np.allclose(short, full, atol=1e-3)  # long texts are read in part only
+    again = OnnxClassifier.load(tmp_path / "copy")
+    assert again.max_length == 16
+    np.testing.assert_array_equal(again.predict_logits(texts), short)
+    cut = [model.tokenizer_.decode(model.tokenizer_(t, truncation=True, max_length=16)["input_ids"],
+                                   skip_special_tokens=True) for t in texts]
+    np.testing.assert_allclose(short, model.predict_logits(cut), atol=0.05)  # what 16 tokens of each hold
+    again.truncate_to(128)  # back to the trained length
+    np.testing.assert_array_equal(again.predict_logits(texts), full)
+    for bad in (0, 129):
+        with pytest.raises(InputError, match="max_length must be 1 … 128"):
+            model.truncate_to(bad)
+
+
 def test_pad_right_and_bad_input(exports) -> None:
     ids, mask = pad_right([[5, 6, 7], [8]], pad_id=0)
     assert ids.tolist() == [[5, 6, 7], [8, 0, 0]] and mask.tolist() == [[1, 1, 1], [1, 0, 0]]

@@ -399,12 +399,13 @@ class TransformerClassifier(Params):
 
 
 class OnnxClassifier:
-    """An exported classifier run with onnxruntime: same ``predict*`` surface as the PyTorch one."""
+    """An exported classifier run with onnxruntime: same ``predict*`` surface as the PyTorch one. Its batches
+    run side by side, one per core (:class:`shoplens.text.onnx.BatchRunner`)."""
 
-    def __init__(self, folder: Path, tokenizer: Any, session: Any, class_names: list[str], max_length: int) -> None:
+    def __init__(self, folder: Path, tokenizer: Any, runner: Any, class_names: list[str], max_length: int) -> None:
         self.folder = folder
         self.tokenizer_ = tokenizer
-        self.session = session
+        self.runner = runner
         self.class_names_ = class_names
         self.max_length = max_length
 
@@ -412,14 +413,28 @@ class OnnxClassifier:
     def load(cls, folder: str | os.PathLike, num_threads: int | None = None) -> OnnxClassifier:
         from transformers import AutoTokenizer
 
-        from shoplens.text.onnx import session
+        from shoplens.text.onnx import BatchRunner
 
         source = Path(folder)
         if not (source / "model.onnx").exists():
             raise NotFound(f"{source} holds no exported classifier (model.onnx missing)")
         config = json.loads((source / CONFIG_FILE).read_text(encoding="utf-8"))
-        return cls(source, AutoTokenizer.from_pretrained(str(source)), session(source / "model.onnx", num_threads),
+        return cls(source, AutoTokenizer.from_pretrained(str(source)), BatchRunner(source / "model.onnx", num_threads),
                    config["class_names"], int(config["max_length"]))
+
+    def truncate_to(self, max_length: int) -> None:
+        """Serve with texts cut to ``max_length`` tokens (at most the length the model was trained with), and
+        write it into the export's ``classifier.json`` so that a reload serves the same way."""
+        config_path = self.folder / CONFIG_FILE
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        trained = int(config.get("trained_max_length", config["max_length"]))
+        if not 1 <= max_length <= trained:
+            raise InputError(f"max_length must be 1 … {trained} (the length the model was trained with), "
+                             f"got {max_length}")
+        config.update(trained_max_length=trained, max_length=int(max_length))
+        config_path.write_text(json.dumps(config), encoding="utf-8")
+        self.max_length = int(max_length)
+        self._token_ids = None  # the tokenizer copy truncates to the old length
 
     def save(self, folder: str | os.PathLike) -> Path:
         """A copy of the exported folder (model, tokenizer, class names)."""
@@ -445,9 +460,11 @@ class OnnxClassifier:
             self._token_ids = TokenIds(self.tokenizer_, self.max_length)
         ids = self._token_ids(items)
         pad_id = self.tokenizer_.pad_token_id or 0
-        for batch in length_batches([len(x) for x in ids], batch_size):
-            input_ids, mask = pad_right([ids[i] for i in batch], pad_id)
-            out[batch] = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
+        batches = length_batches([len(x) for x in ids], batch_size)
+        feeds = [dict(zip(("input_ids", "attention_mask"), pad_right([ids[i] for i in batch], pad_id), strict=True))
+                 for batch in batches]
+        for batch, logits in zip(batches, self.runner.run(feeds), strict=True):
+            out[batch] = logits
         return out
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
