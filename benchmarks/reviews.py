@@ -288,7 +288,8 @@ def serving_chinese(smoke: bool, details: dict[str, Any]) -> list[BenchmarkRecor
     onnx = model.onnx_["zh"]
     lengths = {"served": onnx.max_length, "trained": json.loads((onnx.folder / "classifier.json").read_text(
         encoding="utf-8")).get("trained_max_length", onnx.max_length)}
-    runs, quiet = {}, wait_for_idle_cpu(max_wait_s=120)  # the machine is shared: time on idle cores, and say whether they were
+    # the machine is shared: time on idle cores (waiting 2 minutes at most), and say whether they were
+    runs, quiet = {}, wait_for_idle_cpu(max_wait_s=120)
     for name in ("trained", "served") if lengths["trained"] != lengths["served"] else ("served",):
         onnx.truncate_to(lengths[name])
         model.predict_index(texts[:128], ["zh"] * 128)  # warm-up
