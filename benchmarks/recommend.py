@@ -383,25 +383,58 @@ def beauty_epoch_costs(split: Any, rounds: int = 2, epochs: int = 2) -> dict[str
 
 
 def beauty_sasrec_runs(params: dict[str, Any], seeds: tuple[int, ...], split: Any,
-                       products: pd.DataFrame | None = None, max_epochs: int = 200) -> list[dict[str, float]]:
-    """SASRec on Beauty with ``params`` once per seed (early stopping on the validation item): test metrics."""
+                       products: pd.DataFrame | None = None, max_epochs: int = 200) -> list[dict[str, Any]]:
+    """SASRec on Beauty with ``params`` once per seed (early stopping on the validation item): test metrics.
+
+    Each seed's result is kept in ``WORK/sasrec-runs`` under a key of the model's source code, the parameters,
+    the seed and the split, so that a part of six 20-minute trainings stopped half-way resumes where it stopped;
+    a change to ``shoplens.recommend`` (or to the split) starts afresh. A reused run is said so in its record."""
     runs = []
     for seed in seeds:
+        cache = sasrec_run_cache(params, seed, split, products, max_epochs)
+        if cache.exists():
+            run = json.loads(cache.read_text(encoding="utf-8"))
+            print(f"s3rec_beauty sasrec {params} seed {seed}: reused {cache.name} of {run['finished_at']}", flush=True)
+            runs.append(run | {"reused": 1.0})
+            continue
         print(f"s3rec_beauty sasrec {params} seed {seed}", flush=True)
         model = beauty_sasrec(max_epochs).set_params(seed=seed, **params).fit(split.train, products,
                                                                               validation=split.validation)
-        runs.append(evaluate_model(model, split.test, KS) | {
+        run = evaluate_model(model, split.test, KS) | {
             "train_seconds": model.fit_seconds_, "best_epoch": model.best_epoch_, "epochs": model.epochs_,
-            "validation_ndcg@10": model.validation_ndcg_})
+            "validation_ndcg@10": model.validation_ndcg_}
+        if not QUICK:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            stamped = run | {"finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            cache.write_text(json.dumps(stamped), encoding="utf-8")
+        runs.append(run | {"reused": 0.0})
     return runs
+
+
+def sasrec_run_cache(params: dict[str, Any], seed: int, split: Any, products: pd.DataFrame | None,
+                     max_epochs: int) -> Path:
+    """Where one SASRec run's result is kept: named by a hash of shoplens.recommend's source, the parameters,
+    the seed, the epochs and the split's and catalogue's sizes."""
+    import hashlib
+
+    import shoplens.recommend as package
+
+    digest = hashlib.sha256()
+    for source in sorted(Path(package.__file__).parent.rglob("*.py")):
+        digest.update(source.read_bytes())
+    sizes = (len(split.train), len(split.validation), len(split.test), 0 if products is None else len(products))
+    digest.update(json.dumps([params, seed, max_epochs, sizes], sort_keys=True, default=str).encode())
+    return WORK / "sasrec-runs" / f"{digest.hexdigest()[:16]}.json"
 
 
 def beauty_speed_record(model: str, params: dict[str, Any], runs: list[dict[str, float]], seeds: tuple[int, ...],
                         extra: dict[str, float], note: str, *, variant: str | None = None,
                         role: str = "ours") -> BenchmarkRecord:
-    mean = {m: float(np.mean([r[m] for r in runs])) for m in runs[0]}
+    mean = {m: float(np.mean([r[m] for r in runs])) for m in runs[0] if m not in ("reused", "finished_at")}
     per_seed = "; ".join(f"seed {s}: NDCG@10 {r['ndcg@10']:.4f} (validation {r['validation_ndcg@10']:.4f}), "
                          f"{r['train_seconds']:.0f} s, best epoch {r['best_epoch']:.0f} of {r['epochs']:.0f}"
+                         + (f" (kept from its run finished {r['finished_at']}: same code, parameters, seed and split)"
+                            if r.get("reused") else "")
                          for s, r in zip(seeds, runs, strict=True))
     protocol = BEAUTY_PROTOCOL.model_copy(update={"notes": f"{BEAUTY_PROTOCOL.notes}; SASRec {params}, mean of "
                                                            f"seeds {', '.join(map(str, seeds))}; {per_seed}; {note}"})

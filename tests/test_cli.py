@@ -37,6 +37,16 @@ def test_init_ingest_tables_quarantine_run(tmp_path: Path) -> None:
     assert Path(result["report"]).exists()
 
 
+def test_ingest_reader_option_picks_the_csv_reader(tmp_path: Path) -> None:
+    ws = str(tmp_path / "ws")
+    invoke("init", ws)
+    (tmp_path / "o.csv").write_text(ORDERS, encoding="utf-8")
+    code, out = invoke("ingest", "orders", str(tmp_path / "o.csv"), "-w", ws, "--reader", "python", "--json")
+    assert code == 0 and json.loads(out)["reader"] == "python" and json.loads(out)["loaded"] == 1
+    code, out = invoke("ingest", "orders", str(tmp_path / "o.csv"), "-w", ws, "--reader", "fastest")
+    assert code == 1 and "unknown reader 'fastest'" in out
+
+
 def test_errors_are_one_line_and_exit_nonzero(tmp_path: Path) -> None:
     code, out = invoke("tables", "-w", str(tmp_path / "nowhere"))
     assert code == 1 and "is not a shoplens workspace" in out and "Traceback" not in out

@@ -98,6 +98,8 @@ def ingest(table: Annotated[str, typer.Argument(help="Canonical table: orders, o
            encoding: Annotated[str | None, typer.Option(help="Text encoding (default: detected).")] = None,
            no_header: Annotated[bool, typer.Option("--no-header", help="The CSV has no header row.")] = False,
            keep_pii: Annotated[bool, typer.Option("--keep-pii", help="Do not pseudonymize personal data.")] = False,
+           reader: Annotated[str, typer.Option(
+               help="CSV reader: auto (fastest exact one), arrow or python (to compare or rule one out).")] = "auto",
            workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Validate and load a file into a canonical table; rejected rows go to the quarantine with reasons."""
     from shoplens.data.mapping import parse_map_options
@@ -105,7 +107,7 @@ def ingest(table: Annotated[str, typer.Argument(help="Canonical table: orders, o
     ws = open_workspace(workspace)
     report = ws.ingest(table, file, mapping=parse_map_options(map_), format=format_, tz=tz, ts_format=ts_format,
                        delimiter=delimiter, encoding=encoding, header=not no_header, keep_pii=keep_pii,
-                       progress=show_progress(as_json))
+                       reader=reader, progress=show_progress(as_json))
     emit(report.to_dict(), as_json, lambda: _print_report(report))
 
 

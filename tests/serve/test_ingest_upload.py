@@ -67,6 +67,17 @@ def test_uploading_the_same_file_again_changes_nothing(ws: sl.Workspace, client:
     assert ws.counts()["orders"] == ORDERS_LOADED
 
 
+@pytest.mark.parametrize("reader", ["python", "arrow"])
+def test_the_reader_field_picks_the_csv_reader_and_the_result_names_it(ws: sl.Workspace, client: TestClient,
+                                                                       keys: Keys, reader: str) -> None:
+    chosen = upload(client, keys.write, ORDERS_CSV.encode(), data={"reader": reader}).json()
+    again = upload(client, keys.write, ORDERS_CSV.encode()).json()  # auto: the fastest reader that is exact
+    assert chosen["reader"] == reader and again["reader"] in ("duckdb", "arrow", "python")
+    assert (chosen["loaded"], chosen["quarantined"]) == (again["loaded"], again["quarantined"])
+    refused = upload(client, keys.write, ORDERS_CSV.encode(), data={"reader": "fast"})
+    assert refused.status_code == 400 and "unknown reader 'fast'" in refused.text
+
+
 def test_mapping_format_and_timezone_fields(ws: sl.Workspace, client: TestClient, keys: Keys) -> None:
     text = "Invoice|Buyer|When|Junk\nA1|C9|2024-03-01 12:00|x\nA2|C9|2024-03-02 12:00|y\n"
     answer = upload(client, keys.write, text.encode(), name="export.txt",

@@ -91,6 +91,7 @@ class IngestResult(BaseModel):
     inserted: int
     replaced: int
     file_hash: str | None = None
+    reader: str = Field("", description="what read the source: duckdb, arrow or python for CSV, else its format")
     mapping: dict[str, str] = Field(default_factory=dict, description="canonical column → source column")
     extras: list[str] = Field(default_factory=list)
     ignored: list[str] = Field(default_factory=list)

@@ -25,12 +25,13 @@ from shoplens.serve.warehouse import Warehouse, canonical_table
 from shoplens.workspace import Workspace
 
 FORMATS = ("csv", "parquet", "jsonl")
-TEXT_OPTIONS = ("format", "tz", "encoding", "delimiter", "ts_format")  # passed to Workspace.ingest as given
+TEXT_OPTIONS = ("format", "tz", "encoding", "delimiter", "ts_format", "reader")  # passed to Workspace.ingest as given
 FORM_FIELDS = (FILE_FIELD, "map", *TEXT_OPTIONS, "header")
 BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 # the CLI's options as the form names them, for messages written for the command line
 CLI_OPTIONS = {"--map": "map", "--format": "format", "--tz": "tz", "--encoding": "encoding",
-               "--delimiter": "delimiter", "--ts-format": "ts_format", "--no-header": "header=false"}
+               "--delimiter": "delimiter", "--ts-format": "ts_format", "--no-header": "header=false",
+               "--reader": "reader"}
 _CLI_OPTION = re.compile(r"(pass )?(" + "|".join(re.escape(option) for option in CLI_OPTIONS) + r")\b")
 
 UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
@@ -51,6 +52,9 @@ UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"mu
                       "description": "CSV delimiter, one ASCII character (default: detected)"},
         "ts_format": {"type": "string", "description": "strptime format of the timestamps when ambiguous, e.g. "
                                                        "%d/%m/%Y %H:%M"},
+        "reader": {"type": "string", "enum": ["auto", "arrow", "python"], "default": "auto",
+                   "description": "CSV reader: auto (the fastest that reads the file exactly), or arrow / python to "
+                                  "compare or rule one out"},
         "header": {"type": "boolean", "default": True, "description": "false: the CSV has no header row (its "
                                                                       "columns are column_1, column_2 …)"},
     },
