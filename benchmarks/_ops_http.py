@@ -292,7 +292,8 @@ def shoplens_service(ws_path: Path, log: Path) -> contextlib.AbstractContextMana
     """The real ``shoplens serve`` on the workspace."""
     port = free_port()
     command = [sys.executable, "-m", "shoplens.cli", "serve", "--workspace", str(ws_path), "--port", str(port)]
-    return service(command, port, log)
+    # traffic once the start-up warm-up has loaded every model, as a load balancer pointed at this would send it
+    return service(command, port, log, ready_path="/readyz?warm=true")
 
 
 def bare_service(log: Path) -> contextlib.AbstractContextManager[Service]:

@@ -82,7 +82,7 @@ def test_a_deploy_under_load_switches_versions_without_an_error(shop: Shop, serv
                     answers.append(Answer(started, response.status_code, response.headers.get(MODEL_VERSION_HEADER),
                                           body.get("version")))
 
-    assert serving(served) is None
+    assert serving(served) in (None, shop.old)  # the start-up warm-up may have loaded it already
     threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
     for thread in threads:
         thread.start()

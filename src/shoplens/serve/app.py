@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shoplens import __version__
 from shoplens.serve.auth import KeyStore
 from shoplens.serve.compute import ComputeLimits
-from shoplens.serve.deps import ServiceState, single_query_values
+from shoplens.serve.deps import ServiceState, WarmUp, single_query_values
 from shoplens.serve.errors import install_error_handlers
 from shoplens.serve.keeper import WarehouseKeeper
 from shoplens.serve.live import live_models
@@ -72,23 +72,32 @@ def create_app(workspace_path: str | os.PathLike, *, settings: ServiceSettings |
 def _warm_up(path: Path, capabilities: list[Capability], retrain_schedule: str | None = None,
              model_check_s: float = 1.0) -> Callable[[FastAPI], Any]:
     """At start-up, deploys cut short are recovered and the retraining worker starts (``serve.retrain_worker``);
-    each capability's ``warm`` runs in one background thread (requests are served meanwhile); the watcher of
+    each capability's ``warm`` runs in one background thread (requests are served meanwhile; ``/readyz?warm=true``
+    answers 503 until it has finished, for a load balancer that should send traffic only then); the watcher of
     deployed models starts (hot reload, :mod:`shoplens.serve.live`). Both stop at shutdown."""
     warmers = [c for c in capabilities if c.warm is not None]
 
-    def run() -> None:
-        for capability in warmers:
-            try:
-                capability.warm(path)  # type: ignore[misc]
-            except Exception as exc:  # a warm-up is an optimisation: the first request loads it instead
-                logging.getLogger(__name__).info("warm-up of %s skipped: %s", capability.name, exc)
+    def run(progress: WarmUp) -> None:
+        try:
+            for capability in warmers:
+                progress.loading = capability.name
+                try:
+                    capability.warm(path)  # type: ignore[misc]
+                except Exception as exc:  # a warm-up is an optimisation: the first request loads it instead
+                    logging.getLogger(__name__).info("warm-up of %s skipped: %s", capability.name, exc)
+        finally:
+            progress.loading = None
+            progress.done.set()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.retrain_worker = worker = start_operations(path, retrain_schedule)
-        thread = threading.Thread(target=run, name="shoplens-warm-up", daemon=True)
+        progress = app.state.shoplens.warm_up
+        thread = threading.Thread(target=run, args=(progress,), name="shoplens-warm-up", daemon=True)
         if warmers:
             thread.start()
+        else:
+            progress.done.set()
         models = live_models(path, model_check_s)
         models.watch()
         try:

@@ -7,6 +7,7 @@ invalid credentials → 401; a key whose role is too low → 403.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,15 @@ bearer_scheme = HTTPBearer(auto_error=False, description="Authorization: Bearer 
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: <API key>")
 
 
+class WarmUp:
+    """The start-up warm-up's progress (``serve.app``): the capability whose models load now, and whether every
+    one has loaded (``/readyz?warm=true`` answers 503 until then)."""
+
+    def __init__(self) -> None:
+        self.loading: str | None = None
+        self.done = threading.Event()
+
+
 @dataclass
 class ServiceState:
     """Everything one app instance holds; created by ``create_app``."""
@@ -51,6 +61,7 @@ class ServiceState:
     gate: WarehouseGate = field(default_factory=WarehouseGate)
     appender: EventAppender = field(default_factory=EventAppender)  # live event batches, grouped
     pages: list[Page] = field(default_factory=list)
+    warm_up: WarmUp = field(default_factory=WarmUp)
     _workspace: tuple[tuple[int, int, int], Workspace] | None = field(default=None, init=False, repr=False)
 
     def workspace(self) -> Workspace:

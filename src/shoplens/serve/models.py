@@ -52,7 +52,9 @@ class Health(BaseModel):
 
 class Readiness(BaseModel):
     status: Literal["ready", "unavailable"]
-    reason: str | None = Field(None, description="why the warehouse cannot be opened, when it cannot")
+    reason: str | None = Field(None, description="why the warehouse cannot be opened (or, asked with warm=true, "
+                                                 "what is still loading), when it cannot")
+    warm: bool = Field(False, description="the start-up warm-up has loaded every capability's models")
 
 
 class ColumnInfo(BaseModel):

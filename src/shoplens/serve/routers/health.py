@@ -1,10 +1,10 @@
 """``/healthz`` (the process answers, and which model versions it serves) and ``/readyz`` (the warehouse opens
-read-only); both open."""
+read-only; with ``warm=true``, also the start-up warm-up has loaded every model); both open."""
 
 from __future__ import annotations
 
 import duckdb
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from shoplens import __version__
@@ -28,16 +28,24 @@ def healthz(state: ServiceState = Depends(get_state)) -> Health:
 
 @router.get("/readyz", response_model=Readiness, summary="The warehouse can be opened read-only",
             responses={503: {"model": Readiness}})
-def readyz(state: ServiceState = Depends(get_state)) -> Readiness | JSONResponse:
+def readyz(warm: bool = Query(False, description="also wait for the start-up warm-up: 503 until every "
+                                                "capability's models are loaded (for a load balancer)"),
+           state: ServiceState = Depends(get_state)) -> Readiness | JSONResponse:
+    warmed = state.warm_up.done.is_set()
     try:
         warehouse = Warehouse(Workspace.open(state.workspace_path), state.gate, state.settings.write_wait_s)
         with warehouse.read() as con:
             ping(con)
     except (ShoplensError, duckdb.Error) as exc:
-        body = Readiness(status="unavailable", reason=one_line(str(exc)))
-        return JSONResponse(body.model_dump(), status_code=503,
-                            headers={"Retry-After": str(state.settings.retry_after_s)})
-    return Readiness(status="ready")
+        return _unavailable(state, one_line(str(exc)), warmed)
+    if warm and not warmed:
+        return _unavailable(state, f"warming up: loading the {state.warm_up.loading or 'first'} models", warmed)
+    return Readiness(status="ready", warm=warmed)
+
+
+def _unavailable(state: ServiceState, reason: str, warmed: bool) -> JSONResponse:
+    body = Readiness(status="unavailable", reason=reason, warm=warmed)
+    return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": str(state.settings.retry_after_s)})
 
 
 capability = Capability(name="health", router=router)

@@ -22,6 +22,7 @@ from shoplens.serve.live import MODEL_VERSION_HEADER, Served, live_models
 from shoplens.serve.models import error_responses
 from shoplens.serve.registry import Capability, Page, PageQuery
 from shoplens.serve.warehouse import Warehouse, jsonable
+from shoplens.workspace import Workspace
 
 PREFIX = "/api/v1/recommend"
 CUSTOMER_ID = PathParam(max_length=200, description="the customer's id")
@@ -241,7 +242,6 @@ def customer_page(request: Request, customer_id: str = Query("", max_length=200)
     """One customer: history and recommendations with explanations (HTML; a signed-in session)."""
     from shoplens.recommend import api as rec
     from shoplens.serve.pages import render
-    from shoplens.workspace import Workspace
 
     info = session_key(request, state)
     if info is None:
@@ -264,10 +264,23 @@ def customer_page(request: Request, customer_id: str = Query("", max_length=200)
                   active=PAGE_PATH)
 
 
+def warm(workspace_path: Path) -> None:
+    """Load the deployed recommender and open the product graph its explanations read, so that the first
+    customer does not wait (nothing happens without a deployed recommender)."""
+    from shoplens.recommend import api as rec
+    from shoplens.recommend.graph_paths import open_store
+
+    ws = Workspace.open(workspace_path)
+    live_models(ws.path).get(rec.REGISTRY_NAME, _load_recommender, ws)
+    with open_store(ws):
+        pass
+
+
 capability = Capability(
     name="recommend",
     router=router,
     pages=(Page(path=PAGE_PATH, title="Recommendations", template="recommend_overview.html", context=overview,
                 order=30),),
     requires=("shoplens.recommend",),
+    warm=warm,
 )

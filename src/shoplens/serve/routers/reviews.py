@@ -5,6 +5,8 @@ and sentiment over time read the tables ``shoplens reviews train`` / ``shoplens 
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -12,7 +14,7 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from shoplens.errors import InputError, NotFound
+from shoplens.errors import InputError, NotFound, ShoplensError
 from shoplens.formats import language_of
 from shoplens.serve.answers import Answer
 from shoplens.serve.compute import Compute
@@ -23,7 +25,7 @@ from shoplens.serve.models import error_responses
 from shoplens.serve.registry import Capability, Page, PageQuery
 from shoplens.serve.warehouse import Warehouse, jsonable
 from shoplens.views import product_titles
-from shoplens.workspace import has_table
+from shoplens.workspace import Workspace, has_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -107,12 +109,16 @@ RATING_MODEL = "reviews-stars"  # RatingModel.registry_name (without importing t
 
 def deployed_model(warehouse: Warehouse) -> Served:
     """The deployed rating model, else the sentiment model, as this request sees it."""
+    return _deployed(warehouse.ws)
+
+
+def _deployed(ws: Workspace) -> Served:
     from shoplens.reviews.models import RatingModel, SentimentModel
 
-    models = live_models(warehouse.ws.path)
+    models = live_models(ws.path)
     for model_class in (RatingModel, SentimentModel):
         try:
-            return models.get(model_class.registry_name, model_class.load, warehouse.ws)
+            return models.get(model_class.registry_name, model_class.load, ws)
         except NotFound:
             continue
     raise NotFound(f"no review model in this workspace yet: train one with `{TRAIN_COMMAND}`")
@@ -288,10 +294,20 @@ def reviews_page(warehouse: Warehouse, query: PageQuery) -> dict[str, Any]:
             "explained": _explained(warehouse, recent), "wanted": query.get("product")}
 
 
+def warm(workspace_path: Path) -> None:
+    """Load the deployed review model and score one English and one Chinese text (the first call of an ONNX or
+    PyTorch model sets it up), so that the first review scored does not wait."""
+    model = _deployed(Workspace.open(workspace_path)).model
+    for text, language in (("Good value, arrived on time.", "en"), ("质量很好，物流很快。", "zh")):
+        with contextlib.suppress(ShoplensError):  # a model of one language only
+            model.predict([text], [language])
+
+
 capability = Capability(
     name="reviews",
     router=router,
     pages=(Page(path="/reviews", title="Reviews", template="reviews_overview.html", context=reviews_page, order=30,
                 tables=reviews_tables),),
     requires=("shoplens.reviews",),
+    warm=warm,
 )
