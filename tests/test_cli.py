@@ -37,6 +37,13 @@ def test_init_ingest_tables_quarantine_run(tmp_path: Path) -> None:
     assert Path(result["report"]).exists()
 
 
+def test_version_option_prints_the_packages_version() -> None:
+    import shoplens
+
+    code, out = invoke("--version")
+    assert code == 0 and out.strip() == f"shoplens {shoplens.__version__}"
+
+
 def test_ingest_reader_option_picks_the_csv_reader(tmp_path: Path) -> None:
     ws = str(tmp_path / "ws")
     invoke("init", ws)

@@ -50,6 +50,22 @@ datasets_app = command_group("Public datasets: list them, load one into the work
 keys_app = command_group("API keys of the REST service.")
 quarantine_app = command_group("Rows that ingest rejected, with reasons.")
 models_app = command_group("The model registry: versions, cards, deploy, roll back, compare (docs/operations.md).")
+
+
+def _version(shown: bool) -> None:
+    if shown:
+        from shoplens import __version__
+
+        console.print(f"shoplens {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False) -> None:
+    """Turn an online shop's raw data into decisions."""
+
+
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(keys_app, name="keys")
 app.add_typer(quarantine_app, name="quarantine")

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import sysconfig
 import tomllib
 import zipfile
 from pathlib import Path
@@ -30,8 +32,14 @@ def package_files() -> set[str]:
 
 
 def project_version() -> str:
+    """The version, from the one place it is written (pyproject.toml reads it from there too)."""
     with open(ROOT / "pyproject.toml", "rb") as file:
-        return tomllib.load(file)["project"]["version"]
+        project = tomllib.load(file)
+    assert "version" in project["project"]["dynamic"] and "version" not in project["project"]
+    assert project["tool"]["hatch"]["version"]["path"] == "src/shoplens/__init__.py"
+    found = re.search(r'^__version__ = "([^"]+)"$', (PACKAGE / "__init__.py").read_text(encoding="utf-8"), re.M)
+    assert found, "src/shoplens/__init__.py names no __version__"
+    return found.group(1)
 
 
 def run(command: list[str], *, cwd: Path, env: dict[str, str] | None = None,
@@ -127,3 +135,38 @@ def test_installed_wheel_serves_dashboard_files(installed: Path, tmp_path: Path)
     done = run([sys.executable, "-c", script, str(tmp_path / "ws")], cwd=tmp_path, env=wheel_env(installed))
     page, style, has_form, style_chars = done.stdout.split()
     assert (page, style, has_form) == ("200", "200", "True") and int(style_chars) > 100, done.stdout
+
+
+@pytest.fixture(scope="module")
+def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new virtual environment with the wheel installed by its own pip; its dependencies (the extras text,
+    forecast, recommend …) are this venv's packages, reached through a plain path entry — not this venv's .pth
+    files, so not its editable install of the checkout. Offline: pip never reaches an index."""
+    env = tmp_path_factory.mktemp("venv") / "env"
+    run([sys.executable, "-m", "venv", str(env)], cwd=env.parent, timeout=300)
+    python = env / "bin" / "python"
+    purelib = run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                  cwd=env.parent).stdout.strip()
+    (Path(purelib) / "shoplens-test-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n",
+                                                                   encoding="utf-8")
+    run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--disable-pip-version-check", "-q",
+         str(wheel)], cwd=env.parent, timeout=300)
+    return env
+
+
+def test_a_new_venv_with_the_wheel_runs_the_demo(venv: Path, tmp_path: Path) -> None:
+    """``pip install shoplens-*.whl`` into a new venv, then its ``shoplens`` command: ``--version`` and the whole
+    ``shoplens demo`` (every capability on a simulated shop, the report), from a folder with no checkout."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "SHOPLENS_WORKSPACE")}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", OMP_WAIT_POLICY="PASSIVE")
+    shoplens = str(venv / "bin" / "shoplens")
+    where = run([str(venv / "bin" / "python"), "-c", "import shoplens; print(shoplens.__file__)"], cwd=tmp_path,
+                env=env).stdout.strip()
+    assert Path(where).is_relative_to(venv), f"shoplens came from {where}, not the wheel in {venv}"
+    assert run([shoplens, "--version"], cwd=tmp_path, env=env).stdout.strip() == f"shoplens {project_version()}"
+    done = run([shoplens, "demo", "--workspace", str(tmp_path / "demo"), "--json"], cwd=tmp_path, env=env,
+               timeout=1800)
+    summary = json.loads(done.stdout[done.stdout.index("{"):])
+    assert "error" not in summary, summary.get("error")
+    assert all(step["status"] != "failed" for step in summary["steps"]), summary["steps"]
+    assert {"orders", "reviews", "events"} <= set(summary["tables"]) and Path(summary["report"]).is_file()
