@@ -51,8 +51,12 @@ def _minimize(objective: Any, n_params: int) -> np.ndarray:
     Nelder-Mead polish from its optimum, keeping whichever is better."""
     start = np.zeros(n_params)
     first = minimize(objective, start, method="L-BFGS-B", options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 5000})
+    # the polish stops at a relative change of 1e-12 of the likelihood (1e-7 in the log-parameters): tighter, a
+    # flat ridge of the Gamma-Gamma likelihood kept it to its 40,000-evaluation cap (83 s on the mid-size shop's
+    # 38,000 customers, for a gain of 5e-13 of the log-likelihood)
     polish = minimize(objective, first.x, method="Nelder-Mead",
-                      options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000, "maxfev": 40000})
+                      options={"xatol": 1e-7, "fatol": 1e-12 * max(1.0, abs(float(first.fun))), "maxiter": 20000,
+                               "maxfev": 4000})
     best = polish if polish.fun <= first.fun else first
     if not np.all(np.isfinite(best.x)) or not math.isfinite(best.fun):
         raise InputError("the maximum-likelihood fit did not converge (too few customers or repeat purchases?)")

@@ -317,10 +317,10 @@ def _cached(folder: Path, files: tuple[Path, ...]) -> tuple[GraphStore, threadin
             del _STORES[key]
             with cached[2]:
                 cached[1].close()
-        # one thread per query: an explanation's queries are small point lookups, and a service runs several
-        # requests side by side — per-query threads cost more than they give (on the mid-size shop, the seven
-        # rules took 7.8 ms per customer with one thread vs 11.5 ms with the default, on a busy 2-core machine)
-        store, lock = GraphStore(folder, threads=1), threading.Lock()
+        # LadybugDB's default threads per query: one thread used less CPU per explanation alone (7.8 vs 11.5 ms
+        # per customer on the mid-size shop) but, behind this store's lock, served fewer requests under load
+        # (docs/decisions.md, 2026-12-07); a connection per thread is the next step
+        store, lock = GraphStore(folder), threading.Lock()
         _STORES[key] = (stamp, store, lock)
         return store, lock
 
