@@ -164,13 +164,12 @@ class GraphStore:
     manager, or call :meth:`close`."""
 
     def __init__(self, folder: str | Path, *, row_limit: int = DEFAULT_ROW_LIMIT,
-                 timeout_s: float = DEFAULT_TIMEOUT_S, threads: int = 0) -> None:
+                 timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         import ladybug
 
         self.folder = require_built(Path(folder))
         self.row_limit, self.timeout_s = _check_limit(row_limit), _check_timeout(timeout_s)
-        # threads: each query's worker threads (0: LadybugDB's default, one per core)
-        self._database = ladybug.Database(str(self.folder / DATABASE_FILE), read_only=True, max_num_threads=threads)
+        self._database = ladybug.Database(str(self.folder / DATABASE_FILE), read_only=True)
         self._connection = ladybug.Connection(self._database)
 
     @classmethod

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from shoplens.data.ingest import READERS
 from shoplens.data.mapping import parse_map_options
 from shoplens.data.readers import DELIMITER_PATTERN
 from shoplens.errors import InputError, ShoplensError
@@ -52,7 +53,7 @@ UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"mu
                       "description": "CSV delimiter, one ASCII character (default: detected)"},
         "ts_format": {"type": "string", "description": "strptime format of the timestamps when ambiguous, e.g. "
                                                        "%d/%m/%Y %H:%M"},
-        "reader": {"type": "string", "enum": ["auto", "arrow", "python"], "default": "auto",
+        "reader": {"type": "string", "enum": list(READERS), "default": READERS[0],
                    "description": "CSV reader: auto (the fastest that reads the file exactly), or arrow / python to "
                                   "compare or rule one out"},
         "header": {"type": "boolean", "default": True, "description": "false: the CSV has no header row (its "
