@@ -266,6 +266,16 @@ def serving(smoke: bool, details: dict[str, Any]) -> list[BenchmarkRecord]:
     return records
 
 
+def _shortcut_note(shortcut: dict[str, Any] | None) -> str:
+    """What the stack's serving shortcut chose on validation (SentimentModel.optimize_for_serving)."""
+    if not shortcut or shortcut.get("threshold") is None:
+        return "no serving shortcut (" + ((shortcut or {}).get("reason") or "no threshold kept the accuracy") + ")"
+    chosen = shortcut["by_threshold"][str(shortcut["threshold"])]
+    return (f"serving shortcut chosen on validation: texts the other members' blend is at least "
+            f"{shortcut['threshold']} sure of ({chosen['skipped']:.0%} of validation) skip the fine-tuned member, "
+            f"validation accuracy {chosen['accuracy']:.4f} (whole stack {shortcut['whole_stack_accuracy']:.4f})")
+
+
 def serving_chinese(smoke: bool, details: dict[str, Any]) -> list[BenchmarkRecord]:
     """``--part serving``, Chinese: the SentimentModel saved by ``--part chinese`` (not retrained), its fine-tuned
     e5-small member exported to int8 ONNX and checked on validation by the same rule as English; the stack as it
@@ -319,7 +329,8 @@ def serving_chinese(smoke: bool, details: dict[str, Any]) -> list[BenchmarkRecor
              f"{model.serving_['zh']}; validation accuracy {check['zh']['onnx_accuracy']:.4f} vs PyTorch "
              f"{check['zh']['pytorch_accuracy']:.4f}; serving length chosen on validation: "
              f"{length_check.get('serving', lengths['served'])} tokens, validation accuracy by length "
-             f"{length_check.get('validation_accuracy', {})}); the two USE Multilingual members share one pass; "
+             f"{length_check.get('validation_accuracy', {})}; {_shortcut_note(check['zh'].get('shortcut'))}); "
+             f"the two USE Multilingual members share one pass; "
              f"ONNX batches of 64 (length-sorted) run side by side, one per core; test texts, 2 cores "
              f"{quiet['idle_share']:.0%} idle before timing: {served.note('predict')}{trained_note}")
     seconds = model.train_seconds_.get("zh", 0.0) + export_seconds

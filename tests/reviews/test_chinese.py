@@ -166,3 +166,36 @@ def test_members_with_one_encoder_share_its_pass(model: SentimentModel, sample: 
         np.testing.assert_array_equal(ours, reference)
     expected = stack._full_proba(stack.blender_, np.hstack([np.log(np.clip(p, 1e-6, 1)) for p in alone]))
     np.testing.assert_array_equal(blended, expected)
+
+
+def test_served_stack_skips_its_fine_tuned_member_where_the_others_are_sure(sample: pd.DataFrame, tmp_path) -> None:
+    """optimize_for_serving chooses the shortcut's threshold on validation (accuracy kept within the tolerance);
+    a sure text gets the other members' blend, every other text the whole stack's answer; saved and loaded
+    with it."""
+    import copy
+
+    from shoplens.reviews.models import LENGTH_TOLERANCE
+
+    model = SentimentModel(chinese_method="finetune-stack", max_steps=4, batch_size=8).fit(sample)
+    report = model.optimize_for_serving(sample, tmp_path / "onnx")["zh"]
+    assert report["serving"] == "onnx"
+    shortcut = report["shortcut"]
+    full = report["max_length"]["validation_accuracy"][str(report["max_length"]["trained"])]
+    threshold = shortcut["threshold"]
+    assert threshold is not None, shortcut  # four steps of fine-tuning add little: the others are often sure
+    assert shortcut["by_threshold"][str(threshold)]["accuracy"] >= full - LENGTH_TOLERANCE - 1e-9
+    served = model._serving_model("zh")
+    assert served.shortcut_["threshold"] == threshold
+    whole = copy.copy(served)
+    whole.shortcut_ = None
+    texts = sample[sample["split"] == "test"]["text"].tolist()
+    fast, slow = served.predict_proba(texts), whole.predict_proba(texts)
+    # int8 activations are quantised per batch, so a text's scores move a little with its batch-mates: "the
+    # whole stack's answer" is within 0.01, a skipped text's (the other members' blend) is another number
+    same = (np.abs(fast - slow) < 0.01).all(1)
+    assert (same | (fast.max(1) >= threshold)).all()  # a text either skipped (sure) or scored by the whole stack
+    assert (~same).any()  # some texts were answered without the fine-tuned member
+    model.save(tmp_path / "saved")
+    loaded = SentimentModel.load(tmp_path / "saved")
+    np.testing.assert_allclose(loaded.predict_proba(texts[:80], ["zh"] * 80),
+                               model.predict_proba(texts[:80], ["zh"] * 80), rtol=1e-5, atol=1e-7)

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from shoplens.workspace import Workspace
 
 MODEL_FILE = "model.pkl"
+# Confidence thresholds tried for a stack's shortcut (StackedClassifier.fit_shortcut), strictest first.
+SHORTCUT_THRESHOLDS = (0.999, 0.995, 0.99, 0.98, 0.97, 0.95, 0.9, 0.85, 0.8)
 
 
 class _Linear:
@@ -173,15 +175,18 @@ class StackedClassifier(_Linear):
         self.C = C
 
     def _member_features(self, texts: list[str]) -> np.ndarray:
-        return np.hstack([np.log(np.clip(p, 1e-6, 1)) for p in self._member_probas(texts)])
+        return _log_features(self._member_probas(texts))
 
-    def _member_probas(self, texts: list[str]) -> list[np.ndarray]:
-        """Each member's probabilities. Frozen-embedding members with the same encoder (the Chinese stack's USE
-        Multilingual with a logistic regression and with a perceptron) share one pass of the encoder: the same
-        vectors, computed once (the encoder was two fifths of the Chinese stack's time without it)."""
+    def _member_probas(self, texts: list[str], skip: int | None = None) -> list[np.ndarray]:
+        """Each member's probabilities (all but member ``skip``). Frozen-embedding members with the same encoder
+        (the Chinese stack's USE Multilingual with a logistic regression and with a perceptron) share one pass of
+        the encoder: the same vectors, computed once (the encoder was two fifths of the Chinese stack's time
+        without it)."""
         vectors: dict[tuple[str, int], np.ndarray] = {}
         out = []
-        for member in self.members:
+        for i, member in enumerate(self.members):
+            if i == skip:
+                continue
             if isinstance(member, EmbeddingLogReg):
                 key = member.embedding_key
                 if key not in vectors:
@@ -210,7 +215,68 @@ class StackedClassifier(_Linear):
         return self
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return self._full_proba(self.blender_, self._member_features(check_texts(texts)))
+        items = check_texts(texts)
+        shortcut = getattr(self, "shortcut_", None)
+        if not shortcut or not items:
+            return self._full_proba(self.blender_, self._member_features(items))
+        # the texts the other members are sure of are answered by their own blend; the fine-tuned member (most of
+        # the time) reads only the others
+        skip = shortcut["member"]
+        probas = self._member_probas(items, skip=skip)
+        out = self._full_proba(shortcut["blender"], _log_features(probas))
+        unsure = np.flatnonzero(out.max(1) < shortcut["threshold"])
+        if unsure.size:
+            skipped = self.members[skip].predict_proba([items[i] for i in unsure])
+            rows = [p[unsure] for p in probas]
+            out[unsure] = self._full_proba(self.blender_, _log_features([*rows[:skip], skipped, *rows[skip:]]))
+        return out
+
+    def fit_shortcut(self, texts: Sequence[str], labels: Sequence[int], *, min_accuracy: float,
+                     thresholds: Sequence[float] = SHORTCUT_THRESHOLDS) -> dict[str, Any]:
+        """Let the texts the other members are sure of skip the fine-tuned member (the slow one) where the
+        accuracy on these (validation) texts stays at least ``min_accuracy``: a blender of the other members
+        (logistic regression, as the stack's), and the lowest confidence threshold of ``thresholds`` whose
+        accuracy — the sure texts by that blender, the rest by the whole stack — is at least ``min_accuracy``;
+        each lower one is tried only while the higher ones passed. The threshold is chosen on the other
+        members' blend predicted out of fold (5-fold), so it is not flattered by fitting on the same texts. No
+        shortcut when none passes. Returns what was seen (accuracy and skipped share per threshold)."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import cross_val_predict
+
+        self.shortcut_ = None
+        skip = self.slow_member()
+        y = np.asarray(labels, dtype=np.int64)
+        items = check_texts(texts)
+        classes = np.unique(y)
+        if skip is None or len(classes) < 2 or np.bincount(y)[classes].min() < 5:
+            return {"threshold": None, "reason": "no fine-tuned member, or a class with under 5 validation texts"}
+        probas = self._member_probas(items)
+        full = self._full_proba(self.blender_, _log_features(probas)).argmax(1)
+        others = _log_features([p for i, p in enumerate(probas) if i != skip])
+        blender = LogisticRegression(C=self.C, max_iter=3000)
+        out_of_fold = np.zeros((len(y), len(self.class_names_)))
+        out_of_fold[:, classes] = cross_val_predict(blender, others, y, cv=5, method="predict_proba")
+        sure, cheap = out_of_fold.max(1), out_of_fold.argmax(1)
+        full_accuracy = float((full == y).mean())
+        seen: dict[str, Any] = {"whole_stack_accuracy": round(full_accuracy, 4), "by_threshold": {}}
+        chosen = None
+        for threshold in sorted(thresholds, reverse=True):
+            skipped = sure >= threshold
+            accuracy = float((np.where(skipped, cheap, full) == y).mean())
+            seen["by_threshold"][str(threshold)] = {"accuracy": round(accuracy, 4),
+                                                    "skipped": round(float(skipped.mean()), 4)}
+            if accuracy < min_accuracy:
+                break
+            chosen = threshold
+        if chosen is not None:
+            self.shortcut_ = {"member": skip, "blender": blender.fit(others, y), "threshold": chosen}
+        seen["threshold"] = chosen
+        return seen
+
+    def slow_member(self) -> int | None:
+        """The position of the fine-tuned member (PyTorch or its ONNX export), if the stack has one."""
+        return next((i for i, m in enumerate(self.members)
+                     if type(m).__name__ in ("TransformerClassifier", "OnnxClassifier")), None)
 
     def save(self, folder: str | os.PathLike) -> Path:
         """Each member in ``member-<i>/`` with its own ``save``; the blender pickled beside them."""
@@ -222,7 +288,8 @@ class StackedClassifier(_Linear):
             kinds.append(type(member).__name__)
         with open(target / MODEL_FILE, "wb") as handle:
             pickle.dump(("StackedClassifier", {"C": self.C, "class_names_": self.class_names_,
-                                               "blender_": self.blender_, "member_kinds": kinds}), handle)
+                                               "blender_": self.blender_, "member_kinds": kinds,
+                                               "shortcut_": getattr(self, "shortcut_", None)}), handle)
         return target
 
     @classmethod
@@ -230,6 +297,7 @@ class StackedClassifier(_Linear):
         """``fine_tuned``: a model to use in place of the fine-tuned member (its ONNX export, for serving)."""
         model = cls.__new__(cls)
         model.C, model.class_names_, model.blender_ = state["C"], state["class_names_"], state["blender_"]
+        model.shortcut_ = state.get("shortcut_")  # absent in stacks saved before the shortcut existed
         model.members = [fine_tuned if fine_tuned is not None and kind == "TransformerClassifier"
                          else load_member(folder / f"member-{i}", kind) for i, kind in enumerate(state["member_kinds"])]
         return model
@@ -245,6 +313,11 @@ class StackedClassifier(_Linear):
         from shoplens.text.classifier import TransformerClassifier
 
         return next((m for m in self.members if isinstance(m, TransformerClassifier)), None)
+
+
+def _log_features(probas: Sequence[np.ndarray]) -> np.ndarray:
+    """The blenders' features: the members' log-probabilities side by side."""
+    return np.hstack([np.log(np.clip(p, 1e-6, 1)) for p in probas])
 
 
 LINEAR_MODELS: dict[str, type[_Linear]] = {c.__name__: c for c in (TfidfLogReg, EmbeddingLogReg, StackedClassifier)}

@@ -234,6 +234,8 @@ class ReviewClassifier(Estimator):
         self.onnx_: dict[str, OnnxClassifier] = getattr(self, "onnx_", {})
         self.__dict__.pop("_onnx_stacks", None)
         for group, model in self.models_.items():
+            if getattr(model, "shortcut_", None) is not None:
+                model.shortcut_ = None  # chosen again below, after the lengths are, with the whole stack
             fine_tuned = _fine_tuned_part(model)
             if fine_tuned is None:
                 continue
@@ -250,6 +252,7 @@ class ReviewClassifier(Estimator):
                              "onnx_seconds": onnx_s, "rows": len(texts), "serving": self.serving_[group]}
             if use:
                 report[group]["max_length"] = self._shortest_serving_length(group, texts, y, onnx_acc)
+                report[group]["shortcut"] = self._serving_shortcut(group, texts, y, onnx_acc - LENGTH_TOLERANCE)
         self.serving_report_ = report
         return report
 
@@ -271,6 +274,22 @@ class ReviewClassifier(Estimator):
             chosen = length
         onnx.truncate_to(chosen)
         seen["serving"] = chosen
+        return seen
+
+    def _serving_shortcut(self, group: str, texts: list[str], y: np.ndarray, min_accuracy: float) -> dict[str, Any]:
+        """A stack serves the texts its other members are sure of without its fine-tuned member, at the
+        confidence threshold chosen on these validation texts (:meth:`StackedClassifier.fit_shortcut`): the
+        validation accuracy stays within LENGTH_TOLERANCE of the full-length ONNX stack's (``min_accuracy``), the
+        serving length's cut and the shortcut together; the threshold and the share skipped are reported."""
+        model = self.models_[group]
+        if not hasattr(model, "fit_shortcut"):
+            return {"threshold": None, "reason": "not a stack"}
+        if self.ordinal:  # stars: chosen on accuracy alone, a shortcut could cost MAE and macro-F1 unseen
+            return {"threshold": None, "reason": "star ratings are served whole"}
+        served = self._serving_model(group)
+        seen = served.fit_shortcut(texts, y, min_accuracy=min_accuracy)
+        model.shortcut_ = served.shortcut_  # kept by the stack that is saved; the served copy is made anew
+        self.__dict__.pop("_onnx_stacks", None)
         return seen
 
     # -- persistence ----------------------------------------------------------------------------------

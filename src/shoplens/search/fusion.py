@@ -44,8 +44,45 @@ def target_ranks(scores: np.ndarray, targets: Sequence[int]) -> np.ndarray:
 
 def known_item_metrics(scores: np.ndarray, targets: Sequence[int], k: int = 10) -> dict[str, float]:
     """``recall@k`` (target in the top k) and ``mrr@k`` (1 / its rank, 0 beyond k), averaged over queries."""
-    ranks = target_ranks(scores, targets)
+    return rank_metrics(target_ranks(scores, targets), k)
+
+
+def rank_metrics(ranks: np.ndarray, k: int = 10) -> dict[str, float]:
+    """``recall@k`` and ``mrr@k`` of the targets' 1-based ranks."""
     return {f"recall@{k}": float((ranks <= k).mean()), f"mrr@{k}": float(np.where(ranks <= k, 1.0 / ranks, 0).mean())}
+
+
+class _TrialRanks:
+    """The targets' ranks under trial weights of standardised (finite) signals, as :func:`target_ranks` of
+    ``Σ w × z`` gives them, without new query × candidate arrays per trial: the coordinate ascent changes one
+    weight at a time, so the other signals' sum is kept (:meth:`rest`) and each trial adds one scaled signal to
+    it in place. On the assistant's 372 validation questions × 26,500 passages a trial took ~0.3 s (mostly
+    allocating); the sums are the same, term for term, up to the order of the additions."""
+
+    def __init__(self, z: Mapping[str, np.ndarray], targets: Sequence[int]) -> None:
+        self.z = z
+        first = next(iter(z.values()))
+        self.rows, self.targets = np.arange(len(first)), np.asarray(targets)
+        self.total = np.empty_like(first)
+        self.above = np.empty(first.shape, dtype=bool)
+
+    def rest(self, weights: Mapping[str, float], name: str) -> np.ndarray:
+        rest = np.zeros_like(self.total)
+        for other, weight in weights.items():
+            if other != name and weight:
+                rest += weight * self.z[other]
+        return rest
+
+    def ranks_with(self, rest: np.ndarray, name: str, value: float) -> np.ndarray:
+        np.multiply(self.z[name], value, out=self.total)
+        self.total += rest
+        own = self.total[self.rows, self.targets]
+        np.greater_equal(self.total, own[:, None], out=self.above)
+        return self.above.sum(axis=1)
+
+    def ranks(self, weights: Mapping[str, float]) -> np.ndarray:
+        name = next(iter(weights))
+        return self.ranks_with(self.rest(weights, name), name, weights[name])
 
 
 def reciprocal_rank_fusion(signals: Sequence[np.ndarray], k: int = RRF_K) -> np.ndarray:
@@ -82,25 +119,26 @@ class LinearFusion(Params):
                  "mrr+recall": (f"mrr@{self.k}", f"recall@{self.k}")}[self.objective]
         z = {name: standardize(signals[name]) for name in names}
         weights = {name: float(self.weights.get(name, 1.0)) for name in names}
+        ranker = _TrialRanks(z, targets)
 
         def metrics(w: dict[str, float]) -> dict[str, float]:
             return known_item_metrics(sum(w[n] * z[n] for n in names), targets, self.k)
 
-        def quality(w: dict[str, float]) -> float:
-            if not any(w.values()):
-                return -1.0
-            found = metrics(w)
+        def quality(ranks: np.ndarray) -> float:
+            found = rank_metrics(ranks, self.k)
             return sum(found[p] for p in parts) / len(parts)
 
-        best = quality(weights)
+        best = quality(ranker.ranks(weights)) if any(weights.values()) else -1.0
         for _ in range(self.rounds):
             improved = False
             for name in names:
+                rest = ranker.rest(weights, name)  # the other signals' weighted sum, once per coordinate
                 for value in GRID:
                     trial = {**weights, name: value}
-                    score = quality(trial)
+                    score = quality(ranker.ranks_with(rest, name, value)) if any(trial.values()) else -1.0
                     if score > best + 1e-9:
                         best, weights, improved = score, trial, True
+                        rest = ranker.rest(weights, name)
             if not improved:
                 break
         self.weights_ = weights
