@@ -176,12 +176,21 @@ def test_default_candidates_follow_the_data(frame: pd.DataFrame, small_shop: sl.
     names = [s["name"] for s in specs]
     assert names[:4] == ["popularity", "itemknn", "ease", "session_ease"] and "text_hybrid" in names
     assert ("sasrec" in names) == (frame.groupby("customer_id").size().median() >= 5)
+    # the simulated catalogue has brands and categories: the side-information SASRec comes with plain SASRec
+    assert ("sasrec_attributes" in names) == ("sasrec" in names)
+    if "sasrec_attributes" in names:
+        assert specs[names.index("sasrec_attributes")]["params"]["side"] == "attributes"
+    bare = products[["product_id"]]
+    specs, left_out = default_candidates(frame, bare, "held_out")
+    assert "sasrec_attributes" not in [s["name"] for s in specs]
+    reason = {r["candidate"]: r["status"] for r in left_out}["sasrec_attributes"]
+    assert ("no product attributes" if "sasrec" in names else "too short") in reason
     untimed = frame.drop(columns=["ts"])
     specs, left_out = default_candidates(untimed, None, "stratified")
     assert [s["name"] for s in specs] == ["popularity", "itemknn", "ease"]
     reasons = {r["candidate"]: r["status"] for r in left_out}
     assert "no timestamps" in reasons["session_ease"] and "no product texts" in reasons["text_hybrid"]
-    assert "not a sequence" in reasons["sasrec"]
+    assert "not a sequence" in reasons["sasrec"] and "not a sequence" in reasons["sasrec_attributes"]
     without_time = AutoRecommender(candidates=("popularity", "ease"), blend=False).fit(untimed)
     assert without_time.validation_["split"] == "stratified"
 
