@@ -637,7 +637,7 @@ def giftcards() -> list[BenchmarkRecord]:
     return records
 
 
-GIFTCARDS_OURS = ("session_ease", "text_hybrid", "sasrec", "auto")
+GIFTCARDS_OURS = ("session_ease", "text_hybrid", "sasrec", "sasrec_attributes", "auto")
 
 
 def giftcards_sequential() -> list[BenchmarkRecord]:
