@@ -137,8 +137,7 @@ class LinearFusion(Params):
                     trial = {**weights, name: value}
                     score = quality(ranker.ranks_with(rest, name, value)) if any(trial.values()) else -1.0
                     if score > best + 1e-9:
-                        best, weights, improved = score, trial, True
-                        rest = ranker.rest(weights, name)
+                        best, weights, improved = score, trial, True  # only ``name`` moved: ``rest`` holds
             if not improved:
                 break
         self.weights_ = weights
