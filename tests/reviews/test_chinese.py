@@ -180,10 +180,10 @@ def test_served_stack_skips_its_fine_tuned_member_where_the_others_are_sure(samp
     report = model.optimize_for_serving(sample, tmp_path / "onnx")["zh"]
     assert report["serving"] == "onnx"
     shortcut = report["shortcut"]
-    full = report["max_length"]["validation_accuracy"][str(report["max_length"]["trained"])]
     threshold = shortcut["threshold"]
     assert threshold is not None, shortcut  # four steps of fine-tuning add little: the others are often sure
-    assert shortcut["by_threshold"][str(threshold)]["accuracy"] >= full - LENGTH_TOLERANCE - 1e-9
+    chosen = shortcut["by_threshold"][str(threshold)]["accuracy"]
+    assert chosen >= shortcut["whole_stack_accuracy"] - LENGTH_TOLERANCE - 1e-4  # both rounded to 4 places
     served = model._serving_model("zh")
     assert served.shortcut_["threshold"] == threshold
     whole = copy.copy(served)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import pickle
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -205,6 +205,7 @@ class StackedClassifier(_Linear):
         y = self._classes(labels, class_names)
         items = check_texts(texts)
         val_texts = check_texts(validation[0], "validation texts")
+        self.shortcut_ = None  # a refit is served whole until optimize_for_serving chooses a shortcut again
         self.member_seconds_: list[float] = []  # each member's fit, for benchmarks that report members alone
         for member in self.members:  # fine-tuned members stop early on the validation split
             started = time.perf_counter()
@@ -231,15 +232,17 @@ class StackedClassifier(_Linear):
             out[unsure] = self._full_proba(self.blender_, _log_features([*rows[:skip], skipped, *rows[skip:]]))
         return out
 
-    def fit_shortcut(self, texts: Sequence[str], labels: Sequence[int], *, min_accuracy: float,
-                     thresholds: Sequence[float] = SHORTCUT_THRESHOLDS) -> dict[str, Any]:
+    def fit_shortcut(self, texts: Sequence[str], labels: Sequence[int], *, tolerance: float,
+                     thresholds: Sequence[float] = SHORTCUT_THRESHOLDS,
+                     decode: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, Any]:
         """Let the texts the other members are sure of skip the fine-tuned member (the slow one) where the
-        accuracy on these (validation) texts stays at least ``min_accuracy``: a blender of the other members
+        accuracy on these (validation) texts drops by at most ``tolerance``: a blender of the other members
         (logistic regression, as the stack's), and the lowest confidence threshold of ``thresholds`` whose
-        accuracy — the sure texts by that blender, the rest by the whole stack — is at least ``min_accuracy``;
-        each lower one is tried only while the higher ones passed. The threshold is chosen on the other
-        members' blend predicted out of fold (5-fold), so it is not flattered by fitting on the same texts. No
-        shortcut when none passes. Returns what was seen (accuracy and skipped share per threshold)."""
+        accuracy — the sure texts by that blender, the rest by the whole stack — is within ``tolerance`` of the
+        whole stack's; each lower one is tried only while the higher ones passed. The threshold is chosen on the other
+        members' blend predicted out of fold (5-fold), so it is not flattered by fitting on the same texts; the
+        accuracies are those of ``decode`` (the serving model's tuned decoding; the most probable class when
+        None). No shortcut when none passes. Returns what was seen (accuracy and skipped share per threshold)."""
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import cross_val_predict
 
@@ -250,13 +253,14 @@ class StackedClassifier(_Linear):
         classes = np.unique(y)
         if skip is None or len(classes) < 2 or np.bincount(y)[classes].min() < 5:
             return {"threshold": None, "reason": "no fine-tuned member, or a class with under 5 validation texts"}
+        decode = decode or (lambda probs: probs.argmax(1))
         probas = self._member_probas(items)
-        full = self._full_proba(self.blender_, _log_features(probas)).argmax(1)
+        full = decode(self._full_proba(self.blender_, _log_features(probas)))
         others = _log_features([p for i, p in enumerate(probas) if i != skip])
         blender = LogisticRegression(C=self.C, max_iter=3000)
         out_of_fold = np.zeros((len(y), len(self.class_names_)))
         out_of_fold[:, classes] = cross_val_predict(blender, others, y, cv=5, method="predict_proba")
-        sure, cheap = out_of_fold.max(1), out_of_fold.argmax(1)
+        sure, cheap = out_of_fold.max(1), decode(out_of_fold)
         full_accuracy = float((full == y).mean())
         seen: dict[str, Any] = {"whole_stack_accuracy": round(full_accuracy, 4), "by_threshold": {}}
         chosen = None
@@ -265,7 +269,7 @@ class StackedClassifier(_Linear):
             accuracy = float((np.where(skipped, cheap, full) == y).mean())
             seen["by_threshold"][str(threshold)] = {"accuracy": round(accuracy, 4),
                                                     "skipped": round(float(skipped.mean()), 4)}
-            if accuracy < min_accuracy:
+            if accuracy < full_accuracy - tolerance:
                 break
             chosen = threshold
         if chosen is not None:

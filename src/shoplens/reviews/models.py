@@ -234,11 +234,11 @@ class ReviewClassifier(Estimator):
         self.onnx_: dict[str, OnnxClassifier] = getattr(self, "onnx_", {})
         self.__dict__.pop("_onnx_stacks", None)
         for group, model in self.models_.items():
-            if getattr(model, "shortcut_", None) is not None:
-                model.shortcut_ = None  # chosen again below, after the lengths are, with the whole stack
             fine_tuned = _fine_tuned_part(model)
             if fine_tuned is None:
                 continue
+            if getattr(model, "shortcut_", None) is not None:
+                model.shortcut_ = None  # chosen again below, after the lengths are, with the whole stack
             rows = frame[frame["group"] == group]
             texts, y = rows["text"].tolist(), rows["y"].to_numpy()
             self.onnx_[group] = fine_tuned.export_onnx(Path(folder) / f"{group}-onnx")
@@ -252,7 +252,9 @@ class ReviewClassifier(Estimator):
                              "onnx_seconds": onnx_s, "rows": len(texts), "serving": self.serving_[group]}
             if use:
                 report[group]["max_length"] = self._shortest_serving_length(group, texts, y, onnx_acc)
-                report[group]["shortcut"] = self._serving_shortcut(group, texts, y, onnx_acc - LENGTH_TOLERANCE)
+                lengths = report[group]["max_length"]
+                spent = max(0.0, onnx_acc - lengths["validation_accuracy"][str(lengths["serving"])])
+                report[group]["shortcut"] = self._serving_shortcut(group, texts, y, max(0.0, LENGTH_TOLERANCE - spent))
         self.serving_report_ = report
         return report
 
@@ -276,18 +278,21 @@ class ReviewClassifier(Estimator):
         seen["serving"] = chosen
         return seen
 
-    def _serving_shortcut(self, group: str, texts: list[str], y: np.ndarray, min_accuracy: float) -> dict[str, Any]:
+    def _serving_shortcut(self, group: str, texts: list[str], y: np.ndarray, tolerance: float) -> dict[str, Any]:
         """A stack serves the texts its other members are sure of without its fine-tuned member, at the
-        confidence threshold chosen on these validation texts (:meth:`StackedClassifier.fit_shortcut`): the
-        validation accuracy stays within LENGTH_TOLERANCE of the full-length ONNX stack's (``min_accuracy``), the
-        serving length's cut and the shortcut together; the threshold and the share skipped are reported."""
+        confidence threshold chosen on these validation texts (:meth:`StackedClassifier.fit_shortcut`):
+        ``tolerance`` is what the serving length's cut left of LENGTH_TOLERANCE, so that the two together cost at
+        most that much validation accuracy; the threshold and the share skipped are reported."""
         model = self.models_[group]
         if not hasattr(model, "fit_shortcut"):
             return {"threshold": None, "reason": "not a stack"}
         if self.ordinal:  # stars: chosen on accuracy alone, a shortcut could cost MAE and macro-F1 unseen
             return {"threshold": None, "reason": "star ratings are served whole"}
         served = self._serving_model(group)
-        seen = served.fit_shortcut(texts, y, min_accuracy=min_accuracy)
+        decoder = self.decoders_.get(group)
+        # judged as it serves: through the group's tuned decoding (predict_index), where it has one
+        decode = None if decoder is None else (lambda probs: decoder.predict(np.log(np.clip(probs, 1e-9, 1))))
+        seen = served.fit_shortcut(texts, y, tolerance=tolerance, decode=decode)
         model.shortcut_ = served.shortcut_  # kept by the stack that is saved; the served copy is made anew
         self.__dict__.pop("_onnx_stacks", None)
         return seen

@@ -57,7 +57,8 @@ class _TrialRanks:
     ``Σ w × z`` gives them, without new query × candidate arrays per trial: the coordinate ascent changes one
     weight at a time, so the other signals' sum is kept (:meth:`rest`) and each trial adds one scaled signal to
     it in place. On the assistant's 372 validation questions × 26,500 passages a trial took ~0.3 s (mostly
-    allocating); the sums are the same, term for term, up to the order of the additions."""
+    allocating); the sums are the same, term for term, up to the order of the additions. ``z`` must be finite
+    (:func:`standardize` makes it so), as :func:`target_ranks` would otherwise make it."""
 
     def __init__(self, z: Mapping[str, np.ndarray], targets: Sequence[int]) -> None:
         self.z = z
