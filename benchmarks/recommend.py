@@ -445,6 +445,22 @@ def beauty_speed_record(model: str, params: dict[str, Any], runs: list[dict[str,
                                        protocol=protocol, metrics=mean | extra, seconds=mean["train_seconds"]))
 
 
+def speed_gate(model: str, runs: list[dict[str, Any]], seeds: tuple[int, ...], detail: str = "") -> dict[str, float]:
+    """Issue 18's speed gate on SASRec runs (the fast setting of ``beauty_speed``, or the plain full-softmax
+    default that ``beauty_side`` trains): mean training ≥ 1.5× faster than today's cited figure at mean NDCG@10
+    within 0.001 of it. The figures the record carries beside its means."""
+    seconds = float(np.mean([r["train_seconds"] for r in runs]))
+    ndcg = float(np.mean([r["ndcg@10"] for r in runs]))
+    speedup = BEAUTY_TODAY["train_seconds"] / seconds
+    gate(f"s3rec_beauty {model} ≥ {SPEED_RATIO}× faster than today at NDCG@10 within {NDCG_TOLERANCE} (mean of "
+         f"{len(seeds)} seeds)",
+         seconds * SPEED_RATIO <= BEAUTY_TODAY["train_seconds"] and ndcg >= BEAUTY_TODAY["ndcg@10"] - NDCG_TOLERANCE,
+         f"{seconds:.0f} s vs today {BEAUTY_TODAY['train_seconds']:.0f} s ({speedup:.2f}×), NDCG@10 {ndcg:.4f} vs "
+         f"{BEAUTY_TODAY['ndcg@10']:.4f}{detail}")
+    return {"today_train_seconds": BEAUTY_TODAY["train_seconds"], "today_ndcg@10": BEAUTY_TODAY["ndcg@10"],
+            "speedup_vs_today": speedup}
+
+
 def beauty_speed(seeds: tuple[int, ...] = (0, 1, 2)) -> list[BenchmarkRecord]:
     """Issue 18: the fast setting (``BEAUTY_FAST``) trained with three seeds beside today's full-softmax figure,
     and the two settings' seconds per epoch measured alternately in this run. Gate: mean train_seconds ≤ today's /
@@ -452,23 +468,15 @@ def beauty_speed(seeds: tuple[int, ...] = (0, 1, 2)) -> list[BenchmarkRecord]:
     split = leave_one_out(beauty_frame())
     costs = beauty_epoch_costs(split)
     runs = beauty_sasrec_runs(BEAUTY_FAST, seeds, split)
-    seconds, ndcg = float(np.mean([r["train_seconds"] for r in runs])), float(np.mean([r["ndcg@10"] for r in runs]))
-    extra = {"today_train_seconds": BEAUTY_TODAY["train_seconds"], "today_ndcg@10": BEAUTY_TODAY["ndcg@10"],
-             "speedup_vs_today": BEAUTY_TODAY["train_seconds"] / seconds,
-             "epoch_seconds_full": costs["full"], "epoch_seconds_fast": costs["fast"],
-             "epoch_cost_ratio": costs["full"] / costs["fast"]}
     note = (f"today's figure: full softmax, seed 0, commit {BEAUTY_TODAY['commit']}, uncontended "
             f"({BEAUTY_TODAY['train_seconds']:.0f} s, NDCG@10 {BEAUTY_TODAY['ndcg@10']:.4f}); seconds per epoch "
             f"(training + validation, median of 2 alternated two-epoch fits in this run): full "
             f"{costs['full']:.1f}, fast {costs['fast']:.1f}")
     if TIMING_NOTES:
         note += "; " + "; ".join(TIMING_NOTES)
-    gate(f"s3rec_beauty SASRec ≥ {SPEED_RATIO}× faster than today at NDCG@10 within {NDCG_TOLERANCE} (mean of "
-         f"{len(seeds)} seeds)",
-         seconds * SPEED_RATIO <= BEAUTY_TODAY["train_seconds"] and ndcg >= BEAUTY_TODAY["ndcg@10"] - NDCG_TOLERANCE,
-         f"{seconds:.0f} s vs today {BEAUTY_TODAY['train_seconds']:.0f} s ({extra['speedup_vs_today']:.2f}×), "
-         f"NDCG@10 {ndcg:.4f} vs {BEAUTY_TODAY['ndcg@10']:.4f}; per epoch {costs['full'] / costs['fast']:.2f}× in "
-         "this run")
+    extra = speed_gate("SASRec", runs, seeds, f"; per epoch {costs['full'] / costs['fast']:.2f}× in this run") | {
+        "epoch_seconds_full": costs["full"], "epoch_seconds_fast": costs["fast"],
+        "epoch_cost_ratio": costs["full"] / costs["fast"]}
     return [beauty_speed_record("sasrec_fast", BEAUTY_FAST, runs, seeds, extra, note)]
 
 
@@ -481,21 +489,6 @@ def beauty_speed_full(seeds: tuple[int, ...] = (0, 1, 2)) -> list[BenchmarkRecor
     if TIMING_NOTES:
         note += "; " + "; ".join(TIMING_NOTES)
     return [beauty_speed_record("sasrec", {"loss": "full"}, runs, seeds, {}, note)]
-
-
-def plain_speed_gate(runs: list[dict[str, Any]], seeds: tuple[int, ...]) -> dict[str, float]:
-    """Issue 18's speed gate on the plain (full-softmax, default) SASRec runs of ``beauty_side``: the same model
-    ``beauty_speed_full`` trains, so the six-training part also answers whether today's default trains ≥ 1.5×
-    faster than the cited figure at NDCG@10 within 0.001 (mean of the seeds)."""
-    seconds = float(np.mean([r["train_seconds"] for r in runs]))
-    ndcg = float(np.mean([r["ndcg@10"] for r in runs]))
-    gate(f"s3rec_beauty SASRec (full softmax, the default) ≥ {SPEED_RATIO}× faster than today at NDCG@10 within "
-         f"{NDCG_TOLERANCE} (mean of {len(seeds)} seeds)",
-         seconds * SPEED_RATIO <= BEAUTY_TODAY["train_seconds"] and ndcg >= BEAUTY_TODAY["ndcg@10"] - NDCG_TOLERANCE,
-         f"{seconds:.0f} s vs today {BEAUTY_TODAY['train_seconds']:.0f} s "
-         f"({BEAUTY_TODAY['train_seconds'] / seconds:.2f}×), NDCG@10 {ndcg:.4f} vs {BEAUTY_TODAY['ndcg@10']:.4f}")
-    return {"today_train_seconds": BEAUTY_TODAY["train_seconds"], "today_ndcg@10": BEAUTY_TODAY["ndcg@10"],
-            "speedup_vs_today": BEAUTY_TODAY["train_seconds"] / seconds}
 
 
 # issue 18: SASRec with side information on Beauty, where the items' side information is their attribute ids (brand
@@ -537,7 +530,7 @@ def beauty_side(seeds: tuple[int, ...] = (0, 1, 2)) -> list[BenchmarkRecord]:
         gate(f"s3rec_beauty SASRec with attribute side information ≥ {SIDE_RATIO} × plain SASRec (NDCG@10, mean of "
              f"{len(seeds)} seeds)", ratio >= SIDE_RATIO,
              f"{mean['sasrec_attributes']:.4f} vs {mean['sasrec']:.4f} (ratio {ratio:.3f})")
-        plain_extra = plain_speed_gate(runs["sasrec"], seeds)
+        plain_extra = speed_gate("SASRec (full softmax, the default)", runs["sasrec"], seeds)
     return [beauty_speed_record("sasrec", {}, runs["sasrec"], seeds, plain_extra, note, variant=variant,
                                 role="baseline"),
             beauty_speed_record("sasrec_attributes", BEAUTY_SIDE, runs["sasrec_attributes"], seeds,
