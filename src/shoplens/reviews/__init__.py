@@ -3,7 +3,7 @@
 ```python
 from shoplens.reviews import AspectModel, RatingModel
 
-stars = RatingModel().fit(ws)                      # fine-tuned MiniLM (English), char-n-gram stack (Chinese)
+stars = RatingModel().fit(ws)                      # fine-tuned MiniLM (English) and e5-small (Chinese) stacks
 stars.predict(["Lovely fabric but it runs small"])  # array([4])
 stars.explain(["Lovely fabric but it runs small"])  # the words that drove it
 aspects = AspectModel().fit(ws)

@@ -49,21 +49,30 @@ class Trained:
 
 def train(ws: Workspace, *, profile: str = "full", deploy: bool = False, store: bool = False,
           evaluate: bool = True, aspect_reviews: int | None = None, baseline_max_train: int | None = None,
-          **params: Any) -> Trained:
+          adapt: bool = False, **params: Any) -> Trained:
     """Fit, evaluate and register the review models the workspace's reviews support. ``aspect_reviews``: learn
     and store aspects from about that many reviews, the newest of each product (default all);
-    ``baseline_max_train``: the evaluation's baselines train on a random sample of that many training reviews."""
+    ``baseline_max_train``: the evaluation's baselines train on a random sample of that many training reviews;
+    ``adapt``: after training, self-train on the workspace's reviews that carry neither a rating nor a label
+    (``ReviewClassifier.adapt``)."""
     frame = from_workspace(ws)
     if frame.empty:
         raise InputError(f"{ws.path} has no reviews with text; ingest some first (`shoplens ingest reviews …`)")
     settings = {**(DEMO if profile == "demo" else FULL), **params}
     out = Trained(aspect_reviews=aspect_reviews)
-    rated = pd.to_numeric(frame["rating"], errors="coerce").notna().sum()
-    labelled = pd.to_numeric(frame["label"], errors="coerce").notna().sum()
-    if rated >= 30:
-        out.rating = _fit(RatingModel(**settings), ws, out, "rating", evaluate, baseline_max_train)
-    elif labelled >= 30:
-        out.sentiment = _fit(SentimentModel(**settings), ws, out, "sentiment", evaluate, baseline_max_train)
+    rated = pd.to_numeric(frame["rating"], errors="coerce").notna()
+    labelled = pd.to_numeric(frame["label"], errors="coerce").notna()
+    unlabeled = None
+    if adapt:
+        unlabeled = frame[~rated & ~labelled]
+        if unlabeled.empty:
+            raise InputError(f"adapt: every review with text in {ws.path} has a rating or a label; there are no "
+                             "unlabeled reviews to adapt to")
+    if rated.sum() >= 30:
+        out.rating = _fit(RatingModel(**settings), ws, out, "rating", evaluate, baseline_max_train, unlabeled)
+    elif labelled.sum() >= 30:
+        out.sentiment = _fit(SentimentModel(**settings), ws, out, "sentiment", evaluate, baseline_max_train,
+                             unlabeled)
     started = time.perf_counter()
     try:
         aspect_frame = frame if aspect_reviews is None else newest_per_product(frame, aspect_reviews)
@@ -88,9 +97,9 @@ def train(ws: Workspace, *, profile: str = "full", deploy: bool = False, store: 
 
 
 def _fit(model: Any, ws: Workspace, out: Trained, kind: str, evaluate: bool,
-         baseline_max_train: int | None = None) -> Any:
+         baseline_max_train: int | None = None, unlabeled: pd.DataFrame | None = None) -> Any:
     started = time.perf_counter()
-    model.fit(ws)
+    model.fit(ws, adapt_on=unlabeled)
     if any(s in ("pytorch", "onnx") for s in model.serving_.values()):
         model.optimize_for_serving(ws, ws.dir("tmp") / f"reviews-{kind}-onnx")
     out.seconds[kind] = time.perf_counter() - started

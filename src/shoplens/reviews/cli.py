@@ -35,13 +35,15 @@ def train(method: Annotated[str, typer.Option(help="English: finetune-stack (def
           max_steps: Annotated[int | None, typer.Option(min=1, help="Stop fine-tuning after this many steps.")] = None,
           deploy: Annotated[bool, typer.Option(help="Deploy the new versions and store predictions and "
                                                     "aspects in the warehouse.")] = True,
+          adapt: Annotated[bool, typer.Option(help="Then self-train on the workspace's reviews without a rating "
+                                                   "or label (docs/reviews.md).")] = False,
           workspace: cli.WorkspaceOpt = None, as_json: cli.JsonOpt = False) -> None:
     """Train the rating (or sentiment) and aspect models on the workspace's reviews and evaluate them."""
     from shoplens.reviews.api import train as run
 
     ws = cli.open_workspace(workspace)
     trained = run(ws, deploy=deploy, store=deploy, method=method, chinese_method=chinese_method, encoder=encoder,
-                  epochs=epochs, max_steps=max_steps, show_progress=cli.show_progress(as_json))
+                  epochs=epochs, max_steps=max_steps, adapt=adapt, show_progress=cli.show_progress(as_json))
     rows = _metric_rows(trained.records)
     cli.emit({"versions": trained.versions, "records": [r.model_dump() for r in trained.records]}, as_json,
              lambda: (_show_records(rows, "test split (80/10/10 stratified, seed 0)"),

@@ -198,21 +198,37 @@ class StackedClassifier(_Linear):
 
     def fit(self, texts: Sequence[str], labels: Sequence[int], *, class_names: Sequence[str] | None = None,
             validation: tuple[Sequence[str], Sequence[int]] | None = None) -> StackedClassifier:
-        from sklearn.linear_model import LogisticRegression
-
         if validation is None:
             raise InputError("a stacked classifier is blended on a validation split: pass validation=(texts, labels)")
         y = self._classes(labels, class_names)
         items = check_texts(texts)
         val_texts = check_texts(validation[0], "validation texts")
-        self.shortcut_ = None  # a refit is served whole until optimize_for_serving chooses a shortcut again
         self.member_seconds_: list[float] = []  # each member's fit, for benchmarks that report members alone
         for member in self.members:  # fine-tuned members stop early on the validation split
             started = time.perf_counter()
             member.fit(items, y, class_names=self.class_names_, validation=(val_texts, validation[1]))
             self.member_seconds_.append(time.perf_counter() - started)
-        self.blender_ = LogisticRegression(C=self.C, max_iter=3000).fit(self._member_features(val_texts),
-                                                                       np.asarray(validation[1]))
+        return self.reblend(val_texts, validation[1])
+
+    def reblend(self, texts: Sequence[str], labels: Sequence[int], changed: Sequence[int] | None = None
+                ) -> StackedClassifier:
+        """Fit the blender on these (validation) texts. ``changed``: after a refit of only these members (their
+        positions), the others' probabilities of the same texts are those of the last blend, not computed again.
+        Leaves ``validation_proba_``, what ``predict_proba(texts)`` gives, for the caller's decoding
+        (ReviewClassifier takes it away)."""
+        from sklearn.linear_model import LogisticRegression
+
+        self.shortcut_ = None  # a new blend is served whole until optimize_for_serving chooses a shortcut again
+        items = check_texts(texts, "validation texts")
+        kept = getattr(self, "validation_member_probas_", None)
+        if changed is None or kept is None or len(kept[0]) != len(items):
+            probas = self._member_probas(items)
+        else:
+            probas = [member.predict_proba(items) if i in changed else kept[i] for i, member in enumerate(self.members)]
+        self.validation_member_probas_ = probas
+        features = _log_features(probas)
+        self.blender_ = LogisticRegression(C=self.C, max_iter=3000).fit(features, np.asarray(labels))
+        self.validation_proba_ = self._full_proba(self.blender_, features)
         return self
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:

