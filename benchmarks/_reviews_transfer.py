@@ -29,7 +29,6 @@ record is written once all 10 folds are there. Every trained English model is ca
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import os
 import sys
@@ -132,16 +131,14 @@ def _unpairs(pairs: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fold_key(method: str, category: str, rows: int) -> str:
-    """A fold's result is kept under a key of the data, the method, the held-out category and the code that trains
-    and scores the models (the review model's fit and every classifier it builds), so that a result of other code is
-    never read; edits elsewhere (this file's records, the package's other parts) keep the folds."""
-    from shoplens.reviews import chinese, decoding, linear, training
-    from shoplens.reviews.models import ReviewClassifier
-    from shoplens.text import classifier, transformer
+    """A fold's result is kept under a key of the data, the method, the held-out category and the code that splits
+    the data, trains, adapts and scores the models (whole modules), so that a result of other code is never read;
+    edits elsewhere (this file's records, the package's other parts) keep the folds."""
+    from shoplens.reviews import chinese, decoding, linear, models, tasks, training
+    from shoplens.text import classifier, e5_weights, transformer
 
-    code = [Path(m.__file__).read_bytes() for m in (chinese, decoding, linear, training, classifier, transformer)]
-    code.append(inspect.getsource(ReviewClassifier.fit).encode())
-    digest = hashlib.sha256(b"\0".join(code)).hexdigest()
+    modules = (chinese, decoding, linear, models, tasks, training, classifier, e5_weights, transformer)
+    digest = hashlib.sha256(b"\0".join(Path(m.__file__).read_bytes() for m in modules)).hexdigest()
     return hashlib.sha256(f"{LOCO_DATASET}:{rows}:{method}:{category}:{digest}".encode()).hexdigest()[:16]
 
 

@@ -78,3 +78,27 @@ def test_bad_adaptation_calls_say_what_is_wrong(fold: tuple[pd.DataFrame, ...], 
         SentimentModel(chinese_method="tfidf").fit(source, adapt_on=42)
     with pytest.raises(InputError, match="no unlabeled reviews to adapt to"):  # every simulated review is rated
         train(shop, adapt=True, chinese_method="tfidf", evaluate=False)
+
+
+def test_the_cli_says_when_a_workspace_has_nothing_to_adapt_to(shop) -> None:
+    from typer.testing import CliRunner
+
+    from shoplens.cli import app as cli
+
+    result = CliRunner().invoke(cli, ["reviews", "train", "-w", str(shop.path), "--adapt", "--no-deploy"])
+    assert result.exit_code == 1 and "no unlabeled reviews to adapt to" in result.output, result.output
+
+
+def test_reviews_of_an_unseen_category_look_unlike_the_training_data(fold: tuple[pd.DataFrame, ...],
+                                                                      tmp_path) -> None:
+    source, _, test = fold
+    model = SentimentModel(chinese_method="tfidf").fit(source)
+    validation = source[source["split"] == "validation"]["text"].tolist()
+    same = model.familiarity(validation, ["zh"] * len(validation))["zh"]
+    books = model.familiarity(test["text"].tolist(), ["zh"] * len(test))["zh"]
+    assert abs(same["drop"]) < 1e-9 and not same["unlike_training"]  # the reference is these very rows
+    assert books["unlike_training"] and books["drop"] >= 0.05, books
+    assert SentimentModel.load(model.save(tmp_path / "m")).familiarity(test["text"].tolist())["zh"] == books
+    with pytest.warns(UserWarning, match="zh reviews look unlike the training data"):
+        records = model.evaluate(test.assign(split="test", language="zh"), baselines=False)
+    assert "look unlike the training data" in records[0].protocol.notes

@@ -54,7 +54,7 @@ def evaluate_model(model: ReviewClassifier, data: Workspace | pd.DataFrame, *, d
     metrics = classification_metrics(rows["y"], pred, ordinal=model.ordinal)
     model.report_ = class_report(rows["y"], pred, model.class_names_)
     notes = (f"{split} split of {len(rows):,} reviews; {model.target}; trained on the train split, early stopping "
-             f"and decoding tuned on validation")
+             f"and decoding tuned on validation") + unfamiliar_note(model, rows)
     ours = make_record(dataset=dataset, variant=variant, model=describe(model), role="ours", protocol=protocol(notes),
                        metrics=metrics, seconds=round(sum(getattr(model, "train_seconds_", {}).values()), 2))
     records = [ours]
@@ -82,6 +82,21 @@ def evaluate_model(model: ReviewClassifier, data: Workspace | pd.DataFrame, *, d
                                                                                          ordinal=model.ordinal),
                 seconds=round(time.perf_counter() - started, 2)))
     return records
+
+
+def unfamiliar_note(model: ReviewClassifier, rows: pd.DataFrame) -> str:
+    """Warn (and say in the record's notes) when the evaluated reviews look unlike the model's training data."""
+    import warnings
+
+    said = []
+    for group, seen in model.familiarity(rows["text"].tolist(), rows["language"].tolist()).items():
+        if seen and seen["unlike_training"]:
+            said.append(f"{group} reviews look unlike the training data: {seen['coverage']:.1%} of their n-grams "
+                        f"known to the model against {seen['reference']:.1%} of its validation rows'; expect lower "
+                        f"accuracy than on the shop it was trained on, and consider adapting to them (adapt)")
+    for line in said:
+        warnings.warn(line, UserWarning, stacklevel=3)
+    return "".join(f"; {line}" for line in said)
 
 
 def make_record(*, dataset: str, **fields: Any) -> BenchmarkRecord:

@@ -161,6 +161,13 @@ class ReviewClassifier(Estimator):
         return part[part["split"] == "train"], part[part["split"] == "validation"]
 
     def _tune_decoding(self, group: str, model: Any, validation: pd.DataFrame) -> None:
+        from shoplens.reviews.familiarity import ngram_coverage, ngram_vectorizer
+
+        # what familiarity() compares new reviews with: the share of the validation rows' n-grams the model learnt
+        vectorizer = ngram_vectorizer(model)
+        self.reference_coverage_ = getattr(self, "reference_coverage_", {})
+        self.reference_coverage_[group] = (None if vectorizer is None else
+                                           ngram_coverage(vectorizer, validation["text"].tolist()))
         # a stack leaves its blend of the validation texts behind: its members need not read them again
         probs = model.__dict__.pop("validation_proba_", None)
         if self.tune_decoding and len(validation):
@@ -285,6 +292,25 @@ class ReviewClassifier(Estimator):
                             "probability": round(explanation["probability"], 4), "words": explanation["words"]}
         return out
 
+    def familiarity(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> dict[str, Any]:
+        """Per language group, whether these reviews look like the training data: the share of their n-grams the
+        model's TF-IDF member learnt (``coverage``) against that share on its validation rows (``reference``);
+        ``unlike_training`` when it fell by :data:`~shoplens.reviews.familiarity.COVERAGE_DROP_WARN` or more — where,
+        leaving categories out, the n-gram members lost most (docs/reviews.md). None where the group's model has
+        no n-gram member."""
+        from shoplens.reviews.familiarity import familiarity_of, ngram_vectorizer
+
+        self._check_fitted()
+        items = _texts(texts)
+        groups = self._route(items, languages)
+        out = {}
+        for group in np.unique(groups):
+            vectorizer = ngram_vectorizer(self.models_[group])
+            rows = [items[i] for i in np.flatnonzero(groups == group)]
+            out[str(group)] = None if vectorizer is None else familiarity_of(
+                vectorizer, getattr(self, "reference_coverage_", {}).get(group), rows)
+        return out
+
     # -- evaluation -----------------------------------------------------------------------------------
     def evaluate(self, data: Workspace | pd.DataFrame, *, dataset: str | None = None, split: str = "test",
                  baselines: bool = True, variant: str = "default",
@@ -392,7 +418,8 @@ class ReviewClassifier(Estimator):
                   "kinds": kinds, "serving": self.serving_,
                   "decoders": {g: d.to_dict() for g, d in self.decoders_.items()},
                   "extra": self._extra_state(), "train_seconds": self.train_seconds_, "train_size": self.train_size_,
-                  "serving_report": getattr(self, "serving_report_", {})}
+                  "serving_report": getattr(self, "serving_report_", {}),
+                  "reference_coverage": getattr(self, "reference_coverage_", {})}
         (target / CONFIG_FILE).write_text(json.dumps(config, indent=2, default=float), encoding="utf-8")
         return target
 
@@ -419,6 +446,7 @@ class ReviewClassifier(Estimator):
         model.train_seconds_ = config.get("train_seconds", {})
         model.train_size_ = config.get("train_size", {})
         model.serving_report_ = config.get("serving_report", {})
+        model.reference_coverage_ = config.get("reference_coverage", {})  # absent in models saved before it
         model.models_, model.onnx_ = {}, {}
         for group, kind in config["kinds"].items():
             onnx_folder = source / f"{group}-onnx"
