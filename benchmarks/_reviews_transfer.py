@@ -29,6 +29,7 @@ record is written once all 10 folds are there. Every trained English model is ca
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import sys
@@ -132,13 +133,20 @@ def _unpairs(pairs: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
 
 def fold_key(method: str, category: str, rows: int) -> str:
     """A fold's result is kept under a key of the data, the method, the held-out category and the code that splits
-    the data, trains, adapts and scores the models (whole modules), so that a result of other code is never read;
-    edits elsewhere (this file's records, the package's other parts) keep the folds."""
+    the data, trains, adapts and scores the models, so that a result of other code is never read: whole modules,
+    and of :mod:`shoplens.reviews.models` the review models' own code and their parameters' defaults — all but
+    ``chinese_method``, which the fold passes, so that the package's default can be chosen from the folds without
+    invalidating them. Edits elsewhere (this file's records, the package's other parts) keep the folds."""
     from shoplens.reviews import chinese, decoding, linear, models, tasks, training
     from shoplens.text import classifier, e5_weights, transformer
 
-    modules = (chinese, decoding, linear, models, tasks, training, classifier, e5_weights, transformer)
-    digest = hashlib.sha256(b"\0".join(Path(m.__file__).read_bytes() for m in modules)).hexdigest()
+    parts = [Path(m.__file__).read_bytes() for m in (chinese, decoding, linear, tasks, training, classifier,
+                                                      e5_weights, transformer)]
+    parts += [inspect.getsource(c).encode() for c in (models.ReviewClassifier, models.SentimentModel)]
+    parts += [inspect.getsource(f).encode() for f in (models._decoded, models._fine_tuned_part)]
+    defaults = {k: v for k, v in SentimentModel().get_params().items() if k != "chinese_method"}
+    parts.append(json.dumps(defaults, sort_keys=True, default=str).encode())
+    digest = hashlib.sha256(b"\0".join(parts)).hexdigest()
     return hashlib.sha256(f"{LOCO_DATASET}:{rows}:{method}:{category}:{digest}".encode()).hexdigest()[:16]
 
 
@@ -184,6 +192,8 @@ def loco_fold(method: str, category: str, frame: pd.DataFrame, folds: Path, work
             fold["models"][name] = {"seconds": stack.member_seconds_[index],
                                     **{part: _pairs(rows["label"], member.predict(rows["text"].tolist()))
                                        for part, rows in parts.items()}}
+    if method == "finetune-stack":  # before adapt refits the n-gram members
+        fold["models"].update(derived_methods(model, source, parts))
     if method in STACKS:
         # self-training on the held-out category's train texts (their labels never read), the same model adapted
         unlabeled = frame[(frame["category"] == category) & (frame["split"] == "train")][["text"]]
@@ -198,6 +208,37 @@ def loco_fold(method: str, category: str, frame: pd.DataFrame, folds: Path, work
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(fold, indent=1), encoding="utf-8")
     return fold
+
+
+def derived_methods(model: SentimentModel, source: pd.DataFrame, parts: dict[str, pd.DataFrame]
+                    ) -> dict[str, dict[str, Any]]:
+    """``finetune`` and ``stack`` from a fitted ``finetune-stack``: they fit the very members it holds (same
+    configurations, rows and seeds) — the fine-tuned encoder alone, and the other five blended by a logistic
+    regression on the validation rows — each with its own decoding tuned on those rows, as
+    ``SentimentModel(chinese_method=…)`` would. One fit gives the three methods the default is chosen among."""
+    from sklearn.linear_model import LogisticRegression
+
+    from shoplens.reviews.decoding import BiasDecoder
+    from shoplens.reviews.linear import _log_features
+
+    stack = model.models_["zh"]
+    y_val = source[source["split"] == "validation"]["label"].to_numpy()
+    val = stack.validation_member_probas_  # the members' probabilities of the same validation rows, from the fit
+    fine = stack.slow_member()
+    probas = {part: stack._member_probas(rows["text"].tolist()) for part, rows in parts.items()}
+    blender = LogisticRegression(C=stack.C, max_iter=3000).fit(_log_features(val[:fine] + val[fine + 1:]), y_val)
+    out: dict[str, dict[str, Any]] = {}
+    def blend(p: list[np.ndarray]) -> np.ndarray:
+        return blender.predict_proba(_log_features(p[:fine] + p[fine + 1:]))
+
+    for name, of in ((CHINESE_MODELS["finetune"], lambda p: p[fine]), (CHINESE_MODELS["stack"], blend)):
+        decoder = BiasDecoder().fit(np.log(np.clip(of(val), 1e-9, 1)), y_val)
+        seconds = sum(stack.member_seconds_[i] for i in range(len(stack.members))
+                      if (i == fine) == (name == CHINESE_MODELS["finetune"]))
+        out[name] = {"seconds": seconds, "derived_from": "finetune-stack",
+                     **{part: _pairs(rows["label"], decoder.predict(np.log(np.clip(of(probas[part]), 1e-9, 1))))
+                        for part, rows in parts.items()}}
+    return out
 
 
 def _fold_metrics(fold: dict[str, Any], model: str, part: str = "test") -> dict[str, float]:
@@ -231,7 +272,10 @@ def loco_records(folds: list[dict[str, Any]], model: str, role: str, method: str
         metrics["fold_train_cpu_minutes_median"] = float(np.median(cpu) / 60)
     rows = "; ".join(f"{c} ({per_fold['test_rows']}): {accuracy[c]:.4f} / {macro[c]:.4f}"
                      for c, per_fold in sorted((f["category"], f) for f in folds))
+    derived = folds[0]["models"][model].get("derived_from")
     what = (f"SentimentModel(chinese_method={method!r}) fitted on the fold's source" + (
+        f" (read from the fold's {derived} fit: the same members, configurations, rows and seeds, {method}'s own "
+        f"blend and decoding tuned on the validation rows)" if derived else "") + (
         f", then adapted (SentimentModel.adapt, self-training at threshold {SentimentModel().adapt_threshold}) to the "
         f"held-out category's train texts, their labels never read" if model.endswith(ADAPTED) else "")
             if role == "ours" else
@@ -281,9 +325,12 @@ def chinese_loco(data: Path, methods: list[str], categories: list[str] | None, s
     records += [baseline_record, frozen_record]
     details["loco"] = {TFIDF: tfidf_per, FROZEN_ZH: frozen_per}
     for method, method_folds in complete.items():
-        names = [CHINESE_MODELS[method]] + ([CHINESE_MODELS[method] + ADAPTED] if method in STACKS else [])
-        for name in names:
-            record, per = loco_records(method_folds, name, "ours", method, tfidf_per)
+        names = [(CHINESE_MODELS[method], method)] + ([(CHINESE_MODELS[method] + ADAPTED, method)]
+                                                      if method in STACKS else [])
+        if method == "finetune-stack":  # the two others, derived from its fit (derived_methods)
+            names += [(CHINESE_MODELS[m], m) for m in ("finetune", "stack") if m not in complete]
+        for name, of in names:
+            record, per = loco_records(method_folds, name, "ours", of, tfidf_per)
             records.append(record)
             details["loco"][name] = per
     for method in set(folds) - set(complete):
@@ -396,6 +443,13 @@ def transfer_gates(records: list[BenchmarkRecord]) -> list[tuple[str, bool, str]
     """The issue's bars, for the records this run produced."""
     by = {(r.dataset, r.model): r for r in records}
     gates = []
+    chosen = {m: by[(LOCO_DATASET, n)].metrics["heldout_validation_accuracy"] for m, n in CHINESE_MODELS.items()
+              if (LOCO_DATASET, n) in by}
+    if len(chosen) > 1:  # the issue: the default chosen leaving categories out, by validation rows only
+        best = max(chosen, key=chosen.get)
+        gates.append((f"LOCO default Chinese method {DEFAULT_CHINESE!r} is the best by the held-out categories' "
+                      f"validation rows ({', '.join(f'{m} {a:.4f}' for m, a in chosen.items())})",
+                      best == DEFAULT_CHINESE, best))
     ours = by.get((LOCO_DATASET, CHINESE_MODELS[DEFAULT_CHINESE]))
     if ours is not None:
         gain, losses = ours.metrics["loco_accuracy_gain"], ours.metrics["categories_below_tfidf"]
