@@ -184,17 +184,18 @@ def loco_fold(method: str, category: str, frame: pd.DataFrame, folds: Path, work
                         "best_step": getattr(m, "best_step_", None),
                         "stopped_early": bool(getattr(m, "stopped_early_", getattr(m, "stopped_on_time_", False)))}
                        for m, s in zip(members, member_seconds, strict=True)]
-    if method in STACKS:  # the two baselines: read before adapt refits the n-gram members
+    if method in STACKS:
+        # each member's probabilities of the held-out rows, read once (before adapt refits the n-gram members): the
+        # two baselines are members, and finetune and stack are blends of them
+        probas = {part: stack._member_probas(rows["text"].tolist()) for part, rows in parts.items()}
         for index, name, kind, config in ((0, TFIDF, TfidfLogReg, BASELINE_TFIDF["zh"]),
                                           (2, FROZEN_ZH, EmbeddingLogReg, BASELINE_FROZEN["zh"])):
-            member = stack.members[index]
-            _check_baseline_member(member, kind, config)
+            _check_baseline_member(stack.members[index], kind, config)
             fold["models"][name] = {"seconds": stack.member_seconds_[index],
-                                    **{part: _pairs(rows["label"], member.predict(rows["text"].tolist()))
+                                    **{part: _pairs(rows["label"], probas[part][index].argmax(1))
                                        for part, rows in parts.items()}}
-    if method == "finetune-stack":  # before adapt refits the n-gram members
-        fold["models"].update(derived_methods(model, source, parts))
-    if method in STACKS:
+        if method == "finetune-stack":
+            fold["models"].update(derived_methods(stack, source, parts, probas))
         # self-training on the held-out category's train texts (their labels never read), the same model adapted
         unlabeled = frame[(frame["category"] == category) & (frame["split"] == "train")][["text"]]
         started, cpu = time.perf_counter(), time.process_time()
@@ -210,31 +211,32 @@ def loco_fold(method: str, category: str, frame: pd.DataFrame, folds: Path, work
     return fold
 
 
-def derived_methods(model: SentimentModel, source: pd.DataFrame, parts: dict[str, pd.DataFrame]
-                    ) -> dict[str, dict[str, Any]]:
-    """``finetune`` and ``stack`` from a fitted ``finetune-stack``: they fit the very members it holds (same
-    configurations, rows and seeds) — the fine-tuned encoder alone, and the other five blended by a logistic
-    regression on the validation rows — each with its own decoding tuned on those rows, as
-    ``SentimentModel(chinese_method=…)`` would. One fit gives the three methods the default is chosen among."""
+def derived_methods(stack: Any, source: pd.DataFrame, parts: dict[str, pd.DataFrame],
+                    probas: dict[str, list[np.ndarray]]) -> dict[str, dict[str, Any]]:
+    """``finetune`` and ``stack`` from a fitted ``finetune-stack`` (``stack``, with its members' probabilities of
+    each part's rows in ``probas``): they fit the very members it holds (same configurations, rows and seeds) — the
+    fine-tuned encoder alone, and the other five blended by a logistic regression on the validation rows — each with
+    its own decoding tuned on those rows, as ``SentimentModel(chinese_method=…)`` would. One fit gives the three
+    methods the default is chosen among."""
     from sklearn.linear_model import LogisticRegression
 
     from shoplens.reviews.decoding import BiasDecoder
     from shoplens.reviews.linear import _log_features
 
-    stack = model.models_["zh"]
     y_val = source[source["split"] == "validation"]["label"].to_numpy()
     val = stack.validation_member_probas_  # the members' probabilities of the same validation rows, from the fit
     fine = stack.slow_member()
-    probas = {part: stack._member_probas(rows["text"].tolist()) for part, rows in parts.items()}
-    blender = LogisticRegression(C=stack.C, max_iter=3000).fit(_log_features(val[:fine] + val[fine + 1:]), y_val)
-    out: dict[str, dict[str, Any]] = {}
-    def blend(p: list[np.ndarray]) -> np.ndarray:
-        return blender.predict_proba(_log_features(p[:fine] + p[fine + 1:]))
 
-    for name, of in ((CHINESE_MODELS["finetune"], lambda p: p[fine]), (CHINESE_MODELS["stack"], blend)):
+    def others(p: list[np.ndarray]) -> np.ndarray:
+        return _log_features(p[:fine] + p[fine + 1:])
+
+    blender = LogisticRegression(C=stack.C, max_iter=3000).fit(others(val), y_val)
+    spent = stack.member_seconds_
+    out: dict[str, dict[str, Any]] = {}
+    for name, of, seconds in ((CHINESE_MODELS["finetune"], lambda p: p[fine], spent[fine]),
+                              (CHINESE_MODELS["stack"], lambda p: blender.predict_proba(others(p)),
+                               sum(spent) - spent[fine])):
         decoder = BiasDecoder().fit(np.log(np.clip(of(val), 1e-9, 1)), y_val)
-        seconds = sum(stack.member_seconds_[i] for i in range(len(stack.members))
-                      if (i == fine) == (name == CHINESE_MODELS["finetune"]))
         out[name] = {"seconds": seconds, "derived_from": "finetune-stack",
                      **{part: _pairs(rows["label"], decoder.predict(np.log(np.clip(of(probas[part]), 1e-9, 1))))
                         for part, rows in parts.items()}}
